@@ -4,6 +4,8 @@ import { ExitCode } from '../core/exit-codes.ts';
 import { harnessVersion } from '../core/version.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerSetup } from './commands/setup.ts';
+import { registerLab } from './commands/lab.ts';
+import { registerServe } from './commands/serve.ts';
 
 // The CLI is the only layer that prints errors and chooses exit codes; everything below throws.
 const program = new Command('kth')
@@ -14,6 +16,8 @@ const program = new Command('kth')
 
 registerSetup(program);
 registerDoctor(program);
+registerLab(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

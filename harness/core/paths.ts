@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 /** Where built upstream binaries and the Go caches live: outside the repo, reused across clones. */
-export function cacheRoot(): string {
-  return process.env.KTH_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kube-traffic-harness');
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.KTH_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kube-traffic-harness');
 }
 
 /** Runtime state of labs (pids, certificates, etcd data, logs); tmpfs, so a reboot clears it. */

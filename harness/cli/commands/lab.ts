@@ -1,0 +1,133 @@
+import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import { badInput } from '../../core/errors.ts';
+import { labLayout } from '../../lab/layout.ts';
+import { cleanupLabs, labDown, labUp, listLabs, readSpec, type Removed } from '../../lab/lab.ts';
+import { labNames, validateLabName } from '../../lab/names.ts';
+import { runSupervisor } from '../../lab/supervisor.ts';
+import { resolveExecTarget } from '../../lab/exec-target.ts';
+
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+export function registerLab(program: Command): Command {
+  const lab = program.command('lab').description('the embedded lab: a real control plane and kube-proxy in network namespaces on this host');
+
+  lab
+    .command('up')
+    .description('create a lab and print its kubeconfig path')
+    .option('--name <name>', 'lab name', 'kth')
+    .option('--nodes <k>', 'number of nodes', '3')
+    .option('--proxy-mode <mode>', 'iptables | nftables | ipvs', 'iptables')
+    .action(async (options: { name: string; nodes: string; proxyMode: string }) => {
+      const nodes = Number(options.nodes);
+      if (!Number.isInteger(nodes)) throw badInput(`--nodes '${options.nodes}' is not a whole number`, { where: '--nodes' });
+      const info = await labUp({ name: options.name, nodes, proxyMode: options.proxyMode, log: progress });
+      const timings = Object.entries(info.status?.timings ?? {}).map(([k, v]) => `${k}=${v}s`).join(' ');
+      progress(`timings (supervisor monotonic clock, from supervisor start): ${timings}`);
+      process.stdout.write(`${info.kubeconfig}\n`);
+    });
+
+  lab
+    .command('down')
+    .description('remove a lab: processes, namespaces, links, rules and state')
+    .option('--name <name>', 'lab name', 'kth')
+    .option('--all', 'remove every lab on this host')
+    .action(async (options: { name: string; all?: boolean }) => {
+      const removed = options.all ? await cleanupLabs({ all: true }) : [await labDown(options.name)];
+      for (const r of removed) progress(describeRemoved(r));
+    });
+
+  lab
+    .command('status')
+    .description('every lab on this host and its state')
+    .option('--json', 'machine-readable')
+    .action(async (options: { json?: boolean }) => {
+      const labs = await listLabs();
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(labs, null, 2)}\n`);
+        return;
+      }
+      if (labs.length === 0) {
+        process.stdout.write('no labs\n');
+        return;
+      }
+      const table = new Table({ head: ['lab', 'state', 'nodes', 'proxy mode', 'processes', 'kubeconfig / why'] });
+      for (const l of labs) table.push([l.name, l.state, l.spec?.nodes ?? '?', l.spec?.proxyMode ?? '?', l.processes, l.why ?? labLayout(l.name).kubeconfig]);
+      process.stdout.write(`${table.toString()}\n`);
+    });
+
+  lab
+    .command('kubeconfig')
+    .description("print the path of a lab's kubeconfig (use it with your own kubectl)")
+    .option('--name <name>', 'lab name', 'kth')
+    .action(async (options: { name: string }) => {
+      const path = labLayout(validateLabName(options.name)).kubeconfig;
+      if (!existsSync(path)) throw badInput(`lab '${options.name}' has no kubeconfig`, { where: '--name', hint: 'list labs with: kth lab status' });
+      process.stdout.write(`${path}\n`);
+    });
+
+  lab
+    .command('exec <name> <target>')
+    .description('run a command inside a lab namespace: a node (n1, <lab>-node-1), a pod (<namespace>/<pod>), client, lb or cp')
+    .allowUnknownOption()
+    .argument('[command...]', 'the command, after --')
+    .action(async (name: string, target: string, command: string[]) => {
+      if (command.length === 0) throw badInput('no command given', { hint: `kth lab exec ${name} ${target} -- ip addr` });
+      const netns = await resolveExecTarget(validateLabName(name), target);
+      const result = spawnSync('ip', ['netns', 'exec', netns, ...command], { stdio: 'inherit' });
+      process.exitCode = result.status ?? 1;
+    });
+
+  lab
+    .command('logs <name> [component]')
+    .description("a component's log (etcd, kube-apiserver, kube-proxy-<node>, agent-<node>, supervisor) or a pod container's (<namespace>/<pod>[/<container>])")
+    .action(async (name: string, component?: string) => {
+      const layout = labLayout(validateLabName(name));
+      if (!component) {
+        process.stdout.write(`${existsSync(layout.logs) ? readdirSync(layout.logs).map((f) => f.replace(/\.log$/, '')).join('\n') : 'no logs'}\n`);
+        return;
+      }
+      const path = component.includes('/') ? await podLogPath(name, component) : layout.log(component);
+      if (!existsSync(path)) throw badInput(`no log for '${component}' in lab ${name}`, { hint: `list them with: kth lab logs ${name}` });
+      process.stdout.write(await readFile(path, 'utf8'));
+    });
+
+  lab.command('supervise', { hidden: true }).requiredOption('--name <name>').action(async (options: { name: string }) => {
+    await runSupervisor(options.name);
+    await new Promise(() => {}); // runs until SIGTERM
+  });
+
+  program
+    .command('cleanup')
+    .description('remove everything left by crashed runs: orphaned labs, their processes, namespaces and links')
+    .option('--all', 'also remove labs that are still healthy')
+    .action(async (options: { all?: boolean }) => {
+      const removed = await cleanupLabs(options);
+      if (removed.length === 0) progress('nothing to clean up');
+      for (const r of removed) progress(describeRemoved(r));
+    });
+  return lab;
+}
+
+function describeRemoved(r: Removed): string {
+  return `removed lab ${r.lab}: ${r.processes} processes, ${r.netns.length} namespaces, ${r.links.length} host links`;
+}
+
+async function podLogPath(lab: string, ref: string): Promise<string> {
+  const [namespace, pod, container] = ref.split('/');
+  const spec = await readSpec(lab);
+  const layout = labLayout(lab);
+  for (let i = 1; i <= (spec?.nodes ?? 0); i += 1) {
+    const podsDir = `${layout.node(labNames(lab).nodeName(i))}/pods`;
+    if (!existsSync(podsDir)) continue;
+    const dir = readdirSync(podsDir).find((d) => d.startsWith(`${namespace}_${pod}_`));
+    if (!dir) continue;
+    const files = readdirSync(`${podsDir}/${dir}`).filter((f) => f.endsWith('.log'));
+    const file = container ? `${container}.log` : files[0];
+    if (file) return `${podsDir}/${dir}/${file}`;
+  }
+  return `${layout.dir}/missing`;
+}

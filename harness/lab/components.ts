@@ -1,0 +1,127 @@
+import { writeFile } from 'node:fs/promises';
+import { stringify } from 'yaml';
+import { requireBinary } from '../setup/binaries.ts';
+import { labNetwork, nodeIp } from './addressing.ts';
+import type { LabLayout } from './layout.ts';
+import { labNames } from './names.ts';
+import type { LabPki } from './pki.ts';
+import type { LabSpec } from './spec.ts';
+
+/** A process the lab supervisor runs and keeps running, inside one network namespace. */
+export interface ComponentSpec {
+  name: string;
+  /** Namespace to run in; null runs in the supervisor's own (the control-plane namespace). */
+  netns: string | null;
+  argv: string[];
+  /** Health endpoint polled (from the control-plane namespace) until it answers 2xx. */
+  health?: { url: string; clientCert?: boolean };
+  /** Start only after these components are healthy. */
+  after: string[];
+}
+
+export function controlPlaneComponents(spec: LabSpec, layout: LabLayout, pki: LabPki): ComponentSpec[] {
+  const local = `https://127.0.0.1:${labNetwork.apiServerPort}`;
+  return [
+    {
+      name: 'etcd',
+      netns: null,
+      argv: [requireBinary('etcd'), '--name', 'lab', '--data-dir', layout.etcdData,
+        '--listen-client-urls', 'http://127.0.0.1:2379', '--advertise-client-urls', 'http://127.0.0.1:2379',
+        '--listen-peer-urls', 'http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
+        '--initial-cluster', 'lab=http://127.0.0.1:2380', '--listen-metrics-urls', 'http://127.0.0.1:2381',
+        // tmpfs-backed and thrown away with the lab: fsync buys nothing here and costs seconds.
+        '--unsafe-no-fsync', '--quota-backend-bytes', `${512 * 1024 * 1024}`, '--log-level', 'warn'],
+      health: { url: 'http://127.0.0.1:2381/health' },
+      after: [],
+    },
+    {
+      name: 'kube-apiserver',
+      netns: null,
+      argv: [requireBinary('kube-apiserver'), '--etcd-servers', 'http://127.0.0.1:2379',
+        '--bind-address', '0.0.0.0', '--secure-port', `${labNetwork.apiServerPort}`, '--advertise-address', labNetwork.controlPlaneIp,
+        '--service-cluster-ip-range', labNetwork.serviceCidr, '--service-node-port-range', '30000-32767',
+        '--client-ca-file', pki.caCert, '--tls-cert-file', pki.apiServerCert, '--tls-private-key-file', pki.apiServerKey,
+        '--service-account-issuer', 'https://kubernetes.default.svc', '--service-account-key-file', pki.serviceAccountPub,
+        '--service-account-signing-key-file', pki.serviceAccountKey, '--authorization-mode', 'Node,RBAC', '--allow-privileged',
+        '--anonymous-auth=true', '--profiling=false', '--enable-priority-and-fairness=false', '--v', '1'],
+      health: { url: `${local}/readyz`, clientCert: true },
+      after: ['etcd'],
+    },
+    {
+      name: 'kube-controller-manager',
+      netns: null,
+      argv: [requireBinary('kube-controller-manager'), '--kubeconfig', layout.internalKubeconfig,
+        '--authentication-kubeconfig', layout.internalKubeconfig, '--authorization-kubeconfig', layout.internalKubeconfig,
+        '--bind-address', '127.0.0.1', '--secure-port', '10257', '--leader-elect=false',
+        '--allocate-node-cidrs', '--cluster-cidr', labNetwork.clusterCidr, '--node-cidr-mask-size', `${labNetwork.nodeCidrMaskSize}`,
+        '--service-cluster-ip-range', labNetwork.serviceCidr, '--service-account-private-key-file', pki.serviceAccountKey,
+        '--root-ca-file', pki.caCert, '--use-service-account-credentials=false', '--cluster-name', spec.name,
+        // Faster convergence than the production defaults, so scenarios measure the dataplane, not sync loops.
+        '--node-monitor-period', '2s', '--concurrent-deployment-syncs', '10', '--concurrent-replicaset-syncs', '10', '--v', '1'],
+      health: { url: 'https://127.0.0.1:10257/healthz' },
+      after: ['kube-apiserver'],
+    },
+    {
+      name: 'kube-scheduler',
+      netns: null,
+      argv: [requireBinary('kube-scheduler'), '--kubeconfig', layout.internalKubeconfig,
+        '--authentication-kubeconfig', layout.internalKubeconfig, '--authorization-kubeconfig', layout.internalKubeconfig,
+        '--bind-address', '127.0.0.1', '--secure-port', '10259', '--leader-elect=false', '--v', '1'],
+      health: { url: 'https://127.0.0.1:10259/healthz' },
+      after: ['kube-apiserver'],
+    },
+  ];
+}
+
+/** kube-proxy and the lab node agent for node `index`, both inside the node's namespace. */
+export async function nodeComponents(spec: LabSpec, layout: LabLayout, index: number): Promise<ComponentSpec[]> {
+  const names = labNames(spec.name);
+  const nodeName = names.nodeName(index);
+  const ip = nodeIp(index);
+  const proxyConfig = layout.config(`kube-proxy-${nodeName}.yaml`);
+  await writeFile(proxyConfig, stringify({
+    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+    kind: 'KubeProxyConfiguration',
+    clientConnection: { kubeconfig: layout.internalKubeconfig },
+    hostnameOverride: nodeName,
+    mode: spec.proxyMode,
+    clusterCIDR: labNetwork.clusterCidr,
+    detectLocalMode: 'NodeCIDR',
+    healthzBindAddress: `${ip}:10256`,
+    metricsBindAddress: `${ip}:10249`,
+    nodePortAddresses: ['primary'],
+    // A node namespace shares the host's conntrack table limits; kube-proxy must not resize them.
+    conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
+    iptables: { minSyncPeriod: '0s', syncPeriod: '30s' },
+    nftables: { minSyncPeriod: '0s', syncPeriod: '30s' },
+    ipvs: { minSyncPeriod: '0s', syncPeriod: '30s', scheduler: 'rr' },
+  }));
+  const agentConfig = layout.config(`agent-${nodeName}.json`);
+  await writeFile(agentConfig, JSON.stringify({
+    labName: spec.name,
+    nodeName,
+    nodeIndex: index,
+    nodeIp: ip,
+    kubeconfigPath: layout.internalKubeconfig,
+    stateDir: layout.node(nodeName),
+    clusterCidr: labNetwork.clusterCidr,
+    podNetnsPrefix: names.podNetnsPrefix,
+    repoRoot: spec.repoRoot,
+  }, null, 2));
+  const netns = names.nodeNetns(index);
+  return [
+    {
+      name: `agent-${nodeName}`,
+      netns,
+      argv: [process.execPath, `${spec.repoRoot}/harness/bin/kth.mjs`, 'lab', 'agent', '--config', agentConfig],
+      after: ['kube-apiserver'],
+    },
+    {
+      name: `kube-proxy-${nodeName}`,
+      netns,
+      argv: [requireBinary('kube-proxy'), '--config', proxyConfig, '--v', '1'],
+      health: { url: `http://${ip}:10256/healthz` },
+      after: ['kube-apiserver'],
+    },
+  ];
+}

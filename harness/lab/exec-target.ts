@@ -1,0 +1,31 @@
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { badInput } from '../core/errors.ts';
+import { labLayout } from './layout.ts';
+import { labNames } from './names.ts';
+import { listNetns } from './netns.ts';
+
+/**
+ * Maps what a person calls a place in the lab to its network namespace: `n2` or `<lab>-node-2`,
+ * `client`, `lb`, `cp`, or a pod as `<namespace>/<name>` (looked up through the API server).
+ */
+export async function resolveExecTarget(lab: string, target: string): Promise<string> {
+  const names = labNames(lab);
+  const existing = await listNetns();
+  const direct = /^n\d+$|^client$|^lb$|^cp$/.test(target) ? names.netns(target as 'client') : undefined;
+  const node = /^.+-node-(\d+)$/.exec(target);
+  let netns = direct ?? (node ? names.nodeNetns(Number(node[1])) : undefined);
+  if (!netns && target.includes('/')) {
+    const [namespace, name] = target.split('/') as [string, string];
+    const kc = new KubeConfig();
+    kc.loadFromFile(labLayout(lab).kubeconfig);
+    const pod = await kc.makeApiClient(CoreV1Api).readNamespacedPod({ name, namespace });
+    netns = `${names.podNetnsPrefix}${(pod.metadata?.uid ?? '').replaceAll('-', '').slice(0, 8)}`;
+  }
+  if (!netns || !existing.includes(netns)) {
+    throw badInput(`'${target}' is not a place in lab ${lab}`, {
+      where: 'kth lab exec',
+      hint: `use n1…nK, <lab>-node-K, client, lb, cp, or <namespace>/<pod>; namespaces of this lab: ${existing.filter((n) => n.startsWith(names.netnsPrefix)).join(', ') || 'none'}`,
+    });
+  }
+  return netns;
+}

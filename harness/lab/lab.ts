@@ -1,0 +1,233 @@
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { badInput, environmentError } from '../core/errors.ts';
+import { formatMs } from '../core/duration.ts';
+import { onInterrupt } from '../core/interrupts.ts';
+import { repoRoot } from '../core/paths.ts';
+import { ipvsCapability, nftablesCapability, rootCapability } from '../setup/host-capabilities.ts';
+import { requireBinary } from '../setup/binaries.ts';
+import { KUBERNETES_VERSION } from '../setup/versions.ts';
+import { labLayout, labsDir } from './layout.ts';
+import { HOST_LINK_ALIAS_PREFIX, LAB_MARKER_ENV, labNames, NETNS_PREFIX, validateLabName } from './names.ts';
+import { createLabNetwork, destroyLabNetwork, usedSlots } from './network.ts';
+import { hostLinks, listNetns } from './netns.ts';
+import { findLabProcesses, isAlive, terminate } from './processes.ts';
+import { type LabProxyMode, type LabSpec, labSpecSchema, type LabStatus, labStatusSchema, proxyModes } from './spec.ts';
+
+export interface LabUpOptions {
+  name?: string;
+  nodes?: number;
+  proxyMode?: string;
+  /** The process that owns the lab; when it dies, `kth cleanup` removes the lab. */
+  ownerPid?: number;
+  /** Progress lines, for people. */
+  log?: (line: string) => void;
+  timeoutMs?: number;
+}
+
+export interface LabInfo {
+  spec: LabSpec;
+  status: LabStatus | undefined;
+  kubeconfig: string;
+  internalKubeconfig: string;
+  stateDir: string;
+}
+
+/**
+ * Creates a lab and returns once every node is Ready and every kube-proxy has synced. Nothing is
+ * started when the host cannot run the requested mode; a failure halfway removes what was made.
+ */
+export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
+  const name = validateLabName(options.name ?? 'kth');
+  const nodes = options.nodes ?? 3;
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 20) throw badInput(`--nodes ${nodes} is out of range`, { where: '--nodes', hint: 'use 1 to 20 nodes' });
+  const proxyMode = (options.proxyMode ?? 'iptables') as LabProxyMode;
+  if (!proxyModes.includes(proxyMode)) {
+    throw badInput(`proxy mode '${options.proxyMode}' is not one the lab runs`, { where: '--proxy-mode', hint: `use one of ${proxyModes.join(', ')} (Cilium runs on the kind and existing providers)` });
+  }
+  checkHostSupports(proxyMode);
+  for (const binary of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'] as const) requireBinary(binary);
+  const log = options.log ?? (() => {});
+  const layout = labLayout(name);
+  if (existsSync(layout.dir) || (await listNetns()).some((ns) => ns.startsWith(labNames(name).netnsPrefix))) {
+    throw badInput(`a lab named '${name}' already exists`, { where: '--name', hint: `remove it with 'kth lab down --name ${name}', or choose another --name` });
+  }
+
+  const used = await usedSlots();
+  const slot = [...Array(100).keys()].find((s) => !used.has(s));
+  if (slot === undefined) throw environmentError('100 labs already run on this host', { hint: 'remove some with kth lab down --all' });
+  const spec: LabSpec = { name, nodes, proxyMode, slot, createdAt: new Date().toISOString(), repoRoot, kubernetesVersion: KUBERNETES_VERSION, ...(options.ownerPid ? { ownerPid: options.ownerPid } : {}) };
+  await mkdir(layout.logs, { recursive: true });
+  await writeFile(layout.spec, JSON.stringify(spec, null, 2));
+
+  const started = performance.now();
+  const unregister = onInterrupt(async () => {
+    await labDown(name);
+  });
+  try {
+    log(`lab ${name}: wiring ${nodes} node namespaces (${proxyMode})`);
+    await createLabNetwork({ lab: name, nodes, slot });
+    log(`lab ${name}: starting control plane and nodes`);
+    startSupervisor(spec);
+    const status = await followStatus(name, options.timeoutMs ?? 150_000, log);
+    log(`lab ${name}: ready in ${formatMs(performance.now() - started)}`);
+    return { spec, status, kubeconfig: layout.kubeconfig, internalKubeconfig: layout.internalKubeconfig, stateDir: layout.dir };
+  } catch (error) {
+    log(`lab ${name}: start failed, removing what was made (logs were in ${layout.logs})`);
+    await labDown(name).catch(() => {});
+    throw error;
+  } finally {
+    unregister();
+  }
+}
+
+function checkHostSupports(mode: LabProxyMode): void {
+  const root = rootCapability();
+  if (!root.available) throw environmentError(root.detail, { hint: root.fix });
+  const feature = mode === 'ipvs' ? ipvsCapability() : mode === 'nftables' ? nftablesCapability() : undefined;
+  if (feature && !feature.available) {
+    throw environmentError(`proxy mode ${mode} cannot run on this host: ${feature.detail}`, { where: '--proxy-mode', hint: feature.fix });
+  }
+}
+
+/** The supervisor runs detached inside the control-plane namespace, so the lab outlives `lab up`. */
+function startSupervisor(spec: LabSpec): void {
+  const layout = labLayout(spec.name);
+  const log = openSync(layout.log('supervisor'), 'a');
+  const child = spawn('ip', ['netns', 'exec', labNames(spec.name).netns('cp'), process.execPath, `${repoRoot}/harness/bin/kth.mjs`, 'lab', 'supervise', '--name', spec.name], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, [LAB_MARKER_ENV]: spec.name },
+    cwd: repoRoot,
+  });
+  closeSync(log);
+  child.unref();
+}
+
+async function followStatus(name: string, timeoutMs: number, log: (line: string) => void): Promise<LabStatus> {
+  const layout = labLayout(name);
+  const deadline = performance.now() + timeoutMs;
+  let lastStep = '';
+  while (performance.now() < deadline) {
+    const status = await readStatus(name);
+    if (status) {
+      if (status.step !== lastStep) {
+        log(`lab ${name}: ${status.step}`);
+        lastStep = status.step;
+      }
+      if (status.phase === 'ready') return status;
+      if (status.phase === 'failed') {
+        throw environmentError(`lab ${name} failed while ${status.step}: ${status.error ?? 'no detail'}`, {
+          where: layout.logs,
+          hint: `read the component logs in ${layout.logs}; keep the lab for inspection by rerunning with KTH_KEEP_FAILED_LAB=1`,
+        });
+      }
+      if (status.supervisorPid && !isAlive(status.supervisorPid)) {
+        throw environmentError(`lab ${name}: the supervisor died while ${status.step}`, { where: layout.log('supervisor') });
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw environmentError(`lab ${name} was not ready after ${formatMs(timeoutMs)} (last step: ${lastStep || 'none'})`, { where: layout.logs, hint: `read the logs in ${layout.logs}` });
+}
+
+export async function readStatus(name: string): Promise<LabStatus | undefined> {
+  try {
+    return labStatusSchema.parse(JSON.parse(await readFile(labLayout(name).status, 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readSpec(name: string): Promise<LabSpec | undefined> {
+  try {
+    return labSpecSchema.parse(JSON.parse(await readFile(labLayout(name).spec, 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Removed {
+  lab: string;
+  processes: number;
+  netns: string[];
+  links: string[];
+}
+
+/**
+ * Removes a lab completely: asks its supervisor to stop the components, then kills whatever still
+ * carries the lab's marker (pods included), deletes its namespaces and host link, and its state.
+ * Safe to call on a half-made or already-removed lab.
+ */
+export async function labDown(name: string): Promise<Removed> {
+  validateLabName(name);
+  if (process.env.KTH_KEEP_FAILED_LAB === '1' && (await readStatus(name))?.phase === 'failed') {
+    return { lab: name, processes: 0, netns: [], links: [] };
+  }
+  const status = await readStatus(name);
+  if (status?.supervisorPid && isAlive(status.supervisorPid)) await terminate([status.supervisorPid], 15_000);
+  const leftovers = findLabProcesses(name).map((p) => p.pid);
+  await terminate(leftovers);
+  const { netns, links } = await destroyLabNetwork(name);
+  await rm(labLayout(name).dir, { recursive: true, force: true });
+  return { lab: name, processes: leftovers.length, netns, links };
+}
+
+/** Every lab this host has any trace of: state dirs, namespaces, host links, marked processes. */
+export async function knownLabs(): Promise<string[]> {
+  const names = new Set<string>();
+  if (existsSync(labsDir())) for (const entry of await readdir(labsDir())) names.add(entry);
+  for (const ns of await listNetns()) {
+    const match = new RegExp(`^${NETNS_PREFIX}(.+)-(sw|cp|lb|client|n\\d+|p-[0-9a-f]+)$`).exec(ns);
+    if (match) names.add(match[1] as string);
+  }
+  for (const link of await hostLinks()) if (link.alias?.startsWith(HOST_LINK_ALIAS_PREFIX)) names.add(link.alias.slice(HOST_LINK_ALIAS_PREFIX.length));
+  for (const p of findLabProcesses()) names.add(p.lab);
+  return [...names].filter((n) => /^[a-z0-9-]+$/.test(n)).sort();
+}
+
+export interface LabSummary {
+  name: string;
+  state: 'ready' | 'starting' | 'failed' | 'stopping' | 'orphaned';
+  why?: string;
+  spec?: LabSpec;
+  status?: LabStatus;
+  processes: number;
+}
+
+/** Status of every lab; 'orphaned' when its owner or supervisor is gone (cleanup removes those). */
+export async function listLabs(): Promise<LabSummary[]> {
+  const result: LabSummary[] = [];
+  for (const name of await knownLabs()) {
+    const spec = await readSpec(name);
+    const status = await readStatus(name);
+    const processes = findLabProcesses(name).length;
+    let why: string | undefined;
+    if (!spec) why = 'no lab.json (a crash during up or down)';
+    else if (spec.ownerPid && !isAlive(spec.ownerPid)) why = `its owner (pid ${spec.ownerPid}) has exited`;
+    else if (status?.supervisorPid ? !isAlive(status.supervisorPid) : Date.now() - Date.parse(spec.createdAt) > 180_000) why = 'its supervisor is not running';
+    result.push({ name, state: why ? 'orphaned' : (status?.phase ?? 'starting'), ...(why ? { why } : {}), ...(spec ? { spec } : {}), ...(status ? { status } : {}), processes });
+  }
+  return result;
+}
+
+/** Removes every orphaned lab (or all labs with `all`). */
+export async function cleanupLabs(options: { all?: boolean } = {}): Promise<Removed[]> {
+  const removed: Removed[] = [];
+  for (const lab of await listLabs()) {
+    if (options.all || lab.state === 'orphaned') removed.push(await labDown(lab.name));
+  }
+  return removed;
+}
+
+/** A started lab that removes itself: `await using lab = await startLab({...})`. */
+export interface StartedLab extends LabInfo, AsyncDisposable {
+  down(): Promise<Removed>;
+}
+
+export async function startLab(options: LabUpOptions): Promise<StartedLab> {
+  const info = await labUp({ ownerPid: process.pid, ...options });
+  const down = () => labDown(info.spec.name);
+  return { ...info, down, [Symbol.asyncDispose]: async () => void (await down()) };
+}

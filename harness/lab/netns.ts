@@ -1,0 +1,50 @@
+import { run } from '../core/exec.ts';
+
+/** Thin, batched wrappers over iproute2 for the lab's namespaces. */
+
+/** Runs many `ip` commands in one process (`ip -batch`), inside `netns` when given. */
+export async function ipBatch(netns: string | null, lines: readonly string[], purpose: string): Promise<void> {
+  if (lines.length === 0) return;
+  const argv = netns ? ['ip', '-n', netns, '-batch', '-'] : ['ip', '-batch', '-'];
+  await run(argv, { input: `${lines.join('\n')}\n`, purpose });
+}
+
+export async function addNetns(name: string): Promise<void> {
+  await run(['ip', 'netns', 'add', name], { purpose: `create network namespace ${name}` });
+  await ipBatch(name, ['link set lo up'], `bring up lo in ${name}`);
+}
+
+export async function listNetns(): Promise<string[]> {
+  const result = await run(['ip', '-j', 'netns', 'list'], { nothrow: true });
+  if (result.exitCode !== 0 || !result.stdout.trim()) return [];
+  return (JSON.parse(result.stdout) as { name: string }[]).map((entry) => entry.name);
+}
+
+export async function deleteNetns(name: string): Promise<void> {
+  await run(['ip', 'netns', 'delete', name], { nothrow: true });
+}
+
+/** Sets sysctls inside a namespace (net.* sysctls are per namespace). */
+export async function sysctls(netns: string, values: Record<string, string | number>): Promise<void> {
+  const args = Object.entries(values).map(([key, value]) => `${key}=${value}`);
+  await run(['ip', 'netns', 'exec', netns, 'sysctl', '-q', '-w', ...args], { purpose: `set sysctls in ${netns}` });
+}
+
+/** Runs a command inside a namespace and returns its output. */
+export async function execIn(netns: string, argv: readonly string[], options: { nothrow?: boolean; timeoutMs?: number } = {}) {
+  return run(['ip', 'netns', 'exec', netns, ...argv], { purpose: `run ${argv[0]} in ${netns}`, ...options });
+}
+
+export interface HostLinkInfo {
+  ifname: string;
+  alias?: string;
+  addr_info?: { local: string; prefixlen: number }[];
+}
+
+/** Host interfaces (in the host's own namespace) with their aliases and addresses. */
+export async function hostLinks(): Promise<HostLinkInfo[]> {
+  const result = await run(['ip', '-j', 'address', 'show'], { nothrow: true });
+  if (result.exitCode !== 0) return [];
+  const links = JSON.parse(result.stdout) as (HostLinkInfo & { ifalias?: string })[];
+  return links.map((link) => ({ ...link, alias: link.ifalias ?? link.alias }));
+}

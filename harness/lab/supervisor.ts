@@ -1,0 +1,167 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { lastLines } from '../core/exec.ts';
+import { hostLink, labNetwork } from './addressing.ts';
+import { type ComponentSpec, controlPlaneComponents, nodeComponents } from './components.ts';
+import { probe, waitFor } from './health.ts';
+import { type LabLayout, labLayout } from './layout.ts';
+import { LAB_MARKER_ENV, labNames } from './names.ts';
+import { createPki, type LabPki, writeKubeconfig } from './pki.ts';
+import { type LabSpec, labSpecSchema, type LabStatus } from './spec.ts';
+
+/**
+ * The lab supervisor: one process per lab, running inside the control-plane namespace. It starts
+ * every component in dependency order, waits until each is healthy, restarts any that dies, and
+ * on SIGTERM stops them in reverse order. It reports progress through status.json, which
+ * `lab up` follows.
+ */
+interface Running {
+  spec: ComponentSpec;
+  child: ChildProcess;
+  restarts: number;
+  stopping: boolean;
+}
+
+const STARTUP_TIMEOUT_MS = 90_000;
+
+export async function runSupervisor(labName: string): Promise<void> {
+  const layout = labLayout(labName);
+  const spec = labSpecSchema.parse(JSON.parse(await readFile(layout.spec, 'utf8')));
+  const started = performance.now();
+  const status: LabStatus = { phase: 'starting', step: 'certificates', supervisorPid: process.pid, updatedAt: new Date().toISOString(), timings: {} };
+  const report = async (patch: Partial<LabStatus>) => {
+    Object.assign(status, patch, { updatedAt: new Date().toISOString() });
+    await writeFile(layout.status, JSON.stringify(status, null, 2));
+  };
+  const mark = (milestone: string) => {
+    status.timings[milestone] = Number(((performance.now() - started) / 1000).toFixed(3));
+  };
+  const running = new Map<string, Running>();
+  let shuttingDown = false;
+
+  const shutdown = async () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    await report({ phase: 'stopping', step: 'stopping components' }).catch(() => {});
+    await stopAll(running);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+
+  try {
+    await report({});
+    await mkdir(layout.logs, { recursive: true });
+    await mkdir(layout.pids, { recursive: true });
+    await mkdir(layout.config('.'), { recursive: true });
+    const link = hostLink(spec.slot);
+    const pki = await createPki(layout.pki, spec.name, [labNetwork.controlPlaneIp, link.controlPlaneIp, labNetwork.kubernetesServiceIp, '127.0.0.1',
+      'localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local']);
+    await writeKubeconfig(layout.kubeconfig, pki, `https://${link.controlPlaneIp}:${labNetwork.apiServerPort}`, `kth-${spec.name}`);
+    await writeKubeconfig(layout.internalKubeconfig, pki, `https://${labNetwork.controlPlaneIp}:${labNetwork.apiServerPort}`, `kth-${spec.name}`);
+    mark('certificates');
+
+    const components = controlPlaneComponents(spec, layout, pki);
+    for (let i = 1; i <= spec.nodes; i += 1) components.push(...(await nodeComponents(spec, layout, i)));
+    const healthy = new Set<string>();
+    const startWhenReady = async (component: ComponentSpec): Promise<void> => {
+      await waitFor(`${component.name}'s dependencies`, STARTUP_TIMEOUT_MS, async () =>
+        component.after.every((dep) => healthy.has(dep)) ? true : `waiting for ${component.after.filter((d) => !healthy.has(d)).join(', ')}`, 50);
+      await report({ step: `starting ${component.name}` });
+      start(component, layout, spec, running, () => shuttingDown);
+      if (component.health) {
+        const health = component.health;
+        const tls = health.clientCert ? { ca: pki.caCert, cert: pki.adminCert, key: pki.adminKey } : undefined;
+        await waitFor(component.name, STARTUP_TIMEOUT_MS, async () => {
+          const state = running.get(component.name);
+          if (state && state.child.exitCode !== null && state.restarts === 0) return `exited with ${state.child.exitCode}`;
+          const result = await probe(health.url, tls);
+          return 'status' in result && result.status >= 200 && result.status < 300 ? true : 'status' in result ? `HTTP ${result.status} ${result.body.slice(0, 200)}` : result.error;
+        });
+      }
+      healthy.add(component.name);
+      mark(component.name);
+    };
+    await Promise.all(components.map((component) =>
+      startWhenReady(component).catch((error: Error) => {
+        throw new Error(`${component.name} failed to start: ${error.message}\n--- last lines of ${layout.log(component.name)} ---\n${logTail(layout, component.name)}`);
+      })));
+
+    await report({ step: 'waiting for nodes Ready' });
+    await waitForNodesReady(layout, spec, pki);
+    mark('nodesReady');
+    await report({ phase: 'ready', step: 'ready' });
+  } catch (error) {
+    await report({ phase: 'failed', step: status.step, error: (error as Error).message }).catch(() => {});
+    await stopAll(running);
+    process.exit(1);
+  }
+}
+
+function start(component: ComponentSpec, layout: LabLayout, spec: LabSpec, running: Map<string, Running>, stopping: () => boolean): void {
+  const argv = component.netns ? ['ip', 'netns', 'exec', component.netns, ...component.argv] : component.argv;
+  const log = openSync(layout.log(component.name), 'a');
+  const child = spawn(argv[0] as string, argv.slice(1), {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, [LAB_MARKER_ENV]: spec.name },
+    cwd: spec.repoRoot,
+  });
+  closeSync(log);
+  const previous = running.get(component.name);
+  const state: Running = { spec: component, child, restarts: previous ? previous.restarts + 1 : 0, stopping: false };
+  running.set(component.name, state);
+  if (child.pid) void writeFile(layout.pid(component.name), `${child.pid}\n`);
+  child.on('exit', (code, signal) => {
+    if (state.stopping || stopping()) return;
+    // A dead component is restarted with backoff, as a kubelet restarts a static pod.
+    const delay = Math.min(1000 * 2 ** Math.min(state.restarts, 5), 30_000);
+    process.stderr.write(`${new Date().toISOString()} ${component.name} exited (code ${code}, signal ${signal}); restart ${state.restarts + 1} in ${delay}ms\n`);
+    setTimeout(() => {
+      if (!stopping() && running.get(component.name) === state) start(component, layout, spec, running, stopping);
+    }, delay);
+  });
+}
+
+/** Stops node components first, then the control plane in reverse start order. */
+async function stopAll(running: Map<string, Running>): Promise<void> {
+  const order = [...running.values()].reverse();
+  const waves = [order.filter((r) => r.spec.netns !== null), order.filter((r) => r.spec.netns === null)];
+  for (const wave of waves) await Promise.all(wave.map((r) => stopOne(r)));
+}
+
+async function stopOne(state: Running, graceMs = 5000): Promise<void> {
+  state.stopping = true;
+  const { child } = state;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitForNodesReady(layout: LabLayout, spec: LabSpec, _pki: LabPki): Promise<void> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(layout.internalKubeconfig);
+  const core = kc.makeApiClient(CoreV1Api);
+  const names = labNames(spec.name);
+  const expected = Array.from({ length: spec.nodes }, (_, i) => names.nodeName(i + 1));
+  await waitFor('nodes Ready', STARTUP_TIMEOUT_MS, async () => {
+    const nodes = await core.listNode();
+    const notReady = expected.filter((name) => {
+      const node = nodes.items.find((n) => n.metadata?.name === name);
+      return !node?.spec?.podCIDR || node.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True';
+    });
+    return notReady.length === 0 ? true : `not Ready (or no podCIDR yet): ${notReady.join(', ')}`;
+  }, 200);
+}
+
+function logTail(layout: LabLayout, component: string): string {
+  try {
+    return lastLines(readFileSync(layout.log(component), 'utf8'), 20);
+  } catch {
+    return '(no log)';
+  }
+}

@@ -1,0 +1,94 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { binaryPath, isExecutable } from './binaries.ts';
+import {
+  type Capability,
+  dockerEngineCapability,
+  ebpfCapability,
+  ipvsCapability,
+  netnsCapability,
+  nftablesCapability,
+  rootCapability,
+  toolCapability,
+} from './host-capabilities.ts';
+import { verifyBinary } from './install-binaries.ts';
+import { type BinaryName, binaryNameOf, effectiveGroups } from './versions.ts';
+
+export const providers = ['lab', 'kind', 'existing'] as const;
+export const proxyModes = ['iptables', 'ipvs', 'nftables', 'cilium'] as const;
+export type ProviderName = (typeof providers)[number];
+export type ProxyMode = (typeof proxyModes)[number];
+
+export interface SupportCell {
+  provider: ProviderName;
+  proxyMode: ProxyMode;
+  available: boolean;
+  /** Why not, and what to do, when unavailable; what it runs on, when available. */
+  detail: string;
+}
+
+export interface DoctorReport {
+  host: Capability[];
+  binaries: Capability[];
+  matrix: SupportCell[];
+}
+
+/** Inspects this host: kernel features, tools, binaries, and so which provider × proxy mode can run. */
+export async function runDoctor(): Promise<DoctorReport> {
+  const [netns, iptables, nft, conntrack, docker, binaries] = await Promise.all([
+    netnsCapability(),
+    toolCapability('iptables', ['iptables', '--version'], 'apt-get install iptables'),
+    toolCapability('nft', ['nft', '--version'], 'apt-get install nftables'),
+    toolCapability('conntrack', ['conntrack', '--version'], 'apt-get install conntrack'),
+    dockerEngineCapability(),
+    binaryCapabilities(),
+  ]);
+  const host = [rootCapability(), netns, iptables, nft, nftablesCapability(), ipvsCapability(), ebpfCapability(), conntrack, docker];
+  return { host, binaries, matrix: supportMatrix(host, binaries) };
+}
+
+async function binaryCapabilities(): Promise<Capability[]> {
+  const checks = effectiveGroups().flatMap((group) =>
+    group.packages.map(async (pkg): Promise<Capability> => {
+      const name = binaryNameOf(pkg) as BinaryName;
+      const path = binaryPath(name);
+      if (!isExecutable(path)) return { name, available: false, detail: `not built (${group.module}@${group.version})`, fix: 'npm run setup' };
+      try {
+        return { name, available: true, detail: `${await verifyBinary(path, group)} (${path})` };
+      } catch (error) {
+        return { name, available: false, detail: (error as Error).message.split('\n')[0] ?? '', fix: 'npm run setup' };
+      }
+    }),
+  );
+  return Promise.all(checks);
+}
+
+function supportMatrix(host: Capability[], binaries: Capability[]): SupportCell[] {
+  const has = (name: string) => [...host, ...binaries].find((c) => c.name === name);
+  const missing = (names: string[]) =>
+    names
+      .map((n) => has(n))
+      .filter((c): c is Capability => c !== undefined && !c.available)
+      .map((c) => `${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`);
+  const labBase = ['root', 'netns', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'];
+  const kindBase = ['docker engine', 'kind'];
+  const kubeconfig = process.env.KUBECONFIG ?? join(homedir(), '.kube', 'config');
+  const cells: SupportCell[] = [];
+  const cell = (provider: ProviderName, proxyMode: ProxyMode, problems: string[], okDetail: string) =>
+    cells.push({ provider, proxyMode, available: problems.length === 0, detail: problems.length ? problems.join('; ') : okDetail });
+
+  cell('lab', 'iptables', missing([...labBase, 'iptables']), 'kube-proxy iptables mode in each node namespace');
+  cell('lab', 'nftables', missing([...labBase, 'nft', 'nf_tables']), 'kube-proxy nftables mode in each node namespace');
+  cell('lab', 'ipvs', missing([...labBase, 'IP_VS']), 'kube-proxy ipvs mode in each node namespace');
+  cell('lab', 'cilium', ['the lab has no container runtime to run the Cilium agent; compare Cilium on the kind or existing provider'], '');
+  cell('kind', 'iptables', missing(kindBase), 'kind cluster with kubeProxyMode iptables');
+  cell('kind', 'nftables', missing([...kindBase, 'nf_tables']), 'kind cluster with kubeProxyMode nftables');
+  // kind nodes share the host kernel, so ipvs there needs IP_VS here.
+  cell('kind', 'ipvs', missing([...kindBase, 'IP_VS']), 'kind cluster with kubeProxyMode ipvs');
+  cell('kind', 'cilium', [...missing([...kindBase, 'eBPF']), ...(process.env.KTH_CILIUM_IMAGES ? [] : ['Cilium images must be preloaded: no container registry is reachable from this host (set KTH_CILIUM_IMAGES to a directory of image tarballs)'])], 'kind with kubeProxyMode none + Cilium kube-proxy replacement');
+  for (const mode of proxyModes) {
+    cell('existing', mode, existsSync(kubeconfig) ? [] : [`no kubeconfig at ${kubeconfig} (set KUBECONFIG)`], 'the mode is whatever the cluster runs; the harness detects it');
+  }
+  return cells;
+}

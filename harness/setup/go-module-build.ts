@@ -1,0 +1,141 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { environmentError, HarnessError } from '../core/errors.ts';
+import { run } from '../core/exec.ts';
+import { type BuildGroup, binaryNameOf, buildGroups } from './versions.ts';
+
+/**
+ * Builds one pinned group of main packages with the ordinary `go` client, through a small wrapper
+ * module. The wrapper is what makes k8s.io/kubernetes buildable as a dependency: its go.mod points
+ * every k8s.io/* staging module at ./staging, which only works inside its own repository, so the
+ * wrapper replaces each of them with the published v0.x.y of the same release.
+ */
+export interface GoBuildOptions {
+  group: BuildGroup;
+  /** Directory for the wrapper module (kept, so a failed build can be rerun by hand). */
+  workDir: string;
+  /** Directory the binaries are written to. */
+  outDir: string;
+  /** Called with each package `go build -v` compiles, for progress. */
+  onPackage?: (pkg: string) => void;
+}
+
+export async function buildGoGroup({ group, workDir, outDir, onPackage }: GoBuildOptions): Promise<string[]> {
+  await mkdir(workDir, { recursive: true });
+  await mkdir(outDir, { recursive: true });
+  const goMod = await downloadPinnedModule(group, workDir);
+  const replaces = group.id === 'kubernetes' ? stagingReplaces(group, goMod) : [];
+  await writeFile(join(workDir, 'go.mod'), wrapperGoMod(group, replaces));
+  await writeFile(join(workDir, 'tools.go'), toolsFile(group.packages));
+  await rm(join(workDir, 'go.sum'), { force: true });
+  await goStep(group, workDir, ['go', 'mod', 'tidy'], 'resolve dependencies');
+  const argv = ['go', 'build', '-v', '-trimpath', '-ldflags', ldflags(group), '-o', `${outDir}/`, ...group.packages];
+  await goStep(group, workDir, argv, 'compile', onPackage);
+  // go names a binary after its package path's last element, skipping a major-version suffix
+  // (go.etcd.io/etcd/server/v3 → server); the harness names it after the program (etcd).
+  const paths: string[] = [];
+  for (const pkg of group.packages) {
+    const target = join(outDir, binaryNameOf(pkg));
+    const produced = join(outDir, goDefaultBinaryName(pkg));
+    if (produced !== target) await rename(produced, target);
+    paths.push(target);
+  }
+  return paths;
+}
+
+function goDefaultBinaryName(pkg: string): string {
+  const parts = pkg.split('/');
+  const last = parts.at(-1) as string;
+  return /^v\d+$/.test(last) && parts.length > 1 ? (parts.at(-2) as string) : last;
+}
+
+/**
+ * Fetches exactly the pinned module first, so a pin the proxy does not have fails here, at a step
+ * whose only possible meaning is "this version is not available", whatever the proxy answered.
+ * Returns the module's own go.mod.
+ */
+async function downloadPinnedModule(group: BuildGroup, workDir: string): Promise<string> {
+  const argv = ['go', 'mod', 'download', '-json', `${group.module}@${group.version}`];
+  const result = await run(argv, { cwd: workDir, env: goEnv, nothrow: true });
+  const info = (() => {
+    try {
+      return JSON.parse(result.stdout) as { GoMod?: string; Error?: string };
+    } catch {
+      return {};
+    }
+  })();
+  if (result.exitCode !== 0 || !info.GoMod) throw pinError(group, info.Error ?? (result.stderr || result.stdout), 'download', argv, workDir, true);
+  return readFile(info.GoMod, 'utf8');
+}
+
+/** Maps each `=> ./staging/...` of k8s.io/kubernetes's go.mod to its published version. */
+function stagingReplaces(group: BuildGroup, goMod: string): string[] {
+  const stagingVersion = group.version.replace(/^v1\./, 'v0.');
+  const staged = [...goMod.matchAll(/^\s*(k8s\.io\/[\w.-]+)\s*=>\s*\.\/staging\//gm)].map((m) => m[1] as string);
+  if (staged.length === 0) throw pinError(group, 'its go.mod lists no staging modules; the wrapper does not know this layout', 'read go.mod');
+  return staged.map((module) => `${module} => ${module} ${stagingVersion}`);
+}
+
+function wrapperGoMod(group: BuildGroup, replaces: string[]): string {
+  const lines = [`module kube-traffic-harness.local/build/${group.id}`, '', 'go 1.26', '', `require ${group.module} ${group.version}`];
+  if (replaces.length > 0) lines.push('', 'replace (', ...replaces.map((r) => `\t${r}`), ')');
+  return `${lines.join('\n')}\n`;
+}
+
+function toolsFile(packages: readonly string[]): string {
+  // Blank imports keep the main packages (and so their dependencies) in the wrapper's module graph.
+  return `//go:build tools\n\npackage tools\n\nimport (\n${packages.map((p) => `\t_ "${p}"`).join('\n')}\n)\n`;
+}
+
+function ldflags(group: BuildGroup): string {
+  const [major = '', minor = ''] = group.version.replace(/^v/, '').split('.');
+  const fill = (value: string) => value.replace('{version}', group.version).replace('{major}', major).replace('{minor}', minor);
+  const stamps = Object.entries(group.versionVariables ?? {}).map(([name, value]) => `-X ${name}=${fill(value)}`);
+  return ['-s', '-w', ...stamps].join(' ');
+}
+
+const goEnv = { GOFLAGS: '-mod=mod -buildvcs=false', GOTOOLCHAIN: 'local', CGO_ENABLED: '0' };
+
+async function goStep(group: BuildGroup, workDir: string, argv: string[], step: string, onPackage?: (pkg: string) => void): Promise<string> {
+  const env = goEnv;
+  if (!onPackage) {
+    const result = await run(argv, { cwd: workDir, env, nothrow: true });
+    if (result.exitCode !== 0) throw pinError(group, result.stderr || result.stdout, step, argv, workDir);
+    return result.stdout;
+  }
+  // go build -v prints each package it compiles on stderr: stream it for progress.
+  const { spawn } = await import('node:child_process');
+  return await new Promise<string>((resolve, reject) => {
+    const child = spawn(argv[0] as string, argv.slice(1), { cwd: workDir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let pending = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-64_000);
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (/^[\w.-]+(\/[\w.@~+-]+)*$/.test(line.trim())) onPackage(line.trim());
+    });
+    child.stdout.resume();
+    child.on('error', (error) => reject(environmentError(`cannot run go: ${error.message}`, { hint: 'install Go 1.26 or newer and put it on PATH' })));
+    child.on('close', (code) => (code === 0 ? resolve('') : reject(pinError(group, stderr, step, argv, workDir))));
+  });
+}
+
+function pinError(group: BuildGroup, output: string, step: string, argv?: string[], workDir?: string, pinUnavailable = false): HarnessError {
+  const unknownVersion = pinUnavailable || /unknown revision|invalid version|no matching versions/i.test(output);
+  const tail = output.split('\n').filter((l) => l.trim()).slice(-12).join('\n');
+  const rerun = argv && workDir ? `\nrerun the failed step by hand: (cd ${workDir} && ${argv.join(' ')})` : '';
+  const message = unknownVersion
+    ? `${group.module}@${group.version} could not be found (step: ${step} of ${group.id})\n${tail}`
+    : `building ${group.id} (${group.module}@${group.version}) failed at step '${step}'\n${tail}`;
+  const hint = unknownVersion
+    ? `the pin for ${group.id} names a version the Go module proxy does not have. List published versions with:\n  go list -m -versions ${group.module}\nthen fix the pin in harness/setup/versions.ts${overridden(group) ? ` (or unset KTH_PIN_${group.id.toUpperCase()})` : ''}.${rerun}`
+    : `binaries already built are kept; rerun 'npm run setup' after fixing the cause.${rerun}`;
+  return environmentError(message, { where: `harness/setup/versions.ts: ${group.id}`, hint });
+}
+
+/** Whether the pin came from a KTH_PIN_<GROUP> override rather than versions.ts. */
+function overridden(group: BuildGroup): boolean {
+  return group.version !== buildGroups.find((g) => g.id === group.id)?.version;
+}

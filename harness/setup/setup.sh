@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# One idempotent setup behind both README commands (the main job and the tests):
+#   1. Debian packages the lab and the tests use,
+#   2. npm dependencies (npm ci, skipped while package-lock.json is unchanged),
+#   3. the pinned upstream binaries built from Go modules into ~/.cache/kube-traffic-harness
+#      (reused when present; KTH_BIN_DIR points at binaries you already have).
+# Each step says what it does; a failure names the step and the command to rerun.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+started=$SECONDS
+
+fail() {
+  echo "[setup] FAILED at step: $1" >&2
+  echo "[setup] rerun: $2" >&2
+  exit 3
+}
+
+# 1. Debian packages. Only what is missing is installed, so a ready host skips apt entirely.
+packages=(iptables nftables iproute2 conntrack kmod procps openssl ca-certificates docker.io)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    fail "debian packages (${missing[*]})" "sudo apt-get install -y ${missing[*]}"
+  fi
+  echo "[setup 1/3] installing Debian packages: ${missing[*]}"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
+    fail "debian packages" "apt-get update && apt-get install -y ${missing[*]}"
+else
+  echo "[setup 1/3] Debian packages present"
+fi
+
+# 2. npm dependencies, pinned by package-lock.json.
+command -v node >/dev/null || fail "node" "install Node.js >= 20.18 (Debian: apt-get install nodejs npm)"
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ -f node_modules/.kth-lock.sha256 && $(cat node_modules/.kth-lock.sha256) == "$lock_sum" ]]; then
+  echo "[setup 2/3] npm dependencies present"
+else
+  echo "[setup 2/3] npm ci"
+  npm ci --no-audit --no-fund --loglevel=error || fail "npm ci" "npm ci"
+  echo "$lock_sum" > node_modules/.kth-lock.sha256
+fi
+
+# 3. Upstream binaries from Go modules.
+if [[ -z "${KTH_BIN_DIR:-}" ]]; then
+  command -v go >/dev/null || fail "go toolchain" "install Go >= 1.26 and put it on PATH (or set KTH_BIN_DIR to prebuilt binaries)"
+fi
+echo "[setup 3/3] upstream binaries"
+node harness/bin/kth.mjs setup-binaries || fail "upstream binaries" "node harness/bin/kth.mjs setup-binaries"
+
+echo "[setup] done in $((SECONDS - started))s"

@@ -1,0 +1,42 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ipvsCapability } from '../../../harness/setup/host-capabilities.ts';
+import type { DoctorReport } from '../../../harness/setup/doctor.ts';
+
+const exec = promisify(execFile);
+
+describe('kth doctor', () => {
+  let report: DoctorReport;
+  beforeAll(async () => {
+    const { stdout } = await exec(process.execPath, ['harness/bin/kth.mjs', 'doctor', '--json']);
+    report = JSON.parse(stdout) as DoctorReport;
+  }, 60_000);
+
+  it('THEN the lab runs iptables and nftables modes on this host (root, netns, binaries from setup)', () => {
+    const lab = (mode: string) => report.matrix.find((c) => c.provider === 'lab' && c.proxyMode === mode);
+    expect(lab('iptables')).toMatchObject({ available: true });
+    expect(lab('nftables')).toMatchObject({ available: true });
+  });
+
+  it('THEN ipvs availability follows the kernel, and when missing says why and what to do', () => {
+    const ipvs = report.matrix.find((c) => c.provider === 'lab' && c.proxyMode === 'ipvs');
+    const kernel = ipvsCapability();
+    expect(ipvs?.available).toBe(kernel.available);
+    if (!kernel.available) {
+      expect(ipvs?.detail).toMatch(/IP_VS/);
+      expect(ipvs?.detail).toMatch(/kernel/);
+      expect(ipvs?.detail).toMatch(/fix: .*iptables\|nftables/);
+    }
+  });
+
+  it('THEN every pinned binary answers with its version', () => {
+    for (const binary of report.binaries) {
+      expect(binary).toMatchObject({ available: true });
+    }
+    expect(report.binaries.find((b) => b.name === 'kube-apiserver')?.detail).toMatch(/Kubernetes v1\.36\./);
+  });
+
+  it('THEN the matrix covers every provider × proxy mode', () => {
+    expect(report.matrix).toHaveLength(3 * 4);
+  });
+});

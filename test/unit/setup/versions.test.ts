@@ -1,0 +1,27 @@
+import { binDir, pinsKey } from '../../../harness/setup/binaries.ts';
+import { binaryNameOf, buildGroups, effectiveGroups } from '../../../harness/setup/versions.ts';
+
+describe('pinned versions', () => {
+  it('pins Kubernetes 1.36 and etcd 3.6, as the lab needs', () => {
+    const byId = Object.fromEntries(buildGroups.map((g) => [g.id, g]));
+    expect(byId.kubernetes?.version).toMatch(/^v1\.36\.\d+$/);
+    expect(byId.etcd?.version).toMatch(/^v3\.6\.\d+$/);
+  });
+
+  it('names every binary after its program', () => {
+    const names = buildGroups.flatMap((g) => g.packages.map(binaryNameOf)).sort();
+    expect(names).toEqual(['etcd', 'ghz', 'k6', 'kind', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler']);
+  });
+
+  it('GIVEN a KTH_PIN_ override WHEN resolving THEN that group changes and the cache key with it', () => {
+    const env = { KTH_CACHE_DIR: '/tmp/kth-cache' };
+    const overridden = { ...env, KTH_PIN_K6: 'v1.0.0' };
+    expect(effectiveGroups(overridden).find((g) => g.id === 'k6')?.version).toBe('v1.0.0');
+    expect(pinsKey(overridden)).not.toBe(pinsKey(env));
+    expect(binDir(env)).toBe(`/tmp/kth-cache/${pinsKey(env)}/bin`);
+  });
+
+  it('GIVEN KTH_BIN_DIR WHEN resolving THEN the user directory is used as it is', () => {
+    expect(binDir({ KTH_BIN_DIR: '/opt/k8s/bin' })).toBe('/opt/k8s/bin');
+  });
+});
