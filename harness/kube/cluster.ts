@@ -1,0 +1,125 @@
+import {
+  AppsV1Api,
+  CoreV1Api,
+  DiscoveryV1Api,
+  KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type V1Deployment,
+  type V1EndpointSlice,
+  type V1Pod,
+  Watch,
+} from '@kubernetes/client-node';
+import { environmentError } from '../core/errors.ts';
+
+/**
+ * The one way the harness talks to any cluster (lab, kind, existing): apply objects, wait on
+ * watches, read pods and EndpointSlices. Providers differ only in how the kubeconfig came to be.
+ */
+export interface Cluster {
+  kubeconfig: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  discovery: DiscoveryV1Api;
+  objects: KubernetesObjectApi;
+}
+
+export function connect(kubeconfigPath: string): Cluster {
+  const kubeconfig = new KubeConfig();
+  kubeconfig.loadFromFile(kubeconfigPath);
+  return {
+    kubeconfig,
+    core: kubeconfig.makeApiClient(CoreV1Api),
+    apps: kubeconfig.makeApiClient(AppsV1Api),
+    discovery: kubeconfig.makeApiClient(DiscoveryV1Api),
+    objects: KubernetesObjectApi.makeApiClient(kubeconfig),
+  };
+}
+
+const FIELD_MANAGER = 'kube-traffic-harness';
+
+/** Server-side apply of each object in order; the harness owns the fields it sets. */
+export async function apply(cluster: Cluster, objects: readonly KubernetesObject[]): Promise<KubernetesObject[]> {
+  const applied: KubernetesObject[] = [];
+  for (const object of objects) {
+    applied.push(await cluster.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
+  }
+  return applied;
+}
+
+export async function ensureNamespace(cluster: Cluster, name: string, labels: Record<string, string> = {}): Promise<void> {
+  await apply(cluster, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }]);
+}
+
+/**
+ * Watches `path` (a list URL such as /apis/apps/v1/namespaces/x/deployments) until `done` says
+ * yes for some object, or fails after `timeoutMs` with the last state `describe` gave.
+ */
+export async function watchUntil<T extends KubernetesObject>(
+  cluster: Cluster,
+  path: string,
+  query: Record<string, string>,
+  done: (objects: ReadonlyMap<string, T>) => true | string,
+  timeoutMs: number,
+  what: string,
+): Promise<ReadonlyMap<string, T>> {
+  const objects = new Map<string, T>();
+  let last = 'no events yet';
+  return await new Promise((resolve, reject) => {
+    let request: { abort(): void } | undefined;
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      request?.abort();
+      if (error) reject(error);
+      else resolve(objects);
+    };
+    const timer = setTimeout(() => finish(environmentError(`${what}: not reached within ${Math.round(timeoutMs / 1000)}s (${last})`)), timeoutMs);
+    const check = () => {
+      const verdict = done(objects);
+      if (verdict === true) finish();
+      else last = verdict;
+    };
+    new Watch(cluster.kubeconfig)
+      .watch(path, { ...query, allowWatchBookmarks: 'true' }, (type: string, object: T) => {
+        const key = `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+        if (type === 'DELETED') objects.delete(key);
+        else if (type === 'ADDED' || type === 'MODIFIED') objects.set(key, object);
+        check();
+      }, (error: unknown) => {
+        // The watch ended (server timeout, 410 Gone): start over unless we are done.
+        if (error && (error as { name?: string }).name !== 'AbortError') last = `watch ended: ${(error as Error).message}`;
+      })
+      .then((req) => {
+        request = req;
+        check();
+      }, (error: Error) => finish(environmentError(`${what}: cannot watch ${path}: ${error.message}`)));
+  });
+}
+
+/** Waits until a Deployment has rolled out: every replica updated, available and ready. */
+export async function waitForDeployment(cluster: Cluster, namespace: string, name: string, timeoutMs = 60_000): Promise<V1Deployment> {
+  const objects = await watchUntil<V1Deployment>(cluster, `/apis/apps/v1/namespaces/${namespace}/deployments`, { fieldSelector: `metadata.name=${name}` }, (all) => {
+    const d = all.get(`${namespace}/${name}`);
+    if (!d) return 'not created';
+    const want = d.spec?.replicas ?? 1;
+    const s = d.status ?? {};
+    const ok = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && s.updatedReplicas === want && s.readyReplicas === want && s.availableReplicas === want && (s.replicas ?? 0) === want;
+    return ok ? true : `${s.readyReplicas ?? 0}/${want} ready, ${s.updatedReplicas ?? 0} updated, ${s.replicas ?? 0} total`;
+  }, timeoutMs, `deployment ${namespace}/${name} ready`);
+  return objects.get(`${namespace}/${name}`) as V1Deployment;
+}
+
+export async function podsOf(cluster: Cluster, namespace: string, labelSelector: string): Promise<V1Pod[]> {
+  return (await cluster.core.listNamespacedPod({ namespace, labelSelector })).items;
+}
+
+export async function endpointSlicesOf(cluster: Cluster, namespace: string, service: string): Promise<V1EndpointSlice[]> {
+  return (await cluster.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` })).items;
+}
+
+/** Ready endpoint addresses of a Service, from its EndpointSlices. */
+export async function readyEndpoints(cluster: Cluster, namespace: string, service: string): Promise<string[]> {
+  return (await endpointSlicesOf(cluster, namespace, service)).flatMap((slice) =>
+    (slice.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses));
+}

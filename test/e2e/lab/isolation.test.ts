@@ -1,0 +1,45 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { connect, ensureNamespace } from '../../../harness/kube/cluster.ts';
+import { type StartedLab, startLab } from '../../../harness/lab/lab.ts';
+import { labNames } from '../../../harness/lab/names.ts';
+import { inNetns, podNetns, startClientPod } from '../../support/lab-workloads.ts';
+import { testLabName } from '../../support/residue.ts';
+
+const exec = promisify(execFile);
+
+// 192.0.2.1 is TEST-NET-1 (RFC 5737): documentation only, never a real host anywhere.
+const OUTSIDE = '192.0.2.1';
+
+describe('lab isolation', () => {
+  let lab: StartedLab;
+  beforeAll(async () => {
+    lab = await startLab({ name: testLabName('iso'), nodes: 2 });
+  }, 180_000);
+  afterAll(async () => {
+    await lab?.down();
+  }, 60_000);
+
+  it('THEN no lab namespace has a default route, and the host has no route into the lab range', async () => {
+    const names = labNames(lab.spec.name);
+    for (const netns of [names.netns('cp'), names.netns('lb'), names.netns('client'), names.netns('sw'), names.nodeNetns(1), names.nodeNetns(2)]) {
+      expect(await inNetns(netns, ['ip', 'route', 'show', 'default'])).toBe('');
+    }
+    const { stdout: hostRoutes } = await exec('ip', ['route', 'show']);
+    expect(hostRoutes).not.toMatch(/^198\.1[89]\./m);
+  }, 30_000);
+
+  it('GIVEN a pod WHEN it sends to a non-lab address THEN its node answers unreachable and nothing leaves', async () => {
+    const cluster = connect(lab.kubeconfig);
+    await ensureNamespace(cluster, 'iso');
+    const pod = await startClientPod(cluster, 'iso', 'prober');
+    const netns = podNetns(lab.spec.name, pod);
+    // The pod's only way out is its node; the node has no route for it.
+    const node = labNames(lab.spec.name).nodeNetns(Number(/-node-(\d+)$/.exec(pod.spec?.nodeName ?? '')?.[1]));
+    const nodeRoute = await exec('ip', ['netns', 'exec', node, 'ip', 'route', 'get', OUTSIDE]).then(() => 'routed', (e: { stderr: string }) => e.stderr);
+    expect(nodeRoute).toMatch(/unreachable/i);
+    const script = `const s=require('net').connect({host:'${OUTSIDE}',port:80,timeout:3000});s.on('connect',()=>{console.log('connected');process.exit(0)});s.on('timeout',()=>{console.log('timeout');process.exit(0)});s.on('error',e=>{console.log(e.code);process.exit(0)})`;
+    const outcome = (await inNetns(netns, [process.execPath, '-e', script])).trim();
+    expect(['EHOSTUNREACH', 'ENETUNREACH']).toContain(outcome);
+  }, 60_000);
+});
