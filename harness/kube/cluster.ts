@@ -123,3 +123,13 @@ export async function readyEndpoints(cluster: Cluster, namespace: string, servic
   return (await endpointSlicesOf(cluster, namespace, service)).flatMap((slice) =>
     (slice.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses));
 }
+
+/** Waits until a pod reports the Ready condition. */
+export async function waitForPodReady(cluster: Cluster, namespace: string, name: string, timeoutMs = 60_000): Promise<V1Pod> {
+  const all = await watchUntil<V1Pod>(cluster, `/api/v1/namespaces/${namespace}/pods`, { fieldSelector: `metadata.name=${name}` }, (pods) => {
+    const pod = pods.get(`${namespace}/${name}`);
+    const ready = pod?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    return ready ? true : `phase ${pod?.status?.phase ?? 'not created'}${pod?.status?.reason ? ` (${pod.status.reason})` : ''}`;
+  }, timeoutMs, `pod ${namespace}/${name} Ready`);
+  return all.get(`${namespace}/${name}`) as V1Pod;
+}

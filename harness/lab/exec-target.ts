@@ -19,7 +19,7 @@ export async function resolveExecTarget(lab: string, target: string): Promise<st
     const kc = new KubeConfig();
     kc.loadFromFile(labLayout(lab).kubeconfig);
     const pod = await kc.makeApiClient(CoreV1Api).readNamespacedPod({ name, namespace });
-    netns = `${names.podNetnsPrefix}${(pod.metadata?.uid ?? '').replaceAll('-', '').slice(0, 8)}`;
+    netns = names.podNetns(pod.metadata?.uid ?? '');
   }
   if (!netns || !existing.includes(netns)) {
     throw badInput(`'${target}' is not a place in lab ${lab}`, {

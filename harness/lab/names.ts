@@ -29,6 +29,8 @@ export const labNames = (lab: string) => ({
   nodeNetns: (index: number) => `${NETNS_PREFIX}${lab}-n${index}`,
   nodeName: (index: number) => `${lab}-node-${index}`,
   podNetnsPrefix: `${NETNS_PREFIX}${lab}-p-`,
+  /** The namespace the node agent makes for a pod: the first 8 hex digits of its UID. */
+  podNetns: (podUid: string) => `${NETNS_PREFIX}${lab}-p-${podUid.replaceAll('-', '').slice(0, 8)}`,
   /** Every namespace of this lab starts with this. */
   netnsPrefix: `${NETNS_PREFIX}${lab}-`,
   hostLink: `kth${createHash('sha256').update(lab).digest('hex').slice(0, 8)}`,

@@ -1,38 +1,21 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
-import { apply, type Cluster, watchUntil } from '../../harness/kube/cluster.ts';
+import { apply, type Cluster, waitForPodReady } from '../../harness/kube/cluster.ts';
+import { clientPod } from '../../manifests/client-pod.ts';
 import { labNames } from '../../harness/lab/names.ts';
 
 const exec = promisify(execFile);
 
-/** A pod that only sleeps: the place in-cluster clients run from (its own netns, a pod IP). */
+/** A sleeping client pod, Ready: the place in-cluster clients run from. */
 export async function startClientPod(cluster: Cluster, namespace: string, name: string, nodeName?: string): Promise<V1Pod> {
-  await apply(cluster, [{
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace, labels: { app: name } },
-    spec: {
-      ...(nodeName ? { nodeName } : {}),
-      terminationGracePeriodSeconds: 0,
-      containers: [{ name: 'client', image: 'debian:bookworm', command: ['sleep', '3600'] }],
-    },
-  } as V1Pod]);
+  await apply(cluster, [clientPod({ name, namespace, ...(nodeName ? { nodeName } : {}) })]);
   return await waitForPodReady(cluster, namespace, name);
-}
-
-export async function waitForPodReady(cluster: Cluster, namespace: string, name: string, timeoutMs = 30_000): Promise<V1Pod> {
-  const all = await watchUntil<V1Pod>(cluster, `/api/v1/namespaces/${namespace}/pods`, { fieldSelector: `metadata.name=${name}` }, (pods) => {
-    const pod = pods.get(`${namespace}/${name}`);
-    const ready = pod?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-    return ready ? true : `phase ${pod?.status?.phase ?? 'none'}`;
-  }, timeoutMs, `pod ${namespace}/${name} Ready`);
-  return all.get(`${namespace}/${name}`) as V1Pod;
 }
 
 /** The network namespace the lab agent made for a pod. */
 export function podNetns(lab: string, pod: V1Pod): string {
-  return `${labNames(lab).podNetnsPrefix}${(pod.metadata?.uid ?? '').replaceAll('-', '').slice(0, 8)}`;
+  return labNames(lab).podNetns(pod.metadata?.uid ?? '');
 }
 
 /** Runs `kth load …` inside a namespace and returns its --json run. */

@@ -1,4 +1,4 @@
-import Table from 'cli-table3';
+import { textTable } from '../table.ts';
 import type { Command } from 'commander';
 import { type DoctorReport, runDoctor } from '../../setup/doctor.ts';
 
@@ -15,9 +15,9 @@ export function registerDoctor(program: Command): void {
 
 export function renderDoctor(report: DoctorReport): string {
   const mark = (ok: boolean) => (ok ? 'yes' : 'NO');
-  const capabilities = new Table({ head: ['host / binary', 'ok', 'detail', 'fix'], wordWrap: true, colWidths: [24, 5, 70, 40] });
+  const capabilities = textTable(['host / binary', 'ok', 'detail', 'fix'], { wordWrap: true, colWidths: [24, 5, 70, 40] });
   for (const c of [...report.host, ...report.binaries]) capabilities.push([c.name, mark(c.available), c.detail, c.fix ?? '']);
-  const matrix = new Table({ head: ['provider', 'proxy mode', 'runs here', 'why / how'], wordWrap: true, colWidths: [10, 12, 10, 100] });
+  const matrix = textTable(['provider', 'proxy mode', 'runs here', 'why / how'], { wordWrap: true, colWidths: [10, 12, 10, 100] });
   for (const cell of report.matrix) matrix.push([cell.provider, cell.proxyMode, mark(cell.available), cell.detail]);
   return `${capabilities.toString()}\n\n${matrix.toString()}\n`;
 }
