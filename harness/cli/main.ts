@@ -2,10 +2,21 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeFor, formatError } from '../core/errors.ts';
 import { ExitCode } from '../core/exit-codes.ts';
 import { harnessVersion } from '../core/version.ts';
-import { registerDoctor } from './commands/doctor.ts';
-import { registerSetup } from './commands/setup.ts';
-import { registerLab } from './commands/lab.ts';
-import { registerServe } from './commands/serve.ts';
+
+/**
+ * Command groups, each loaded only when used: @kubernetes/client-node alone takes ~1.6 s to
+ * import, and pods that run `kth serve` should not pay for it. Help (or an unknown command) loads
+ * them all so every command is listed.
+ */
+type Register = (program: Command) => unknown;
+const commandGroups: Record<string, () => Promise<Register>> = {
+  'setup-binaries': async () => (await import('./commands/setup.ts')).registerSetup,
+  doctor: async () => (await import('./commands/doctor.ts')).registerDoctor,
+  lab: async () => (await import('./commands/lab.ts')).registerLab,
+  cleanup: async () => (await import('./commands/lab.ts')).registerLab,
+  serve: async () => (await import('./commands/serve.ts')).registerServe,
+  load: async () => (await import('./commands/load.ts')).registerLoad,
+};
 
 // The CLI is the only layer that prints errors and chooses exit codes; everything below throws.
 const program = new Command('kth')
@@ -14,10 +25,15 @@ const program = new Command('kth')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) });
 
-registerSetup(program);
-registerDoctor(program);
-registerLab(program);
-registerServe(program);
+const requested = process.argv[2];
+const versionOnly = requested === '--version' || requested === '-V';
+const loaders = versionOnly ? [] : requested && commandGroups[requested] ? [commandGroups[requested]] : Object.values(commandGroups);
+const registered = new Set<Register>();
+for (const load of loaders) {
+  const register = await load();
+  if (!registered.has(register)) register(program);
+  registered.add(register);
+}
 
 try {
   await program.parseAsync(process.argv);

@@ -15,7 +15,7 @@ export function probe(url: string, tls?: ClientTls, timeoutMs = 2000): Promise<{
     const options = target.protocol === 'https:'
       ? { rejectUnauthorized: Boolean(tls), ...(tls ? { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : {}) }
       : {};
-    const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, { method: 'GET', timeout: timeoutMs, ...options }, (res) => {
+    const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, { method: 'GET', timeout: timeoutMs, agent: false, ...options }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (chunk: string) => {
         body = (body + chunk).slice(0, 4096);

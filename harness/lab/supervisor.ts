@@ -8,7 +8,7 @@ import { type ComponentSpec, controlPlaneComponents, nodeComponents } from './co
 import { probe, waitFor } from './health.ts';
 import { type LabLayout, labLayout } from './layout.ts';
 import { LAB_MARKER_ENV, labNames } from './names.ts';
-import { createPki, type LabPki, writeKubeconfig } from './pki.ts';
+import { createPki, writeKubeconfig } from './pki.ts';
 import { type LabSpec, labSpecSchema, type LabStatus } from './spec.ts';
 
 /**
@@ -73,13 +73,14 @@ export async function runSupervisor(labName: string): Promise<void> {
       start(component, layout, spec, running, () => shuttingDown);
       if (component.health) {
         const health = component.health;
-        const tls = health.clientCert ? { ca: pki.caCert, cert: pki.adminCert, key: pki.adminKey } : undefined;
         await waitFor(component.name, STARTUP_TIMEOUT_MS, async () => {
           const state = running.get(component.name);
           if (state && state.child.exitCode !== null && state.restarts === 0) return `exited with ${state.child.exitCode}`;
+          if ('registersNode' in health) return nodeRegistered(layout, health.registersNode);
+          const tls = health.clientCert ? { ca: pki.caCert, cert: pki.adminCert, key: pki.adminKey } : undefined;
           const result = await probe(health.url, tls);
           return 'status' in result && result.status >= 200 && result.status < 300 ? true : 'status' in result ? `HTTP ${result.status} ${result.body.slice(0, 200)}` : result.error;
-        });
+        }, 'registersNode' in health ? 100 : 50);
       }
       healthy.add(component.name);
       mark(component.name);
@@ -90,7 +91,7 @@ export async function runSupervisor(labName: string): Promise<void> {
       })));
 
     await report({ step: 'waiting for nodes Ready' });
-    await waitForNodesReady(layout, spec, pki);
+    await waitForNodesReady(layout, spec);
     mark('nodesReady');
     await report({ phase: 'ready', step: 'ready' });
   } catch (error) {
@@ -142,14 +143,28 @@ async function stopOne(state: Running, graceMs = 5000): Promise<void> {
   clearTimeout(timer);
 }
 
-async function waitForNodesReady(layout: LabLayout, spec: LabSpec, _pki: LabPki): Promise<void> {
-  const kc = new KubeConfig();
-  kc.loadFromFile(layout.internalKubeconfig);
-  const core = kc.makeApiClient(CoreV1Api);
+let coreClient: CoreV1Api | undefined;
+function core(layout: LabLayout): CoreV1Api {
+  if (!coreClient) {
+    const kc = new KubeConfig();
+    kc.loadFromFile(layout.internalKubeconfig);
+    coreClient = kc.makeApiClient(CoreV1Api);
+  }
+  return coreClient;
+}
+
+async function nodeRegistered(layout: LabLayout, nodeName: string): Promise<true | string> {
+  const node = await core(layout).readNode({ name: nodeName }).catch(() => undefined);
+  if (!node) return `Node ${nodeName} not registered yet`;
+  return node.spec?.podCIDR ? true : `Node ${nodeName} has no podCIDR yet`;
+}
+
+async function waitForNodesReady(layout: LabLayout, spec: LabSpec): Promise<void> {
+  const api = core(layout);
   const names = labNames(spec.name);
   const expected = Array.from({ length: spec.nodes }, (_, i) => names.nodeName(i + 1));
   await waitFor('nodes Ready', STARTUP_TIMEOUT_MS, async () => {
-    const nodes = await core.listNode();
+    const nodes = await api.listNode();
     const notReady = expected.filter((name) => {
       const node = nodes.items.find((n) => n.metadata?.name === name);
       return !node?.spec?.podCIDR || node.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True';
