@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import { requireBinary } from '../setup/binaries.ts';
@@ -6,6 +7,7 @@ import type { LabLayout } from './layout.ts';
 import { labNames } from './names.ts';
 import type { LabPki } from './pki.ts';
 import type { LabSpec } from './spec.ts';
+import type { LoadBalancerConfigInput } from './load-balancer/config.ts';
 
 /** A process the lab supervisor runs and keeps running, inside one network namespace. */
 export interface ComponentSpec {
@@ -13,8 +15,11 @@ export interface ComponentSpec {
   /** Namespace to run in; null runs in the supervisor's own (the control-plane namespace). */
   netns: string | null;
   argv: string[];
-  /** Health endpoint polled (from the control-plane namespace) until it answers 2xx. */
-  health?: { url: string; clientCert?: boolean };
+  /**
+   * When the component counts as started: an endpoint polled (from the control-plane namespace)
+   * until it answers 2xx, or — for a node agent — its Node registered with a podCIDR.
+   */
+  health?: { url: string; clientCert?: boolean } | { registersNode: string };
   /** Start only after these components are healthy. */
   after: string[];
 }
@@ -70,7 +75,34 @@ export function controlPlaneComponents(spec: LabSpec, layout: LabLayout, pki: La
       health: { url: 'https://127.0.0.1:10259/healthz' },
       after: ['kube-apiserver'],
     },
+    loadBalancerComponent(spec, layout),
   ];
+}
+
+/**
+ * The lab load balancer for `type: LoadBalancer` Services, inside the load-balancer namespace
+ * (see harness/lab/load-balancer/). Not a gate for `lab up` (no `health`): as on a cloud, a
+ * Service's address arrives asynchronously in its status, which callers wait for anyway; its
+ * /healthz (informers synced, nft table loaded) is there for people and tools.
+ */
+export function loadBalancerComponent(spec: LabSpec, layout: LabLayout): ComponentSpec {
+  const config = layout.config('load-balancer.json');
+  const listen = { host: labNetwork.loadBalancerIp, port: 10_270 };
+  writeFileSync(config, JSON.stringify({
+    labName: spec.name,
+    kubeconfigPath: layout.internalKubeconfig,
+    pool: labNetwork.loadBalancerPool,
+    table: 'kth_lb',
+    listen,
+    statusFile: layout.config('load-balancer.status.json'),
+    healthCheck: { intervalMs: 1000, timeoutMs: 500, healthyThreshold: 1, unhealthyThreshold: 1 },
+  } satisfies LoadBalancerConfigInput, null, 2));
+  return {
+    name: 'load-balancer',
+    netns: labNames(spec.name).netns('lb'),
+    argv: [process.execPath, `${spec.repoRoot}/harness/bin/kth.mjs`, 'lab', 'lb-controller', '--config', config],
+    after: ['kube-apiserver'],
+  };
 }
 
 /** kube-proxy and the lab node agent for node `index`, both inside the node's namespace. */
@@ -114,6 +146,7 @@ export async function nodeComponents(spec: LabSpec, layout: LabLayout, index: nu
       name: `agent-${nodeName}`,
       netns,
       argv: [process.execPath, `${spec.repoRoot}/harness/bin/kth.mjs`, 'lab', 'agent', '--config', agentConfig],
+      health: { registersNode: nodeName },
       after: ['kube-apiserver'],
     },
     {
@@ -121,7 +154,9 @@ export async function nodeComponents(spec: LabSpec, layout: LabLayout, index: nu
       netns,
       argv: [requireBinary('kube-proxy'), '--config', proxyConfig, '--v', '1'],
       health: { url: `http://${ip}:10256/healthz` },
-      after: ['kube-apiserver'],
+      // kube-proxy polls for its Node with a growing backoff: starting it once the Node and its
+      // podCIDR exist saves seconds of start-up.
+      after: [`agent-${nodeName}`],
     },
   ];
 }

@@ -10,7 +10,8 @@ import { requireBinary } from '../setup/binaries.ts';
 import { KUBERNETES_VERSION } from '../setup/versions.ts';
 import { labLayout, labsDir } from './layout.ts';
 import { HOST_LINK_ALIAS_PREFIX, LAB_MARKER_ENV, labNames, NETNS_PREFIX, validateLabName } from './names.ts';
-import { createLabNetwork, destroyLabNetwork, usedSlots } from './network.ts';
+import { createLabNetwork, destroyLabNetwork } from './network.ts';
+import { claimSlot, releaseSlot } from './slots.ts';
 import { hostLinks, listNetns } from './netns.ts';
 import { findLabProcesses, isAlive, terminate } from './processes.ts';
 import { type LabProxyMode, type LabSpec, labSpecSchema, type LabStatus, labStatusSchema, proxyModes } from './spec.ts';
@@ -50,15 +51,19 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
   for (const binary of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'] as const) requireBinary(binary);
   const log = options.log ?? (() => {});
   const layout = labLayout(name);
-  if (existsSync(layout.dir) || (await listNetns()).some((ns) => ns.startsWith(labNames(name).netnsPrefix))) {
-    throw badInput(`a lab named '${name}' already exists`, { where: '--name', hint: `remove it with 'kth lab down --name ${name}', or choose another --name` });
-  }
-
-  const used = await usedSlots();
-  const slot = [...Array(100).keys()].find((s) => !used.has(s));
-  if (slot === undefined) throw environmentError('100 labs already run on this host', { hint: 'remove some with kth lab down --all' });
-  const spec: LabSpec = { name, nodes, proxyMode, slot, createdAt: new Date().toISOString(), repoRoot, kubernetesVersion: KUBERNETES_VERSION, ...(options.ownerPid ? { ownerPid: options.ownerPid } : {}) };
+  const exists = badInput(`a lab named '${name}' already exists`, { where: '--name', hint: `remove it with 'kth lab down --name ${name}', or choose another --name` });
+  if ((await listNetns()).some((ns) => ns.startsWith(labNames(name).netnsPrefix))) throw exists;
+  // Creating the lab's directory is the claim on its name: of two `lab up`s, one wins.
+  await mkdir(labsDir(), { recursive: true });
+  await mkdir(layout.dir).catch((error: NodeJS.ErrnoException) => {
+    throw error.code === 'EEXIST' ? exists : error;
+  });
   await mkdir(layout.logs, { recursive: true });
+  const slot = await claimSlot(name).catch(async (error: unknown) => {
+    await rm(layout.dir, { recursive: true, force: true });
+    throw error;
+  });
+  const spec: LabSpec = { name, nodes, proxyMode, slot, createdAt: new Date().toISOString(), repoRoot, kubernetesVersion: KUBERNETES_VERSION, ...(options.ownerPid ? { ownerPid: options.ownerPid } : {}) };
   await writeFile(layout.spec, JSON.stringify(spec, null, 2));
 
   const started = performance.now();
@@ -166,10 +171,12 @@ export async function labDown(name: string): Promise<Removed> {
     return { lab: name, processes: 0, netns: [], links: [] };
   }
   const status = await readStatus(name);
+  const spec = await readSpec(name);
   if (status?.supervisorPid && isAlive(status.supervisorPid)) await terminate([status.supervisorPid], 15_000);
   const leftovers = findLabProcesses(name).map((p) => p.pid);
   await terminate(leftovers);
   const { netns, links } = await destroyLabNetwork(name);
+  if (spec) await releaseSlot(name, spec.slot);
   await rm(labLayout(name).dir, { recursive: true, force: true });
   return { lab: name, processes: leftovers.length, netns, links };
 }

@@ -43,8 +43,18 @@ export interface HostLinkInfo {
 
 /** Host interfaces (in the host's own namespace) with their aliases and addresses. */
 export async function hostLinks(): Promise<HostLinkInfo[]> {
-  const result = await run(['ip', '-j', 'address', 'show'], { nothrow: true });
-  if (result.exitCode !== 0) return [];
-  const links = JSON.parse(result.stdout) as (HostLinkInfo & { ifalias?: string })[];
-  return links.map((link) => ({ ...link, alias: link.ifalias ?? link.alias }));
+  // `ip -j address` omits the alias (ifalias) that `ip -j link` reports: read both and join by name.
+  const [links, addresses] = await Promise.all([
+    run(['ip', '-j', 'link', 'show'], { nothrow: true }),
+    run(['ip', '-j', 'address', 'show'], { nothrow: true }),
+  ]);
+  if (links.exitCode !== 0) return [];
+  const addrByName = new Map<string, HostLinkInfo['addr_info']>(
+    addresses.exitCode === 0 ? (JSON.parse(addresses.stdout) as HostLinkInfo[]).map((a) => [a.ifname, a.addr_info]) : [],
+  );
+  return (JSON.parse(links.stdout) as { ifname: string; ifalias?: string }[]).map((link) => ({
+    ifname: link.ifname,
+    ...(link.ifalias ? { alias: link.ifalias } : {}),
+    addr_info: addrByName.get(link.ifname) ?? [],
+  }));
 }
