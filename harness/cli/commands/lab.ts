@@ -1,16 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { badInput } from '../../core/errors.ts';
 import { labLayout } from '../../lab/layout.ts';
-import { cleanupLabs, labDown, labUp, listLabs, readSpec, type Removed } from '../../lab/lab.ts';
+import type { Removed } from '../../lab/lab.ts';
 import { labNames, validateLabName } from '../../lab/names.ts';
-import { runSupervisor } from '../../lab/supervisor.ts';
-import { resolveExecTarget } from '../../lab/exec-target.ts';
+import { registerLabLoadBalancer } from './lab-lb.ts';
+import { registerLabAgent } from './lab-agent.ts';
+import { textTable } from '../table.ts';
+import type { SmokeResult } from '../../lab/smoke.ts';
+import { ExitCode } from '../../core/exit-codes.ts';
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
+// Each subcommand imports what it needs when it runs: the agent, supervisor and smoke job pull in
+// @kubernetes/client-node and the load drivers, which `lab status` should not wait for.
+const labApi = () => import('../../lab/lab.ts');
 
 export function registerLab(program: Command): Command {
   const lab = program.command('lab').description('the embedded lab: a real control plane and kube-proxy in network namespaces on this host');
@@ -24,6 +29,7 @@ export function registerLab(program: Command): Command {
     .action(async (options: { name: string; nodes: string; proxyMode: string }) => {
       const nodes = Number(options.nodes);
       if (!Number.isInteger(nodes)) throw badInput(`--nodes '${options.nodes}' is not a whole number`, { where: '--nodes' });
+      const { labUp } = await labApi();
       const info = await labUp({ name: options.name, nodes, proxyMode: options.proxyMode, log: progress });
       const timings = Object.entries(info.status?.timings ?? {}).map(([k, v]) => `${k}=${v}s`).join(' ');
       progress(`timings (supervisor monotonic clock, from supervisor start): ${timings}`);
@@ -36,6 +42,7 @@ export function registerLab(program: Command): Command {
     .option('--name <name>', 'lab name', 'kth')
     .option('--all', 'remove every lab on this host')
     .action(async (options: { name: string; all?: boolean }) => {
+      const { cleanupLabs, labDown } = await labApi();
       const removed = options.all ? await cleanupLabs({ all: true }) : [await labDown(options.name)];
       for (const r of removed) progress(describeRemoved(r));
     });
@@ -45,7 +52,7 @@ export function registerLab(program: Command): Command {
     .description('every lab on this host and its state')
     .option('--json', 'machine-readable')
     .action(async (options: { json?: boolean }) => {
-      const labs = await listLabs();
+      const labs = await (await labApi()).listLabs();
       if (options.json) {
         process.stdout.write(`${JSON.stringify(labs, null, 2)}\n`);
         return;
@@ -54,7 +61,7 @@ export function registerLab(program: Command): Command {
         process.stdout.write('no labs\n');
         return;
       }
-      const table = new Table({ head: ['lab', 'state', 'nodes', 'proxy mode', 'processes', 'kubeconfig / why'] });
+      const table = textTable(['lab', 'state', 'nodes', 'proxy mode', 'processes', 'kubeconfig / why']);
       for (const l of labs) table.push([l.name, l.state, l.spec?.nodes ?? '?', l.spec?.proxyMode ?? '?', l.processes, l.why ?? labLayout(l.name).kubeconfig]);
       process.stdout.write(`${table.toString()}\n`);
     });
@@ -76,6 +83,7 @@ export function registerLab(program: Command): Command {
     .argument('[command...]', 'the command, after --')
     .action(async (name: string, target: string, command: string[]) => {
       if (command.length === 0) throw badInput('no command given', { hint: `kth lab exec ${name} ${target} -- ip addr` });
+      const { resolveExecTarget } = await import('../../lab/exec-target.ts');
       const netns = await resolveExecTarget(validateLabName(name), target);
       const result = spawnSync('ip', ['netns', 'exec', netns, ...command], { stdio: 'inherit' });
       process.exitCode = result.status ?? 1;
@@ -95,7 +103,25 @@ export function registerLab(program: Command): Command {
       process.stdout.write(await readFile(path, 'utf8'));
     });
 
+  registerLabLoadBalancer(lab);
+  registerLabAgent(lab);
+
+  lab
+    .command('smoke')
+    .description('the lab end to end: a lab, the sample service, persistent vs short-lived load from a client pod, per-pod distribution, cross-checked against the servers')
+    .option('--nodes <k>', 'number of nodes', '3')
+    .option('--proxy-mode <mode>', 'iptables | nftables | ipvs', 'iptables')
+    .option('--out <dir>', 'where result.json goes', 'reports')
+    .option('--retain', 'keep the lab afterwards')
+    .action(async (options: { nodes: string; proxyMode: string; out: string; retain?: boolean }) => {
+      const { runLabSmoke } = await import('../../lab/smoke.ts');
+      const result = await runLabSmoke({ nodes: Number(options.nodes), proxyMode: options.proxyMode, outDir: options.out, retain: Boolean(options.retain), log: progress });
+      process.stdout.write(renderSmoke(result));
+      if (!result.passed) process.exitCode = ExitCode.checkFailed;
+    });
+
   lab.command('supervise', { hidden: true }).requiredOption('--name <name>').action(async (options: { name: string }) => {
+    const { runSupervisor } = await import('../../lab/supervisor.ts');
     await runSupervisor(options.name);
     await new Promise(() => {}); // runs until SIGTERM
   });
@@ -105,7 +131,7 @@ export function registerLab(program: Command): Command {
     .description('remove everything left by crashed runs: orphaned labs, their processes, namespaces and links')
     .option('--all', 'also remove labs that are still healthy')
     .action(async (options: { all?: boolean }) => {
-      const removed = await cleanupLabs(options);
+      const removed = await (await labApi()).cleanupLabs(options);
       if (removed.length === 0) progress('nothing to clean up');
       for (const r of removed) progress(describeRemoved(r));
     });
@@ -118,7 +144,7 @@ function describeRemoved(r: Removed): string {
 
 async function podLogPath(lab: string, ref: string): Promise<string> {
   const [namespace, pod, container] = ref.split('/');
-  const spec = await readSpec(lab);
+  const spec = await (await labApi()).readSpec(lab);
   const layout = labLayout(lab);
   for (let i = 1; i <= (spec?.nodes ?? 0); i += 1) {
     const podsDir = `${layout.node(labNames(lab).nodeName(i))}/pods`;
@@ -130,4 +156,20 @@ async function podLogPath(lab: string, ref: string): Promise<string> {
     if (file) return `${podsDir}/${dir}/${file}`;
   }
   return `${layout.dir}/missing`;
+}
+
+function renderSmoke(result: SmokeResult): string {
+  const out: string[] = [`\nlab ${result.lab} (${result.proxyMode}): ClusterIP Service → 3 sample pods, load from a client pod\n`];
+  for (const phase of result.phases) {
+    const table = textTable(['pod', 'node', 'requests', 'share', 'connections', 'server counted']);
+    for (const pod of phase.run.pods) {
+      const server = phase.run.crossCheck?.rows.find((r) => r.pod === pod.name)?.server;
+      table.push([pod.name, pod.node, pod.requests, `${(pod.share * 100).toFixed(1)}% ${'█'.repeat(Math.round(pod.share * 30))}`, pod.connections, server ?? '-']);
+    }
+    const m = phase.run.metrics;
+    out.push(`${phase.name}: ${phase.description}`, table.toString(),
+      `  Jain ${m.jainIndex?.toFixed(3) ?? '-'}  max/min ${m.maxMinRatio?.toFixed(2) ?? '∞'}  chi-square p ${m.chiSquareP?.toPrecision(3) ?? '-'} (unit: ${m.chiSquare.unit}, n=${m.chiSquare.n})  errors ${phase.run.errors.total}\n`);
+  }
+  out.push(...result.verdicts.map((v) => `  ${v}`), `\n${result.passed ? 'PASSED' : 'FAILED'} — ${result.file}\n`);
+  return out.join('\n');
 }

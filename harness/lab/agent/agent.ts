@@ -1,0 +1,147 @@
+import { mkdir } from 'node:fs/promises';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import { harnessVersion } from '../../core/version.ts';
+import { inCidr } from '../addressing.ts';
+import { CrashLoopBackoff } from './backoff.ts';
+import type { AgentConfig } from './config.ts';
+import { resolveNetnsMountControl } from './host-mount-ns.ts';
+import { agentClients, EventRecorder, KubePodSink, watchObjects } from './kube.ts';
+import { hostFacts, NodeHeartbeat } from './node-status.ts';
+import type { NodeNetContext } from './pod-network.ts';
+import { PodCidrRoutes } from './routes.ts';
+import { PodRuntime } from './runtime.ts';
+
+export type { AgentConfig } from './config.ts';
+
+/**
+ * The lab node agent: the kubelet and container runtime of one lab node, running inside the
+ * node's network namespace. It registers the Node and keeps it Ready (status + Lease), routes the
+ * other nodes' pod CIDRs, waits for its own podCIDR, then runs every pod bound to the node as
+ * processes in pod network namespaces (see pod-worker.ts).
+ *
+ * Returns when `signal` aborts (SIGTERM): watches stop and pods keep running, as they do when a
+ * kubelet restarts; the next agent adopts them. The lab's teardown kills pods by their KTH_LAB
+ * marker.
+ */
+export async function runAgent(config: AgentConfig, signal: AbortSignal): Promise<void> {
+  const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${config.nodeName}: ${line}\n`);
+  await mkdir(config.stateDir, { recursive: true });
+  const clients = agentClients(config.kubeconfigPath);
+  const facts = hostFacts(config.stateDir);
+  const mounts = resolveNetnsMountControl(config.hostMountNamespace);
+  log(`starting (${mounts.describe})`);
+  const net: NodeNetContext = { netnsCommandPrefix: mounts.prefix };
+  const stops: (() => void)[] = [];
+  let runtime: PodRuntime | undefined;
+  const heartbeat = new NodeHeartbeat(clients, config, facts, log, signal);
+  try {
+    await heartbeat.register();
+    if (signal.aborted) return;
+    heartbeat.start();
+
+    // Nodes: routes to the others' pod CIDRs; our own podCIDR (node IPAM assigns it).
+    const routes = new PodCidrRoutes(net, config.uplinkInterface, log);
+    let ownCidr: string | undefined;
+    let cidrKnown!: (cidr: string) => void;
+    const podCidr = new Promise<string>((resolve) => {
+      cidrKnown = resolve;
+    });
+    const nodes = watchObjects<V1Node>({
+      kubeconfig: clients.kubeconfig,
+      path: '/api/v1/nodes',
+      list: () => clients.core.listNode(),
+      signal,
+      log,
+      name: 'nodes',
+    });
+    stops.push(nodes.stop);
+    // Routes follow the full node list only: syncing on each 'add' of the first list would
+    // remove (then re-add) routes an earlier agent left, cutting cross-node traffic meanwhile.
+    let nodesListed = false;
+    const syncRoutes = () => {
+      if (nodesListed) void routes.sync(nodes.cache.list(), config.nodeName);
+    };
+    const onNode = (node: V1Node) => {
+      if (node.metadata?.name === config.nodeName && node.spec?.podCIDR && !ownCidr) {
+        ownCidr = node.spec.podCIDR;
+        cidrKnown(ownCidr);
+      }
+      syncRoutes();
+    };
+    nodes.cache.on('add', onNode);
+    nodes.cache.on('update', onNode);
+    nodes.cache.on('delete', syncRoutes);
+    void nodes.synced.then(() => {
+      nodesListed = true;
+      syncRoutes();
+    });
+
+    const cidr = await untilAborted(podCidr, signal);
+    if (cidr === undefined) return;
+    if (!inCidr(cidr.split('/')[0] as string, config.clusterCidr)) log(`warning: podCIDR ${cidr} is outside the cluster CIDR ${config.clusterCidr}`);
+    if ((await untilAborted(nodes.synced, signal)) === undefined && signal.aborted) return;
+    await routes.sync(nodes.cache.list(), config.nodeName);
+    heartbeat.setNetwork({ ready: true, message: '' });
+    log(`podCIDR ${cidr}; node Ready`);
+
+    // Pods bound to this node.
+    const sink = new KubePodSink(clients.core, new EventRecorder(clients.core, config.nodeName, log));
+    runtime = await PodRuntime.create(
+      {
+        nodeName: config.nodeName,
+        nodeIp: config.nodeIp,
+        labName: config.labName,
+        stateDir: config.stateDir,
+        podNetnsPrefix: config.podNetnsPrefix,
+        image: { repoRoot: config.repoRoot, nodeExecPath: process.execPath, harnessVersion: harnessVersion() },
+        net,
+        backoff: new CrashLoopBackoff({ baseMs: config.crashLoopBackoffBaseMs, maxMs: config.crashLoopBackoffMaxMs }),
+        sink,
+        baseEnv: { PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: process.env.HOME ?? '/root' },
+        nodeAllocatable: { cpu: facts.cpu, memory: facts.memoryBytes },
+        log,
+      },
+      cidr,
+    );
+    const pods = runtime;
+    const fieldSelector = `spec.nodeName=${config.nodeName}`;
+    const podWatch = watchObjects<V1Pod>({
+      kubeconfig: clients.kubeconfig,
+      path: '/api/v1/pods',
+      fieldSelector,
+      list: () => clients.core.listPodForAllNamespaces({ fieldSelector }),
+      signal,
+      log,
+      name: 'pods',
+      onAdd: (pod) => pods.upsert(pod),
+      onUpdate: (pod) => pods.upsert(pod),
+      onDelete: (pod) => pods.remove(pod),
+    });
+    stops.push(podWatch.stop);
+    if ((await untilAborted(podWatch.synced, signal)) === undefined && signal.aborted) return;
+    await pods.collectOrphans();
+    log(`running ${pods.size} pods`);
+    await untilAborted(new Promise<never>(() => {}), signal);
+  } finally {
+    for (const stop of stops) stop();
+    await runtime?.detach();
+    await heartbeat.stopped();
+    mounts.close();
+    log('stopped (pods left running)');
+  }
+}
+
+/** The promise's value, or undefined as soon as the signal aborts. */
+async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return undefined;
+  let onAbort!: () => void;
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}

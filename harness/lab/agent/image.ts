@@ -1,0 +1,86 @@
+import { join } from 'node:path';
+import type { V1Container } from '@kubernetes/client-node';
+
+/**
+ * Image → local command mapping. The lab has no container runtime: the harness's own images run
+ * the harness's CLI from this checkout (with the ENTRYPOINT, WORKDIR and ENV their Dockerfile
+ * gives them), and any other image runs the container's `command` + `args` as a program on the
+ * host's filesystem.
+ */
+export const harnessImageTargets = ['http-server', 'grpc-server', 'load-driver'] as const;
+export type HarnessImageTarget = (typeof harnessImageTargets)[number];
+
+/**
+ * What harness/workloads/image/Dockerfile gives each target (ENTRYPOINT after `node kth.mjs`,
+ * and ENV). A unit test reads the Dockerfile and checks this table against it.
+ */
+export const harnessImageDefinitions: Record<HarnessImageTarget, { entrypoint: readonly string[]; env: Readonly<Record<string, string>> }> = {
+  'http-server': { entrypoint: ['serve', 'http'], env: { NODE_ENV: 'production', KTH_HOST: '0.0.0.0', KTH_PORT: '8080' } },
+  'grpc-server': { entrypoint: ['serve', 'grpc'], env: { NODE_ENV: 'production', KTH_HOST: '0.0.0.0', KTH_PORT: '9090', KTH_METRICS_PORT: '9091' } },
+  'load-driver': { entrypoint: ['load'], env: { NODE_ENV: 'production' } },
+};
+
+// [registry[:port]/][any/path/]kube-traffic-harness/<target>[:tag][@sha256:digest]
+const harnessImagePattern = /^(?:.+\/)?kube-traffic-harness\/(http-server|grpc-server|load-driver)(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+
+export function harnessImageTarget(image: string): HarnessImageTarget | undefined {
+  const match = harnessImagePattern.exec(image.trim());
+  return match ? (match[1] as HarnessImageTarget) : undefined;
+}
+
+export interface ContainerCommand {
+  kind: 'harness' | 'host';
+  /** The program and its arguments, before $(VAR) expansion. */
+  argv: string[];
+  /** The image's own environment (Dockerfile ENV); the container's env overrides it. */
+  imageEnv: Record<string, string>;
+  /** Working directory when the container sets none (the image's WORKDIR). */
+  defaultWorkingDir: string | undefined;
+  /** What containerStatuses[].imageID reports. */
+  imageId: string;
+}
+
+export type CommandResolution = { ok: true; command: ContainerCommand } | { ok: false; reason: string; message: string };
+
+export interface ImageContext {
+  repoRoot: string;
+  /** The Node.js that runs harness images (this process's). */
+  nodeExecPath: string;
+  harnessVersion: string;
+}
+
+/**
+ * Resolves what to run for a container, with Docker's rules: `command` replaces the ENTRYPOINT,
+ * `args` replaces the CMD (the harness images have no CMD).
+ */
+export function resolveContainerCommand(container: Pick<V1Container, 'name' | 'image' | 'command' | 'args'>, context: ImageContext): CommandResolution {
+  const image = container.image ?? '';
+  const command = container.command ?? [];
+  const args = container.args ?? [];
+  const target = harnessImageTarget(image);
+  if (target) {
+    const definition = harnessImageDefinitions[target];
+    const entrypoint = command.length > 0 ? command : [context.nodeExecPath, join(context.repoRoot, 'harness/bin/kth.mjs'), ...definition.entrypoint];
+    return {
+      ok: true,
+      command: {
+        kind: 'harness',
+        argv: [...entrypoint, ...args],
+        imageEnv: { ...definition.env },
+        defaultWorkingDir: context.repoRoot,
+        imageId: `kth-lab://kube-traffic-harness/${target}@${context.harnessVersion}`,
+      },
+    };
+  }
+  const argv = [...command, ...args];
+  if (argv.length === 0 || argv[0] === '') {
+    return {
+      ok: false,
+      reason: 'CreateContainerError',
+      message:
+        `container ${container.name}: image '${image}' is not a kube-traffic-harness image, and the lab runs other images as host programs: ` +
+        `set the container's command (and args) to a program on the host, e.g. command: ["python3", "-m", "http.server", "8080"]`,
+    };
+  }
+  return { ok: true, command: { kind: 'host', argv, imageEnv: {}, defaultWorkingDir: undefined, imageId: `kth-lab://host/${image}` } };
+}

@@ -1,0 +1,197 @@
+import { spawn } from 'node:child_process';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+
+/**
+ * A container's main process: started with `ip netns exec <pod netns> <program> …` (ip execs the
+ * program, so the pid we get is the program's), in a session of its own (so signals aimed at the
+ * agent never reach pods, and the whole container can be killed as one process group), with
+ * stdout and stderr appended to the container's log file. The agent only ever signals pids it
+ * started (or adopted from its own state after a restart, checked against the process start time).
+ */
+export interface ExitInfo {
+  exitCode: number | null;
+  /** Signal number when killed by one (the exit code is then 128 + signal). */
+  signal: number | null;
+  finishedAt: Date;
+  /** False for an adopted process: its exit status cannot be known, only that it is gone. */
+  observed: boolean;
+}
+
+export interface ContainerProcess {
+  readonly pid: number;
+  readonly startedAt: Date;
+  /** /proc/<pid>/stat start time, to tell this process from a later one with the same pid. */
+  readonly procStart: string;
+  readonly exited: Promise<ExitInfo>;
+  hasExited(): boolean;
+  /** Sends a signal to the main process only (as a container runtime's StopContainer does). */
+  signal(signal: NodeJS.Signals): void;
+  /** SIGKILL to the whole process group: the container and everything it started. */
+  killAll(): void;
+  /** Stop observing (the agent is shutting down; the process keeps running). */
+  detach(): void;
+}
+
+export class StartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartError';
+  }
+}
+
+export interface SpawnSpec {
+  /** The pod's network namespace; undefined runs in the agent's own (hostNetwork pods). */
+  podNetns: string | undefined;
+  argv: readonly string[];
+  env: Readonly<Record<string, string>>;
+  cwd: string;
+  logPath: string;
+}
+
+/** Finds a program the way execvp does, with the container's PATH. */
+export function resolveExecutable(program: string, path: string | undefined, cwd: string): string | undefined {
+  const executable = (candidate: string) => {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return statSync(candidate).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (program.includes('/')) {
+    const full = isAbsolute(program) ? program : resolve(cwd, program);
+    return executable(full) ? full : undefined;
+  }
+  for (const dir of (path ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    if (!dir) continue;
+    const candidate = join(dir, program);
+    if (executable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+export function procStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined; // exited, not yet reaped
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+const signalNumber = (signal: NodeJS.Signals | null): number | null => (signal ? (osConstants.signals[signal] ?? null) : null);
+
+function sendSignal(target: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(target, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export function spawnContainer(spec: SpawnSpec): ContainerProcess {
+  const [program, ...args] = spec.argv;
+  if (!program) throw new StartError('no command to run');
+  const executable = resolveExecutable(program, spec.env.PATH, spec.cwd);
+  if (!executable) throw new StartError(`exec: "${program}": executable file not found in $PATH`);
+  try {
+    if (!statSync(spec.cwd).isDirectory()) throw new Error('not a directory');
+  } catch {
+    throw new StartError(`working directory ${spec.cwd} does not exist`);
+  }
+  mkdirSync(dirname(spec.logPath), { recursive: true });
+  const log = openSync(spec.logPath, 'a');
+  let child: ReturnType<typeof spawn>;
+  try {
+    const argv = spec.podNetns ? ['ip', 'netns', 'exec', spec.podNetns, executable, ...args] : [executable, ...args];
+    child = spawn(argv[0] as string, argv.slice(1), {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...spec.env },
+      cwd: spec.cwd,
+    });
+  } finally {
+    closeSync(log);
+  }
+  const pid = child.pid;
+  if (pid === undefined) throw new StartError(`could not start ${program}`);
+  const startedAt = new Date();
+  const procStart = procStartTime(pid) ?? '';
+  let done = false;
+  const exited = new Promise<ExitInfo>((resolveExit) => {
+    child.once('exit', (code, signal) => {
+      done = true;
+      // The container is gone when its main process is: take whatever it left behind with it.
+      sendSignal(-pid, 'SIGKILL');
+      resolveExit({ exitCode: code, signal: signalNumber(signal), finishedAt: new Date(), observed: true });
+    });
+    child.once('error', () => {
+      if (done) return;
+      done = true;
+      resolveExit({ exitCode: 128, signal: null, finishedAt: new Date(), observed: true });
+    });
+  });
+  // Pods outlive the agent (a restarted agent adopts them), so they must not keep it alive.
+  child.unref();
+  return {
+    pid,
+    startedAt,
+    procStart,
+    exited,
+    hasExited: () => done,
+    signal: (signal) => {
+      if (!done) sendSignal(pid, signal);
+    },
+    killAll: () => {
+      if (!done) sendSignal(-pid, 'SIGKILL');
+    },
+    detach: () => {},
+  };
+}
+
+/**
+ * Takes over a process an earlier agent started (same pid and start time). Its exit status is
+ * not ours to read (we are not its parent), so its end is noticed by checking /proc once a second.
+ */
+export function adoptContainer(pid: number, procStart: string, startedAt: Date, pollMs = 1000): ContainerProcess | undefined {
+  if (procStartTime(pid) !== procStart) return undefined;
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  let resolveExit!: (info: ExitInfo) => void;
+  const exited = new Promise<ExitInfo>((r) => {
+    resolveExit = r;
+  });
+  const check = () => {
+    if (procStartTime(pid) === procStart) {
+      timer = setTimeout(check, pollMs);
+      timer.unref();
+      return;
+    }
+    done = true;
+    sendSignal(-pid, 'SIGKILL');
+    resolveExit({ exitCode: null, signal: null, finishedAt: new Date(), observed: false });
+  };
+  timer = setTimeout(check, pollMs);
+  timer.unref();
+  const alive = () => !done && procStartTime(pid) === procStart;
+  return {
+    pid,
+    startedAt,
+    procStart,
+    exited,
+    hasExited: () => done,
+    signal: (signal) => {
+      if (alive()) sendSignal(pid, signal);
+    },
+    killAll: () => {
+      if (alive()) sendSignal(-pid, 'SIGKILL');
+    },
+    detach: () => {
+      if (timer) clearTimeout(timer);
+    },
+  };
+}

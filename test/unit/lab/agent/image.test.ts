@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../../../../harness/core/paths.ts';
+import { harnessImageDefinitions, harnessImageTarget, harnessImageTargets, resolveContainerCommand } from '../../../../harness/lab/agent/image.ts';
+
+const context = { repoRoot: '/repo', nodeExecPath: '/usr/bin/node', harnessVersion: '0.1.0' };
+
+describe('harnessImageTarget', () => {
+  it.each([
+    ['kube-traffic-harness/http-server', 'http-server'],
+    ['kube-traffic-harness/http-server:0.1.0', 'http-server'],
+    ['ghcr.io/x/kube-traffic-harness/grpc-server:dev', 'grpc-server'],
+    ['localhost:5000/kube-traffic-harness/load-driver@sha256:' + 'a'.repeat(64), 'load-driver'],
+  ])('GIVEN %s THEN %s', (image, target) => expect(harnessImageTarget(image)).toBe(target));
+
+  it.each(['nginx:1.27', 'kube-traffic-harness/other', 'evil/kube-traffic-harness-http-server', 'kube-traffic-harness/http-server/extra'])(
+    'GIVEN %s THEN not a harness image',
+    (image) => expect(harnessImageTarget(image)).toBeUndefined(),
+  );
+});
+
+describe('resolveContainerCommand', () => {
+  it('GIVEN the http-server image with args THEN node kth.mjs serve http + args, the image ENV, cwd the repo', () => {
+    const result = resolveContainerCommand({ name: 'app', image: 'kube-traffic-harness/http-server:1', args: ['--port', '8081'] }, context);
+    expect(result).toEqual({
+      ok: true,
+      command: {
+        kind: 'harness',
+        argv: ['/usr/bin/node', '/repo/harness/bin/kth.mjs', 'serve', 'http', '--port', '8081'],
+        imageEnv: { NODE_ENV: 'production', KTH_HOST: '0.0.0.0', KTH_PORT: '8080' },
+        defaultWorkingDir: '/repo',
+        imageId: 'kth-lab://kube-traffic-harness/http-server@0.1.0',
+      },
+    });
+  });
+  it('GIVEN a harness image with command THEN the command replaces the entrypoint (Docker rules)', () => {
+    const result = resolveContainerCommand({ name: 'app', image: 'kube-traffic-harness/load-driver', command: ['sleep'], args: ['5'] }, context);
+    expect(result.ok && result.command.argv).toEqual(['sleep', '5']);
+  });
+  it('GIVEN any other image with command and args THEN they run as given on the host', () => {
+    const result = resolveContainerCommand({ name: 'py', image: 'python:3', command: ['python3', '-m', 'http.server'], args: ['8080'] }, context);
+    expect(result).toMatchObject({ ok: true, command: { kind: 'host', argv: ['python3', '-m', 'http.server', '8080'], imageEnv: {}, defaultWorkingDir: undefined } });
+  });
+  it('GIVEN another image with neither command nor args THEN a clear CreateContainerError saying to set command', () => {
+    const result = resolveContainerCommand({ name: 'web', image: 'nginx:1.27' }, context);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.reason).toBe('CreateContainerError');
+    expect(result.message).toMatch(/nginx:1\.27/);
+    expect(result.message).toMatch(/set the container's command/);
+  });
+});
+
+describe('the harness images as their Dockerfile defines them', () => {
+  it('GIVEN harness/workloads/image/Dockerfile WHEN read THEN every target has the ENTRYPOINT and ENV the agent maps it to', () => {
+    const dockerfile = readFileSync(join(repoRoot, 'harness/workloads/image/Dockerfile'), 'utf8');
+    const stages = new Map<string, string[]>();
+    let current = '';
+    for (const line of dockerfile.split('\n')) {
+      const from = /^FROM\s+\S+\s+AS\s+(\S+)/i.exec(line);
+      if (from) current = from[1] as string;
+      stages.set(current, [...(stages.get(current) ?? []), line]);
+    }
+    const envOf = (stage: string) => {
+      const env: Record<string, string> = {};
+      for (const line of stages.get(stage) ?? []) {
+        const match = /^ENV\s+(.*)$/.exec(line);
+        if (match) for (const pair of (match[1] as string).trim().split(/\s+/)) env[pair.split('=')[0] as string] = pair.split('=').slice(1).join('=');
+      }
+      return env;
+    };
+    for (const target of harnessImageTargets) {
+      const lines = stages.get(target) ?? [];
+      const entrypoint = lines.find((l) => l.startsWith('ENTRYPOINT'));
+      expect(entrypoint).toBeDefined();
+      const argv = JSON.parse((entrypoint as string).replace(/^ENTRYPOINT\s+/, '')) as string[];
+      expect(argv.slice(0, 2)).toEqual(['node', 'harness/bin/kth.mjs']);
+      expect(argv.slice(2)).toEqual(harnessImageDefinitions[target].entrypoint);
+      expect({ ...envOf('app'), ...envOf(target) }).toEqual(harnessImageDefinitions[target].env);
+    }
+  });
+});
