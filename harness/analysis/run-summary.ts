@@ -1,0 +1,142 @@
+import type { SourceTotals } from '../recorder/recorder.ts';
+import { newLatencyHistogram, percentilesMs } from '../recorder/histogram.ts';
+import { crossCheck, type CrossCheckResult } from './cross-check.ts';
+import { chiSquareTest, jainIndex, maxMinRatio, type SamplingUnit } from './fairness.ts';
+
+/** One pod's row in report.json `runs[].pods`. */
+export interface PodRow {
+  name: string;
+  node: string;
+  ip: string;
+  /** Responses attributed to this pod (any status). */
+  requests: number;
+  /** Connections to this pod whose first request was answered (server-side sequence 1). */
+  connections: number;
+  /** requests / all attributed responses. */
+  share: number;
+  /** Error responses from this pod plus transport errors on connections that last reached it. */
+  errors: number;
+}
+
+/** The shape of one run in report.json (the part the load drivers produce); `kth load --json` prints it. */
+export interface RunSummary {
+  pods: PodRow[];
+  totals: {
+    /** Requests that finished (response or error), including those abandoned at the end. */
+    requests: number;
+    /** Responses that named their pod. */
+    attributed: number;
+    /** Responses without identity headers. */
+    unattributed: number;
+    errors: number;
+    /** Open model: scheduled requests never sent for want of a free slot. */
+    dropped: number;
+    /** Sum of the servers' own request counters over the run; null when they were not read. */
+    serverCounted: number | null;
+  };
+  errors: { total: number; byKind: Record<string, number> };
+  latencyMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null };
+  metrics: {
+    /** Jain's index over per-pod requests. */
+    jainIndex: number | null;
+    /** max/min per-pod requests; null when a pod got nothing (see starvedPods) or nothing was served. */
+    maxMinRatio: number | null;
+    /** Expected pods that received no request at all. */
+    starvedPods: string[];
+    /** χ² goodness-of-fit p-value against fair (or given) shares, over `chiSquare.unit`. */
+    chiSquareP: number | null;
+    chiSquare: { unit: SamplingUnit; n: number; statistic: number; degreesOfFreedom: number; valid: boolean; note: string };
+    sourceIpPreservedRatio: number | null;
+  };
+  load: {
+    source: string;
+    /** 'intended' for open models (no coordinated omission); 'actual' for closed models. */
+    latencyMeasuredFrom: 'intended' | 'actual';
+    /** True for closed (fixed-concurrency) models: stalls hold back sending, so latency hides them. */
+    coordinatedOmission: boolean;
+    sent: number;
+  };
+  /** Present when server counters were read: every difference, never absorbed. */
+  crossCheck?: CrossCheckResult;
+}
+
+export interface SummaryOptions {
+  /** Unit of the χ² test: 'connections' for long-lived connections, 'requests' when each request has its own connection. */
+  unit: SamplingUnit;
+  /**
+   * Pods that should have received traffic. Pods in this list that never answered appear with 0
+   * (the client alone cannot see a pod it never reached); a number adds anonymous `unseen-<i>` rows
+   * up to that many pods.
+   */
+  expectedPods?: readonly string[] | number;
+  /** Expected share per pod name (defaults to fair). */
+  expectedShares?: Readonly<Record<string, number>>;
+  /** Per-pod counts from the servers' own counters over the same span. */
+  serverCounts?: ReadonlyMap<string, number>;
+}
+
+/** Summarizes one or more sources' totals (summed) into the report's run shape. */
+export function summarizeRun(sources: readonly SourceTotals[], options: SummaryOptions): RunSummary {
+  const pods = new Map<string, PodRow>();
+  const latency = newLatencyHistogram();
+  let requests = 0;
+  let attributed = 0;
+  let unattributed = 0;
+  let errors = 0;
+  let dropped = 0;
+  let sent = 0;
+  let peerChecked = 0;
+  let peerPreserved = 0;
+  const byKind: Record<string, number> = {};
+  for (const source of sources) {
+    requests += source.completed;
+    attributed += source.attributed;
+    unattributed += source.unattributed;
+    errors += source.errors;
+    dropped += source.dropped;
+    sent += source.sent;
+    latency.add(source.latency);
+    for (const [kind, count] of Object.entries(source.errorsByKind)) byKind[kind] = (byKind[kind] ?? 0) + count;
+    for (const pod of source.pods.values()) {
+      peerChecked += pod.peerChecked;
+      peerPreserved += pod.peerPreserved;
+      const row = pods.get(pod.pod) ?? { name: pod.pod, node: pod.node, ip: pod.podIp, requests: 0, connections: 0, share: 0, errors: 0 };
+      row.requests += pod.requests;
+      row.connections += pod.newConnections;
+      row.errors += pod.errors;
+      pods.set(pod.pod, row);
+    }
+  }
+  const expected = options.expectedPods;
+  if (typeof expected === 'number') {
+    for (let i = pods.size; i < expected; i++) pods.set(`unseen-${i + 1}`, { name: `unseen-${i + 1}`, node: '', ip: '', requests: 0, connections: 0, share: 0, errors: 0 });
+  } else if (expected) {
+    for (const name of expected) if (!pods.has(name)) pods.set(name, { name, node: '', ip: '', requests: 0, connections: 0, share: 0, errors: 0 });
+  }
+  const rows = [...pods.values()].sort((a, b) => a.name.localeCompare(b.name));
+  for (const row of rows) row.share = attributed === 0 ? 0 : row.requests / attributed;
+
+  const counts = rows.map((row) => row.requests);
+  const ratio = maxMinRatio(counts);
+  const observed = rows.map((row) => (options.unit === 'connections' ? row.connections : row.requests));
+  const shares = options.expectedShares ? rows.map((row) => options.expectedShares?.[row.name] ?? 0) : undefined;
+  const chi = chiSquareTest(observed, options.unit, shares);
+  const measuredFrom = sources[0]?.measuredFrom ?? 'intended';
+  const check = options.serverCounts ? crossCheck(new Map(rows.filter((row) => row.requests > 0).map((row) => [row.name, row.requests])), options.serverCounts) : undefined;
+  return {
+    pods: rows,
+    totals: { requests, attributed, unattributed, errors, dropped, serverCounted: check ? check.serverTotal : null },
+    errors: { total: errors, byKind },
+    latencyMs: percentilesMs(latency),
+    metrics: {
+      jainIndex: jainIndex(counts),
+      maxMinRatio: ratio === Infinity ? null : ratio,
+      starvedPods: ratio === Infinity ? rows.filter((row) => row.requests === 0).map((row) => row.name) : [],
+      chiSquareP: chi.pValue,
+      chiSquare: { unit: chi.unit, n: chi.n, statistic: chi.statistic, degreesOfFreedom: chi.degreesOfFreedom, valid: chi.valid, note: chi.note },
+      sourceIpPreservedRatio: peerChecked === 0 ? null : peerPreserved / peerChecked,
+    },
+    load: { source: sources.map((source) => source.source).join('+'), latencyMeasuredFrom: measuredFrom, coordinatedOmission: measuredFrom === 'actual', sent },
+    ...(check ? { crossCheck: check } : {}),
+  };
+}

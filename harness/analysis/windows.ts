@@ -1,0 +1,62 @@
+import type { ChaosEnd, ChaosStart, ErrorSample, TimelineEvent } from '../recorder/events.ts';
+
+/** A named span of the run, [from, to) in epoch ms. */
+export interface TimeWindow {
+  name: string;
+  from: number;
+  to: number;
+}
+
+export interface WindowErrors {
+  window: TimeWindow;
+  /** Errors certainly inside the window (their bucket's first and last error both fall in it). */
+  errors: number;
+  /**
+   * Errors from buckets that straddle a window edge: some of them may be inside. The true count
+   * lies in [errors, errors + straddling]; it is not guessed.
+   */
+  straddling: number;
+  /** Certain errors by kind. */
+  byKind: Record<string, number>;
+}
+
+/**
+ * Errors per window (during a rollout, after a kill…), from error samples. A sample covers one
+ * bucket, and inside it errors are only known by their first and last time, so a sample whose span
+ * crosses a window edge is reported as straddling rather than split by a guess.
+ */
+export function errorsPerWindow(samples: Iterable<ErrorSample>, windows: readonly TimeWindow[]): WindowErrors[] {
+  const result = windows.map((window) => ({ window, errors: 0, straddling: 0, byKind: {} as Record<string, number> }));
+  for (const sample of samples) {
+    for (const entry of result) {
+      const { from, to } = entry.window;
+      if (sample.lastAt < from || sample.firstAt >= to) continue;
+      if (sample.firstAt >= from && sample.lastAt < to) {
+        entry.errors += sample.count;
+        entry.byKind[sample.errorKind] = (entry.byKind[sample.errorKind] ?? 0) + sample.count;
+      } else {
+        entry.straddling += sample.count;
+      }
+    }
+  }
+  return result;
+}
+
+/**
+ * Windows around chaos actions: `during:<action>:<id>` from start to end, and
+ * `after:<action>:<id>` from end for `afterMs`.
+ */
+export function chaosWindows(events: Iterable<TimelineEvent>, afterMs: number): TimeWindow[] {
+  const starts = new Map<string, ChaosStart>();
+  const windows: TimeWindow[] = [];
+  for (const event of events) {
+    if (event.kind === 'chaos-start') starts.set(event.id, event);
+    else if (event.kind === 'chaos-end') {
+      const start = starts.get(event.id);
+      const end: ChaosEnd = event;
+      if (start) windows.push({ name: `during:${start.action}:${start.id}`, from: start.t, to: end.t });
+      windows.push({ name: `after:${end.action}:${end.id}`, from: end.t, to: end.t + afterMs });
+    }
+  }
+  return windows;
+}

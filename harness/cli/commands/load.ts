@@ -1,0 +1,237 @@
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import { toMs } from '../../core/duration.ts';
+import { badInput, HarnessError } from '../../core/errors.ts';
+import { summarizeRun, type RunSummary } from '../../analysis/run-summary.ts';
+import type { SamplingUnit } from '../../analysis/fairness.ts';
+import type { Arrival, RampStage } from '../../load/arrival.ts';
+import { runGrpcLoad, type GrpcCall } from '../../load/grpc/driver.ts';
+import { runHttpLoad, type HttpModel, type LoadResult } from '../../load/http/driver.ts';
+import { counterDelta, parseMetricsEndpoints, scrapeServer, type MetricsEndpoint, type ServerCounters } from '../../load/server-metrics.ts';
+import { createNdjsonWriter } from '../../recorder/ndjson.ts';
+import { Recorder } from '../../recorder/recorder.ts';
+
+interface LoadFlags {
+  target?: string;
+  model?: string;
+  connections?: string;
+  channels?: string;
+  rate?: string;
+  ramp?: string;
+  concurrency?: string;
+  duration: string;
+  maxRequests?: string;
+  timeout: string;
+  idleTimeout?: string;
+  maxConnectionAge?: string;
+  pipelining?: string;
+  streams?: string;
+  call?: string;
+  lb?: string;
+  keepalive?: string;
+  streamCount?: string;
+  expectPods?: string;
+  unit?: string;
+  serverMetrics?: string;
+  events?: string;
+  json?: boolean;
+}
+
+const httpModels = ['persistent', 'short-lived', 'pooled', 'h2'] as const;
+const grpcCalls = ['unary', 'server-stream', 'bidi'] as const;
+
+export function registerLoad(program: Command): void {
+  const load = program.command('load').description('ad-hoc load against a target, every response attributed to the pod that served it');
+  const common = (command: Command) =>
+    command
+      .requiredOption('--target <target>', 'where to send: http://host:port/path (http) or host:port, dns:///name:port (grpc)')
+      .option('--rate <perSecond>', 'open model: requests per second in total (constant-arrival-rate; latency from the intended send time)')
+      .option('--ramp <stages>', 'open model: ramping-arrival-rate stages "rate:duration,…" starting from --rate (default 0), e.g. "100:10s,100:20s"')
+      .option('--concurrency <n>', 'closed model: requests kept in flight (constant-vus; suffers coordinated omission)')
+      .option('--duration <duration>', 'how long to send (e.g. 30s)', '10s')
+      .option('--max-requests <n>', 'stop after this many requests even if time is left')
+      .option('--timeout <duration>', 'a request with no complete response after this long is a timeout', '10s')
+      .option('--expect-pods <n|names>', 'pods that should get traffic (a count, or names): pods never reached then show up with 0')
+      .option('--unit <unit>', 'sampling unit of the chi-square test: connections | requests (default: requests for short-lived, else connections)')
+      .option('--server-metrics <urls>', 'comma-separated /metrics URLs of the servers (or pod=URL) to cross-check client counts against the servers\' own counters')
+      .option('--events <file>', 'also write the event timeline (events.ndjson) to this file')
+      .option('--json', 'print the run as report.json carries it (pods, totals, errors, latencyMs, metrics)');
+
+  common(
+    load
+      .command('http')
+      .description('HTTP load with undici (h1) or node:http2 (h2)')
+      .option('--model <model>', `connection model: ${httpModels.join(' | ')}`, 'persistent')
+      .option('--connections <n>', 'persistent: connections held; short-lived: connections at once; pooled: pool size; h2: connections', '4')
+      .option('--idle-timeout <duration>', 'pooled: close connections idle this long', '4s')
+      .option('--max-connection-age <duration>', 'pooled: retire connections older than this (0 = never)', '0s')
+      .option('--pipelining <n>', 'HTTP/1.1 requests in flight per connection', '1')
+      .option('--streams <n>', 'h2: streams in flight per connection at most', '100'),
+  ).action(async (flags: LoadFlags) => runLoadCommand('http', flags));
+
+  common(
+    load
+      .command('grpc')
+      .description('gRPC load with @grpc/grpc-js over independent channels (kth.v1.Echo)')
+      .option('--channels <n>', 'channels, each with its own connection(s)', '4')
+      .option('--connections <n>', 'alias of --channels')
+      .option('--call <call>', `what each request is: ${grpcCalls.join(' | ')}`, 'unary')
+      .option('--lb <policy>', 'load-balancing policy: pick_first | round_robin (round_robin needs a dns:/// target resolving to several pods)', 'pick_first')
+      .option('--keepalive <duration>', 'client keepalive ping interval (grpc.keepalive_time_ms)')
+      .option('--stream-count <n>', 'server-stream: replies per call', '10'),
+  ).action(async (flags: LoadFlags) => runLoadCommand('grpc', flags));
+}
+
+function integer(value: string | undefined, flag: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw badInput(`${flag}: '${value}' must be a whole number ≥ ${min}`, { where: flag });
+  return n;
+}
+
+function positive(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw badInput(`${flag}: '${value}' must be a positive number`, { where: flag });
+  return n;
+}
+
+function duration(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  return toMs(/^\d+(\.\d+)?$/.test(value.trim()) ? `${value.trim()}s` : value, flag);
+}
+
+function oneOf<T extends string>(value: string | undefined, flag: string, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw badInput(`${flag}: '${value}' is not one of ${allowed.join(', ')}`, { where: flag });
+  return value as T;
+}
+
+/** Turns the flags into an arrival model (exactly one of --rate/--ramp or --concurrency). */
+export function arrivalFromFlags(flags: Pick<LoadFlags, 'rate' | 'ramp' | 'concurrency' | 'duration'>): Arrival {
+  const durationMs = duration(flags.duration, '--duration')!;
+  if (durationMs <= 0) throw badInput(`--duration: must be longer than 0`, { where: '--duration' });
+  if (flags.concurrency !== undefined && (flags.rate !== undefined || flags.ramp !== undefined)) {
+    throw badInput('--concurrency cannot be combined with --rate or --ramp', { where: '--concurrency', hint: 'pick the open model (--rate, --ramp) or the closed model (--concurrency)' });
+  }
+  if (flags.concurrency !== undefined) return { executor: 'constant-vus', concurrency: integer(flags.concurrency, '--concurrency', 1)!, durationMs };
+  if (flags.ramp !== undefined) {
+    const stages: RampStage[] = flags.ramp.split(',').map((part) => {
+      const match = /^\s*([\d.]+)\s*:\s*(\S+)\s*$/.exec(part);
+      if (!match) throw badInput(`--ramp: '${part}' is not rate:duration`, { where: '--ramp', hint: 'e.g. --ramp 100:10s,200:20s' });
+      const target = Number(match[1]);
+      if (!Number.isFinite(target) || target < 0) throw badInput(`--ramp: rate '${match[1]}' must be ≥ 0`, { where: '--ramp' });
+      return { target, durationMs: duration(match[2], '--ramp')! };
+    });
+    const startRate = flags.rate === undefined ? 0 : Number(flags.rate);
+    if (!Number.isFinite(startRate) || startRate < 0) throw badInput(`--rate: '${flags.rate}' must be ≥ 0`, { where: '--rate' });
+    return { executor: 'ramping-arrival-rate', startRate, stages };
+  }
+  return { executor: 'constant-arrival-rate', rate: positive(flags.rate ?? '100', '--rate')!, durationMs };
+}
+
+async function scrapeAll(endpoints: readonly MetricsEndpoint[]): Promise<ServerCounters[]> {
+  return Promise.all(endpoints.map((endpoint) => scrapeServer(endpoint)));
+}
+
+async function runLoadCommand(kind: 'http' | 'grpc', flags: LoadFlags): Promise<void> {
+  const arrival = arrivalFromFlags(flags);
+  const maxRequests = integer(flags.maxRequests, '--max-requests', 1);
+  const requestTimeoutMs = duration(flags.timeout, '--timeout')!;
+  const unitFlag = oneOf<SamplingUnit>(flags.unit, '--unit', ['connections', 'requests']);
+  const endpoints = flags.serverMetrics ? parseMetricsEndpoints(flags.serverMetrics) : [];
+  const expectPods = flags.expectPods === undefined ? undefined : /^\d+$/.test(flags.expectPods) ? Number(flags.expectPods) : flags.expectPods.split(',').map((name) => name.trim()).filter(Boolean);
+  const target = flags.target!;
+
+  // Validate the kind-specific flags before anything touches the network.
+  let start: (recorder: Recorder, signal: AbortSignal) => Promise<LoadResult>;
+  let unit: SamplingUnit;
+  let description: string;
+  if (kind === 'http') {
+    const model = oneOf<HttpModel>(flags.model, '--model', httpModels)!;
+    const connections = integer(flags.connections, '--connections', 1)!;
+    const idleTimeoutMs = duration(flags.idleTimeout, '--idle-timeout');
+    const maxConnectionAgeMs = duration(flags.maxConnectionAge, '--max-connection-age');
+    const pipelining = integer(flags.pipelining, '--pipelining', 1);
+    const streamsPerConnection = integer(flags.streams, '--streams', 1);
+    unit = unitFlag ?? (model === 'short-lived' ? 'requests' : 'connections');
+    description = `model ${model}, ${connections} connection(s)`;
+    try {
+      new URL(target);
+    } catch {
+      throw badInput(`--target: '${target}' is not a URL`, { where: '--target', hint: 'write http://host:port/path' });
+    }
+    start = (recorder, signal) => runHttpLoad({ target, model, connections, arrival, maxRequests, requestTimeoutMs, idleTimeoutMs, maxConnectionAgeMs, pipelining, streamsPerConnection, recorder, signal });
+  } else {
+    const channels = integer(flags.connections ?? flags.channels, flags.connections !== undefined ? '--connections' : '--channels', 1)!;
+    const call = oneOf<GrpcCall>(flags.call, '--call', grpcCalls)!;
+    const lbPolicy = oneOf(flags.lb, '--lb', ['pick_first', 'round_robin'] as const);
+    const keepaliveTimeMs = duration(flags.keepalive, '--keepalive');
+    const streamCount = integer(flags.streamCount, '--stream-count', 1);
+    if (/^https?:\/\//.test(target)) throw badInput(`--target: '${target}' is a URL; gRPC takes host:port or dns:///name:port`, { where: '--target' });
+    unit = unitFlag ?? 'connections';
+    description = `${call} calls over ${channels} channel(s), ${lbPolicy}`;
+    start = (recorder, signal) => runGrpcLoad({ target, channels, call, arrival, lbPolicy, keepaliveTimeMs, streamCount, maxRequests, requestTimeoutMs, recorder, signal });
+  }
+
+  const writer = flags.events ? createNdjsonWriter(flags.events) : undefined;
+  const recorder = new Recorder({ granularity: 'pod', ...(writer ? { sink: writer.sink } : {}) });
+  const before = endpoints.length > 0 ? await scrapeAll(endpoints) : [];
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  let result: LoadResult;
+  try {
+    result = await start(recorder, controller.signal);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    recorder.close();
+    await writer?.close();
+  }
+  const after = endpoints.length > 0 ? await scrapeAll(endpoints) : [];
+  const summary = summarizeRun([result.totals], { unit, ...(expectPods !== undefined ? { expectedPods: expectPods } : {}), ...(endpoints.length > 0 ? { serverCounts: counterDelta(before, after) } : {}) });
+  const output = { ...summary, schedule: { reason: result.schedule.reason, sent: result.schedule.sent, dropped: result.schedule.dropped, abandoned: result.schedule.abandoned, durationMs: result.schedule.endedAt - result.schedule.startedAt } };
+  process.stdout.write(flags.json ? `${JSON.stringify(output, null, 2)}\n` : renderLoad(kind, target, description, arrival, result, summary));
+  if (result.schedule.reason === 'aborted') throw new HarnessError('interrupted', 'interrupted: the results above are partial');
+}
+
+function fixed(value: number | null | undefined, digits = 3): string {
+  return value === null || value === undefined ? '—' : Number.isFinite(value) ? value.toFixed(digits) : String(value);
+}
+
+function describeArrival(arrival: Arrival): string {
+  switch (arrival.executor) {
+    case 'constant-arrival-rate':
+      return `open model, constant-arrival-rate ${arrival.rate}/s for ${arrival.durationMs / 1000}s`;
+    case 'ramping-arrival-rate':
+      return `open model, ramping-arrival-rate from ${arrival.startRate}/s: ${arrival.stages.map((stage) => `${stage.target}/s over ${stage.durationMs / 1000}s`).join(', ')}`;
+    case 'constant-vus':
+      return `closed model, constant-vus ${arrival.concurrency} in flight for ${arrival.durationMs / 1000}s`;
+  }
+}
+
+/** The human form of one run: per-pod table, totals, errors, latency, fairness. */
+export function renderLoad(kind: string, target: string, description: string, arrival: Arrival, result: LoadResult, summary: RunSummary): string {
+  const lines: string[] = [];
+  lines.push(`kth load ${kind} → ${target}`);
+  lines.push(`  ${description}; ${describeArrival(arrival)}; ended by ${result.schedule.reason}`);
+  const plain = !process.stdout.isTTY;
+  const table = new Table({ head: ['pod', 'node', 'ip', 'requests', 'share', 'connections', 'errors'], ...(plain ? { style: { head: [], border: [] } } : {}) });
+  for (const pod of summary.pods) table.push([pod.name, pod.node, pod.ip, String(pod.requests), `${(pod.share * 100).toFixed(1)}%`, String(pod.connections), String(pod.errors)]);
+  lines.push(table.toString());
+  const t = summary.totals;
+  lines.push(`requests ${t.requests}: attributed ${t.attributed}, unattributed ${t.unattributed}, errors ${t.errors}; dropped (never sent) ${t.dropped}; abandoned at stop ${result.schedule.abandoned}`);
+  lines.push(t.serverCounted === null ? 'server counters: not read (pass --server-metrics URL,… to cross-check against the servers\' own counts)' : `server counters: ${t.serverCounted} over the run`);
+  if (summary.crossCheck) {
+    lines.push(summary.crossCheck.agree ? 'cross-check: clients and servers agree exactly' : `cross-check: DIFFERENCES\n${summary.crossCheck.differences.map((d) => `  - ${d}`).join('\n')}`);
+  }
+  const byKind = Object.entries(summary.errors.byKind);
+  if (byKind.length > 0) lines.push(`errors by kind: ${byKind.map(([errorKind, n]) => `${errorKind} ${n}`).join(', ')}`);
+  const l = summary.latencyMs;
+  lines.push(`latency ms (${summary.load.coordinatedOmission ? 'from the actual send: a closed model, stalls are under-reported (coordinated omission)' : 'from the intended send time'}): p50 ${fixed(l.p50)}  p90 ${fixed(l.p90)}  p99 ${fixed(l.p99)}  max ${fixed(l.max)}`);
+  const m = summary.metrics;
+  const ratio = m.starvedPods.length > 0 ? `starved: ${m.starvedPods.join(', ')}` : fixed(m.maxMinRatio);
+  lines.push(`fairness: Jain ${fixed(m.jainIndex)}, max/min ${ratio}, χ² p ${m.chiSquareP === null ? '—' : m.chiSquareP.toPrecision(3)} over ${m.chiSquare.unit}${m.chiSquare.valid ? '' : ` (${m.chiSquare.note})`}`);
+  if (m.sourceIpPreservedRatio !== null) lines.push(`source IP preserved: ${(m.sourceIpPreservedRatio * 100).toFixed(1)}%`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,107 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { ErrorKind } from '../recorder/events.ts';
+import type { Attribution, SourceRecorder } from '../recorder/recorder.ts';
+import { parsePeer } from '../workloads/identity.ts';
+import { classifyStatus } from '../load/errors.ts';
+
+/** One line of k6's `--out json` output that the fold reads (metric points). */
+export interface K6Point {
+  type: 'Point';
+  metric: string;
+  data: { time: string; value: number; tags?: Record<string, string>; metadata?: Record<string, string> };
+}
+
+/** Epoch ms (fractional) of k6's RFC 3339 time with nanoseconds: Date.parse alone drops the sub-ms part. */
+export function k6Time(time: string): number {
+  const match = /^(.*T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$/.exec(time);
+  if (!match) return Date.parse(time);
+  const whole = Date.parse(`${match[1]}${match[3]}`);
+  return whole + (match[2] ? Number(`0${match[2]}`) * 1000 : 0);
+}
+
+/**
+ * k6 error codes (k6 docs, "Error codes") → our error kinds. 1050 request timeout, 11xx DNS, 1211
+ * dial timeout, 1212 refused, 1220 reset by peer, 1201 broken pipe, 1610 HTTP/2 GOAWAY.
+ */
+export function k6ErrorKind(code: number): ErrorKind {
+  if (code === 1050 || code === 1211) return 'timeout';
+  if (code >= 1100 && code < 1200) return 'dns';
+  if (code === 1212) return 'refused';
+  if (code === 1220 || code === 1201) return 'reset';
+  if (code === 1610) return 'goaway';
+  return 'other';
+}
+
+export interface FoldCounts {
+  /** kth_served points read (responses and failures). */
+  served: number;
+  /** http_reqs points (requests k6 made). */
+  httpReqs: number;
+  dropped: number;
+  /** Lines that were not JSON or not points (metric declarations are expected and not counted). */
+  skipped: number;
+}
+
+/**
+ * Folds one k6 JSON point into the recorder. `kth_served` points become responses (attributed
+ * from the pod tag and the connection/sequence/peer metadata) or failures (status 0, classified
+ * from k6's error code); `dropped_iterations` become dropped requests; `http_reqs` count as sent.
+ */
+export function foldPoint(point: K6Point, source: SourceRecorder, fallbackVia: string, counts: FoldCounts): void {
+  const at = k6Time(point.data.time);
+  switch (point.metric) {
+    case 'kth_served': {
+      counts.served++;
+      const tags = point.data.tags ?? {};
+      const metadata = point.data.metadata ?? {};
+      const status = Number(tags.status ?? 0);
+      const via = metadata.kth_via || fallbackVia;
+      if (status === 0) {
+        const error = metadata.kth_error ?? '';
+        source.failure(at, point.data.value, k6ErrorKind(Number(error.split(' ')[0])), error || 'k6: no response', via);
+        return;
+      }
+      const who: Attribution | undefined = tags.pod
+        ? {
+            pod: tags.pod,
+            node: tags.node ?? '',
+            podIp: tags.pod_ip ?? '',
+            connectionId: metadata.kth_connection ?? '',
+            sequence: Number(metadata.kth_sequence ?? 0) || 0,
+            peerAddress: metadata.kth_peer ? (parsePeer(metadata.kth_peer)?.address ?? '') : '',
+          }
+        : undefined;
+      const errorKind = classifyStatus(status);
+      source.response(at, point.data.value, who, via, undefined, errorKind, errorKind ? `HTTP ${status}` : undefined);
+      return;
+    }
+    case 'http_reqs':
+      counts.httpReqs += point.data.value;
+      source.sent(at, point.data.value);
+      return;
+    case 'dropped_iterations':
+      counts.dropped += point.data.value;
+      source.dropped(at, point.data.value);
+      return;
+  }
+}
+
+/** Streams a k6 JSON output file into the recorder, line by line (memory stays flat). */
+export async function foldK6Output(path: string, source: SourceRecorder, fallbackVia: string): Promise<FoldCounts> {
+  const counts: FoldCounts = { served: 0, httpReqs: 0, dropped: 0, skipped: 0 };
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line === '') continue;
+    let parsed: { type?: string };
+    try {
+      parsed = JSON.parse(line) as { type?: string };
+    } catch {
+      counts.skipped++;
+      continue;
+    }
+    if (parsed.type === 'Point') foldPoint(parsed as K6Point, source, fallbackVia, counts);
+    else if (parsed.type !== 'Metric') counts.skipped++;
+  }
+  return counts;
+}

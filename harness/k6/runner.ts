@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { environmentError } from '../core/errors.ts';
+import { run } from '../core/exec.ts';
+import { repoRoot } from '../core/paths.ts';
+import type { Recorder, SourceTotals } from '../recorder/recorder.ts';
+import { requireBinary } from '../setup/binaries.ts';
+import { foldK6Output, type FoldCounts } from './fold.ts';
+
+export interface K6RunOptions {
+  /** A k6 script; relative paths are taken from the repo's scenarios/k6/. @default 'http-shares.ts' */
+  script?: string;
+  /** The target URL (KTH_TARGET). */
+  target: string;
+  executor?: 'constant-arrival-rate' | 'constant-vus';
+  /** constant-arrival-rate: requests per second. */
+  rate?: number;
+  durationMs: number;
+  /** Pre-allocated (and max) VUs for arrival-rate; VUs for constant-vus. @default 10 */
+  vus?: number;
+  /** A new TCP connection per request. */
+  noConnectionReuse?: boolean;
+  requestTimeoutMs?: number;
+  /** Extra environment for the script. */
+  env?: Record<string, string>;
+  recorder: Recorder;
+  /** @default 'k6' */
+  source?: string;
+  /** Keep k6's JSON output here instead of a temporary file (removed after folding). */
+  outFile?: string;
+}
+
+export interface K6RunResult {
+  source: string;
+  exitCode: number;
+  counts: FoldCounts;
+  totals: SourceTotals;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the real k6 binary (built by `npm run setup`) on a TypeScript scenario with `--out json`,
+ * then folds its points into the recorder as source `k6`, so k6 runs land in the same reports as
+ * the built-in drivers. k6's exit code 99 (thresholds crossed) is returned, not thrown.
+ */
+export async function runK6(options: K6RunOptions): Promise<K6RunResult> {
+  const k6 = requireBinary('k6');
+  const script = resolve(join(repoRoot, 'scenarios', 'k6'), options.script ?? 'http-shares.ts');
+  const temp = options.outFile ? undefined : mkdtempSync(join(tmpdir(), 'kth-k6-'));
+  const outFile = options.outFile ?? join(temp!, 'k6.json');
+  const sourceName = options.source ?? 'k6';
+  try {
+    const env: Record<string, string> = {
+      KTH_TARGET: options.target,
+      KTH_EXECUTOR: options.executor ?? 'constant-arrival-rate',
+      KTH_RATE: String(options.rate ?? 100),
+      KTH_DURATION: `${options.durationMs}ms`,
+      KTH_VUS: String(options.vus ?? 10),
+      KTH_NO_REUSE: options.noConnectionReuse ? 'true' : 'false',
+      KTH_TIMEOUT: `${options.requestTimeoutMs ?? 10_000}ms`,
+      K6_NO_USAGE_REPORT: 'true',
+      ...options.env,
+    };
+    const result = await run([k6, 'run', '--quiet', '--no-color', '--out', `json=${outFile}`, script], {
+      env,
+      timeoutMs: options.durationMs + (options.requestTimeoutMs ?? 10_000) + 60_000,
+      purpose: 'run k6',
+      nothrow: true,
+    });
+    if (result.exitCode !== 0 && result.exitCode !== 99) {
+      throw environmentError(`k6 failed (exit ${result.exitCode}) on ${script}\n${result.stderr.trim().split('\n').slice(-10).join('\n')}`, { where: script, hint: `rerun by hand: ${k6} run ${script}` });
+    }
+    const source = options.recorder.source(sourceName, 'intended');
+    const url = new URL(options.target);
+    const counts = await foldK6Output(outFile, source, `${url.hostname}:${url.port || 80}`);
+    source.flushAll();
+    return { source: sourceName, exitCode: result.exitCode, counts, totals: source.totals, stdout: result.stdout, stderr: result.stderr };
+  } finally {
+    if (temp) rmSync(temp, { recursive: true, force: true });
+  }
+}

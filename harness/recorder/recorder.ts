@@ -1,0 +1,408 @@
+import type { Histogram } from 'hdr-histogram-js';
+import type { ErrorKind, ErrorSample, LatencyHistogram, LoadSample, LoadSource, RequestSample, TimelineEvent } from './events.ts';
+import { encodeHistogram, newLatencyHistogram, toMicros } from './histogram.ts';
+
+/** Where finished events go: the NDJSON writer, an in-memory list, or both. */
+export type EventSink = (event: TimelineEvent) => void;
+
+/** Who answered one response, as the driver parsed it from the identity headers / WhoReply. */
+export interface Attribution {
+  pod: string;
+  node: string;
+  podIp: string;
+  /** Server-side connection id (`<pod>/<n>`). */
+  connectionId: string;
+  /** 1-based sequence on that connection; 0 when unknown. */
+  sequence: number;
+  /** The address the server saw as the client's (after any SNAT); '' when unknown. */
+  peerAddress: string;
+}
+
+export interface RecorderOptions {
+  /** Bucket width; buckets are aligned to the epoch (a 1000 ms bucket starts on a whole second). @default 1000 */
+  bucketMs?: number;
+  /**
+   * How long a bucket stays open after it ends, for events that arrive out of order (k6's JSON
+   * output). Live drivers complete in time order, so 0 suffices for them. @default 0
+   */
+  latenessMs?: number;
+  /**
+   * 'connection': one request-sample per (bucket, pod, server connection, via) — exact
+   * connection-level shares, but one line per connection per second. 'pod': one per (bucket, pod, via),
+   * with connections counted by `newConnections`. @default 'connection'
+   */
+  granularity?: 'connection' | 'pod';
+  sink?: EventSink;
+  /** Epoch-ms clock; tests replace it. @default performance.timeOrigin + performance.now() */
+  now?: () => number;
+}
+
+/** Per-pod running totals (bounded by the number of pods). */
+export interface PodTotals {
+  pod: string;
+  node: string;
+  podIp: string;
+  requests: number;
+  /** Responses from this pod with an error status. */
+  errorResponses: number;
+  /** Errors attributed to this pod: error responses, plus transport errors on a connection that last reached it. */
+  errors: number;
+  newConnections: number;
+  peerChecked: number;
+  peerPreserved: number;
+  firstAt: number;
+  lastAt: number;
+}
+
+export interface SourceTotals {
+  source: LoadSource;
+  measuredFrom: 'intended' | 'actual';
+  sent: number;
+  completed: number;
+  /** Responses (any status) that carried identity. */
+  attributed: number;
+  unattributed: number;
+  dropped: number;
+  errors: number;
+  errorsByKind: Record<string, number>;
+  pods: Map<string, PodTotals>;
+  /** Requests per server connection id; kept only at 'connection' granularity (bounded by connections). */
+  connections: Map<string, { pod: string; requests: number }>;
+  /** Every completed request's latency (µs), the whole run. */
+  latency: Histogram;
+}
+
+export const epochNow = (): number => performance.timeOrigin + performance.now();
+
+interface OpenBucket {
+  index: number;
+  requests: Map<string, RequestSample>;
+  errors: Map<string, ErrorSample>;
+  histogram: Histogram | undefined;
+  load: LoadSample;
+}
+
+/**
+ * Aggregates one load source's observations into per-bucket events. Memory is bounded by the open
+ * buckets (normally one or two) × distinct keys per bucket, plus per-pod totals: nothing grows with
+ * the number of requests.
+ */
+export class SourceRecorder {
+  readonly totals: SourceTotals;
+  private readonly open = new Map<number, OpenBucket>();
+  private maxIndex = -Infinity;
+  private readonly spareHistograms: Histogram[] = [];
+
+  constructor(
+    private readonly recorder: Recorder,
+    readonly source: LoadSource,
+    measuredFrom: 'intended' | 'actual',
+  ) {
+    this.totals = {
+      source,
+      measuredFrom,
+      sent: 0,
+      completed: 0,
+      attributed: 0,
+      unattributed: 0,
+      dropped: 0,
+      errors: 0,
+      errorsByKind: {},
+      pods: new Map(),
+      connections: new Map(),
+      latency: newLatencyHistogram(),
+    };
+  }
+
+  /** Buckets still open (not yet written): stays at one or two however long the run. */
+  get openBuckets(): number {
+    return this.open.size;
+  }
+
+  /** A request went on the wire. */
+  sent(at: number, count = 1): void {
+    this.totals.sent += count;
+    this.bucket(at).load.sent += count;
+  }
+
+  /** Scheduled requests that found no free slot and were never sent (open model). */
+  dropped(at: number, count = 1): void {
+    this.totals.dropped += count;
+    this.bucket(at).load.dropped += count;
+  }
+
+  /**
+   * A response arrived. `who` is undefined when it carried no identity (counted as unattributed).
+   * `clientAddress` is the client's own source address on that connection, when known, to check
+   * source-IP preservation against `who.peerAddress`. `errorKind` marks an error status (5xx…).
+   */
+  response(at: number, latencyMs: number, who: Attribution | undefined, via: string, clientAddress: string | undefined, errorKind?: ErrorKind, example?: string): void {
+    const bucket = this.bucket(at);
+    const totals = this.totals;
+    totals.completed++;
+    bucket.load.completed++;
+    this.latency(bucket, latencyMs);
+    if (errorKind) this.countError(bucket, at, errorKind, who?.pod ?? '', '', via, example ?? errorKind);
+    if (!who) {
+      totals.unattributed++;
+      bucket.load.unattributed++;
+      return;
+    }
+    totals.attributed++;
+    const connectionLevel = this.recorder.granularity === 'connection';
+    const key = connectionLevel ? `${who.connectionId}\u0000${via}` : `${who.pod}\u0000${via}`;
+    let sample = bucket.requests.get(key);
+    if (!sample) {
+      sample = {
+        kind: 'request-sample',
+        t: bucket.index * this.recorder.bucketMs,
+        bucketMs: this.recorder.bucketMs,
+        source: this.source,
+        pod: who.pod,
+        node: who.node,
+        podIp: who.podIp,
+        ...(connectionLevel ? { connectionId: who.connectionId } : {}),
+        via,
+        requests: 0,
+        errors: 0,
+        newConnections: 0,
+        peerChecked: 0,
+        peerPreserved: 0,
+        firstAt: at,
+        lastAt: at,
+      };
+      bucket.requests.set(key, sample);
+    }
+    const newConnection = who.sequence === 1 ? 1 : 0;
+    const checked = clientAddress && who.peerAddress ? 1 : 0;
+    const preserved = checked && sameAddress(clientAddress as string, who.peerAddress) ? 1 : 0;
+    sample.requests++;
+    sample.newConnections += newConnection;
+    sample.peerChecked += checked;
+    sample.peerPreserved += preserved;
+    if (errorKind) sample.errors++;
+    if (at < sample.firstAt) sample.firstAt = at;
+    if (at > sample.lastAt) sample.lastAt = at;
+
+    let pod = totals.pods.get(who.pod);
+    if (!pod) {
+      pod = { pod: who.pod, node: who.node, podIp: who.podIp, requests: 0, errorResponses: 0, errors: 0, newConnections: 0, peerChecked: 0, peerPreserved: 0, firstAt: at, lastAt: at };
+      totals.pods.set(who.pod, pod);
+    }
+    pod.requests++;
+    pod.newConnections += newConnection;
+    pod.peerChecked += checked;
+    pod.peerPreserved += preserved;
+    if (errorKind) {
+      pod.errorResponses++;
+      pod.errors++;
+    }
+    if (at < pod.firstAt) pod.firstAt = at;
+    if (at > pod.lastAt) pod.lastAt = at;
+    if (connectionLevel) {
+      const connection = totals.connections.get(who.connectionId);
+      if (connection) connection.requests++;
+      else totals.connections.set(who.connectionId, { pod: who.pod, requests: 1 });
+    }
+  }
+
+  /**
+   * A request failed without a response (refused, reset, timeout, GOAWAY, DNS…). `latencyMs` is
+   * recorded when the request had been scheduled (the caller waited that long for nothing); pass
+   * undefined for failures that say nothing about latency. `connectionPod` is the pod the
+   * connection last reached, when known.
+   */
+  failure(at: number, latencyMs: number | undefined, errorKind: ErrorKind, example: string, via: string, connectionPod = ''): void {
+    const bucket = this.bucket(at);
+    this.totals.completed++;
+    bucket.load.completed++;
+    if (latencyMs !== undefined) this.latency(bucket, latencyMs);
+    this.countError(bucket, at, errorKind, '', connectionPod, via, example);
+  }
+
+  /** Passes a non-aggregated event (connection-open, goaway, …) straight to the sink. */
+  event(event: TimelineEvent): void {
+    this.recorder.emit(event);
+  }
+
+  /** Writes every bucket that ended before `now - latenessMs`. */
+  flushDue(now: number): void {
+    const limit = Math.floor((now - this.recorder.latenessMs) / this.recorder.bucketMs);
+    for (const [index, bucket] of [...this.open].sort((a, b) => a[0] - b[0])) {
+      if (index >= limit) break;
+      this.write(bucket);
+    }
+  }
+
+  /** Writes every open bucket. */
+  flushAll(): void {
+    for (const [, bucket] of [...this.open].sort((a, b) => a[0] - b[0])) this.write(bucket);
+  }
+
+  private countError(bucket: OpenBucket, at: number, errorKind: ErrorKind, pod: string, connectionPod: string, via: string, example: string): void {
+    const totals = this.totals;
+    totals.errors++;
+    totals.errorsByKind[errorKind] = (totals.errorsByKind[errorKind] ?? 0) + 1;
+    if (!pod && connectionPod) {
+      // A transport error on a connection that last reached a pod counts against that pod.
+      const known = totals.pods.get(connectionPod);
+      if (known) known.errors++;
+    }
+    const key = `${errorKind}\u0000${pod}\u0000${connectionPod}\u0000${via}`;
+    const sample = bucket.errors.get(key);
+    if (sample) {
+      sample.count++;
+      if (at < sample.firstAt) sample.firstAt = at;
+      if (at > sample.lastAt) sample.lastAt = at;
+      return;
+    }
+    bucket.errors.set(key, {
+      kind: 'error-sample',
+      t: bucket.index * this.recorder.bucketMs,
+      bucketMs: this.recorder.bucketMs,
+      source: this.source,
+      errorKind,
+      pod,
+      connectionPod,
+      via,
+      count: 1,
+      example: example.length > 300 ? `${example.slice(0, 300)}…` : example,
+      firstAt: at,
+      lastAt: at,
+    });
+  }
+
+  private latency(bucket: OpenBucket, latencyMs: number): void {
+    const micros = toMicros(latencyMs);
+    bucket.histogram ??= this.spareHistograms.pop() ?? newLatencyHistogram();
+    bucket.histogram.recordValue(micros);
+    this.totals.latency.recordValue(micros);
+  }
+
+  private bucket(at: number): OpenBucket {
+    const index = Math.floor(at / this.recorder.bucketMs);
+    let bucket = this.open.get(index);
+    if (bucket) return bucket;
+    if (index > this.maxIndex) {
+      this.maxIndex = index;
+      // Time moved on: buckets that are now past their lateness window are complete.
+      this.flushDue(at);
+    }
+    bucket = {
+      index,
+      requests: new Map(),
+      errors: new Map(),
+      histogram: undefined,
+      load: { kind: 'load-sample', t: index * this.recorder.bucketMs, bucketMs: this.recorder.bucketMs, source: this.source, sent: 0, completed: 0, unattributed: 0, dropped: 0 },
+    };
+    this.open.set(index, bucket);
+    return bucket;
+  }
+
+  private write(bucket: OpenBucket): void {
+    this.open.delete(bucket.index);
+    const emit = (event: TimelineEvent) => this.recorder.emit(event);
+    for (const sample of bucket.requests.values()) emit(sample);
+    for (const sample of bucket.errors.values()) emit(sample);
+    const histogram = bucket.histogram;
+    if (histogram && histogram.totalCount > 0) {
+      const event: LatencyHistogram = {
+        kind: 'latency-histogram',
+        t: bucket.index * this.recorder.bucketMs,
+        bucketMs: this.recorder.bucketMs,
+        source: this.source,
+        measuredFrom: this.totals.measuredFrom,
+        histogram: encodeHistogram(histogram),
+        count: histogram.totalCount,
+        p50Ms: histogram.getValueAtPercentile(50) / 1000,
+        p99Ms: histogram.getValueAtPercentile(99) / 1000,
+        maxMs: histogram.maxValue / 1000,
+      };
+      emit(event);
+    }
+    if (histogram) {
+      histogram.reset();
+      this.spareHistograms.push(histogram);
+    }
+    const load = bucket.load;
+    if (load.sent || load.completed || load.dropped || load.unattributed) emit(load);
+  }
+}
+
+/**
+ * The run's recorder: hands out one {@link SourceRecorder} per load source, passes other events
+ * (chaos, cluster, connections) straight through, and flushes buckets on a timer while live.
+ */
+export class Recorder {
+  readonly bucketMs: number;
+  readonly latenessMs: number;
+  readonly granularity: 'connection' | 'pod';
+  readonly now: () => number;
+  private readonly sinks: EventSink[] = [];
+  private readonly sources = new Map<LoadSource, SourceRecorder>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options: RecorderOptions = {}) {
+    this.bucketMs = options.bucketMs ?? 1000;
+    this.latenessMs = options.latenessMs ?? 0;
+    this.granularity = options.granularity ?? 'connection';
+    this.now = options.now ?? epochNow;
+    if (options.sink) this.sinks.push(options.sink);
+  }
+
+  addSink(sink: EventSink): void {
+    this.sinks.push(sink);
+  }
+
+  /** The recorder of one load source; created on first use. */
+  source(name: LoadSource, measuredFrom: 'intended' | 'actual' = 'intended'): SourceRecorder {
+    let source = this.sources.get(name);
+    if (!source) {
+      source = new SourceRecorder(this, name, measuredFrom);
+      this.sources.set(name, source);
+    }
+    return source;
+  }
+
+  allSources(): SourceRecorder[] {
+    return [...this.sources.values()];
+  }
+
+  /** Records one non-aggregated event (chaos, cluster, connection, marker). */
+  emit(event: TimelineEvent): void {
+    for (const sink of this.sinks) sink(event);
+  }
+
+  /** Flushes finished buckets every bucket (unref'd: never keeps the process alive). */
+  startTimer(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.flushDue(this.now()), this.bucketMs);
+    this.timer.unref();
+  }
+
+  flushDue(now: number): void {
+    for (const source of this.sources.values()) source.flushDue(now);
+  }
+
+  /** Stops the timer and writes every open bucket. */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const source of this.sources.values()) source.flushAll();
+  }
+}
+
+/** Compares addresses, treating IPv4-mapped IPv6 (::ffff:10.0.0.1) as the IPv4 address. */
+export function sameAddress(a: string, b: string): boolean {
+  return stripMapped(a) === stripMapped(b);
+}
+
+function stripMapped(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** An in-memory sink for short runs and tests (unbounded: not for long runs, use the NDJSON writer). */
+export function memorySink(): { sink: EventSink; events: TimelineEvent[] } {
+  const events: TimelineEvent[] = [];
+  return { sink: (event) => events.push(event), events };
+}

@@ -1,0 +1,150 @@
+import { summarizeRun } from '../../../harness/analysis/run-summary.ts';
+import { latencyPercentiles, mergeLatency } from '../../../harness/analysis/latency.ts';
+import { eventsOfKind } from '../../../harness/recorder/events.ts';
+import { decodeHistogram } from '../../../harness/recorder/histogram.ts';
+import { memorySink, Recorder, sameAddress, type Attribution } from '../../../harness/recorder/recorder.ts';
+
+const who = (pod: string, connection: number, sequence: number, peerAddress = '10.0.0.9'): Attribution => ({
+  pod, node: `node-${pod}`, podIp: `10.1.0.${pod.charCodeAt(0)}`, connectionId: `${pod}/${connection}`, sequence, peerAddress,
+});
+
+describe('Recorder', () => {
+  it('GIVEN responses in two seconds WHEN the second bucket starts THEN the first is written with exact counts', () => {
+    const { sink, events } = memorySink();
+    const recorder = new Recorder({ sink });
+    const http = recorder.source('http');
+    http.sent(1000.5, 3);
+    http.response(1001, 2, who('a', 1, 1), 'vip:80', '10.0.0.9');
+    http.response(1500, 4, who('a', 1, 2), 'vip:80', '10.0.0.9');
+    http.response(1999, 6, who('b', 1, 1, '10.244.0.1'), 'vip:80', '10.0.0.9');
+    expect(events).toHaveLength(0);
+    http.response(2000, 8, who('b', 1, 2), 'vip:80', '10.0.0.9', 'http-5xx', '503');
+    // The bucket [1000, 2000) closed when time reached 2000.
+    const requests = eventsOfKind(events, 'request-sample');
+    expect(requests).toEqual([
+      { kind: 'request-sample', t: 1000, bucketMs: 1000, source: 'http', pod: 'a', node: 'node-a', podIp: '10.1.0.97', connectionId: 'a/1', via: 'vip:80', requests: 2, errors: 0, newConnections: 1, peerChecked: 2, peerPreserved: 2, firstAt: 1001, lastAt: 1500 },
+      { kind: 'request-sample', t: 1000, bucketMs: 1000, source: 'http', pod: 'b', node: 'node-b', podIp: '10.1.0.98', connectionId: 'b/1', via: 'vip:80', requests: 1, errors: 0, newConnections: 1, peerChecked: 1, peerPreserved: 0, firstAt: 1999, lastAt: 1999 },
+    ]);
+    const [latency] = eventsOfKind(events, 'latency-histogram');
+    expect(latency?.count).toBe(3);
+    expect(decodeHistogram(latency!.histogram).totalCount).toBe(3);
+    expect(latency?.maxMs).toBeCloseTo(6, 2);
+    expect(eventsOfKind(events, 'load-sample')).toEqual([{ kind: 'load-sample', t: 1000, bucketMs: 1000, source: 'http', sent: 3, completed: 3, unattributed: 0, dropped: 0 }]);
+
+    recorder.close();
+    const errors = eventsOfKind(events, 'error-sample');
+    expect(errors).toEqual([{ kind: 'error-sample', t: 2000, bucketMs: 1000, source: 'http', errorKind: 'http-5xx', pod: 'b', connectionPod: '', via: 'vip:80', count: 1, example: '503', firstAt: 2000, lastAt: 2000 }]);
+    const totals = http.totals;
+    expect(totals.completed).toBe(4);
+    expect(totals.attributed).toBe(4);
+    expect(totals.errorsByKind).toEqual({ 'http-5xx': 1 });
+    expect(totals.pods.get('b')).toMatchObject({ requests: 2, errorResponses: 1, errors: 1, newConnections: 1 });
+  });
+
+  it('GIVEN transport failures and unattributed responses THEN they are counted, the reset charged to the connection\'s pod', () => {
+    const recorder = new Recorder();
+    const http = recorder.source('http');
+    http.response(10, 1, who('a', 1, 1), 'vip:80', undefined);
+    http.response(11, 1, undefined, 'vip:80', undefined);
+    http.failure(12, 3, 'reset', 'ECONNRESET', 'vip:80', 'a');
+    http.failure(13, undefined, 'refused', 'ECONNREFUSED', 'vip:80');
+    recorder.close();
+    expect(http.totals).toMatchObject({ completed: 4, attributed: 1, unattributed: 1, errors: 2, errorsByKind: { reset: 1, refused: 1 } });
+    expect(http.totals.pods.get('a')).toMatchObject({ requests: 1, errors: 1, errorResponses: 0 });
+    // Latency holds the response times and the reset (it had waited 3 ms); the refused one had no latency.
+    expect(http.totals.latency.totalCount).toBe(3);
+  });
+
+  it('GIVEN 200k responses over 200 seconds WHEN recorded THEN at most one bucket stays open and each second is written once per key', () => {
+    const { sink, events } = memorySink();
+    const recorder = new Recorder({ sink, granularity: 'pod' });
+    const http = recorder.source('http');
+    let maxOpen = 0;
+    for (let i = 0; i < 200_000; i++) {
+      http.response(i, 1 + (i % 7), who(['a', 'b', 'c'][i % 3]!, i % 10, (i % 50) + 1), 'vip:80', '10.0.0.9');
+      if (http.openBuckets > maxOpen) maxOpen = http.openBuckets;
+    }
+    expect(maxOpen).toBe(1);
+    recorder.close();
+    const samples = eventsOfKind(events, 'request-sample');
+    expect(samples).toHaveLength(200 * 3);
+    expect(samples.reduce((sum, s) => sum + s.requests, 0)).toBe(200_000);
+    // Sequence 1 occurs once every 50 responses: 4000 connections' first answers.
+    expect(samples.reduce((sum, s) => sum + s.newConnections, 0)).toBe(4000);
+    expect(samples.every((s) => s.connectionId === undefined)).toBe(true);
+  });
+
+  it('GIVEN out-of-order events within the lateness window THEN they join their bucket; later ones add a second sample for it', () => {
+    const { sink, events } = memorySink();
+    const recorder = new Recorder({ sink, latenessMs: 2000 });
+    const k6 = recorder.source('k6');
+    k6.response(1500, 1, who('a', 1, 1), 'vip:80', undefined);
+    k6.response(3200, 1, who('a', 1, 2), 'vip:80', undefined);
+    k6.response(1700, 1, who('a', 1, 3), 'vip:80', undefined); // late, bucket 1000 still open (3200 − 2000 < 2000)
+    k6.response(4100, 1, who('a', 1, 4), 'vip:80', undefined); // closes bucket 1000
+    k6.response(1800, 1, who('a', 1, 5), 'vip:80', undefined); // too late: a second sample for bucket 1000
+    recorder.close();
+    const bucket1 = eventsOfKind(events, 'request-sample').filter((s) => s.t === 1000);
+    expect(bucket1.map((s) => s.requests)).toEqual([2, 1]);
+  });
+
+  it('GIVEN IPv4-mapped IPv6 addresses THEN they compare equal to IPv4', () => {
+    expect(sameAddress('::ffff:127.0.0.1', '127.0.0.1')).toBe(true);
+    expect(sameAddress('::1', '127.0.0.1')).toBe(false);
+  });
+
+  it('GIVEN 100 latencies of 1..100 ms in histogram events THEN merged percentiles are p50 = 50 and p99 = 99 ms (to 3 significant digits)', () => {
+    const { sink, events } = memorySink();
+    const recorder = new Recorder({ sink });
+    const http = recorder.source('http');
+    for (let i = 1; i <= 100; i++) http.response(i * 20, i, who('a', 1, i), 'vip:80', undefined); // spans buckets 0 and 1
+    recorder.close();
+    const histograms = eventsOfKind(events, 'latency-histogram');
+    expect(histograms).toHaveLength(3);
+    const summary = latencyPercentiles(mergeLatency(histograms));
+    expect(summary.count).toBe(100);
+    // HdrHistogram reports a bucket's highest equivalent value: within 0.1 %.
+    expect(summary.p50).toBeGreaterThanOrEqual(50);
+    expect(summary.p50).toBeLessThanOrEqual(50.05);
+    expect(summary.p99).toBeGreaterThanOrEqual(99);
+    expect(summary.p99).toBeLessThanOrEqual(99.1);
+    expect(summary.max).toBeCloseTo(100, 1);
+  });
+});
+
+describe('summarizeRun', () => {
+  it('GIVEN 3 pods with 50/30/20 responses on 2/1/1 connections, one unseen expected pod THEN shares, errors and metrics are exact', () => {
+    const recorder = new Recorder();
+    const http = recorder.source('http');
+    let t = 0;
+    const send = (pod: string, connection: number, count: number) => {
+      for (let s = 1; s <= count; s++) http.response(t++, 1, who(pod, connection, s), 'vip:80', '10.0.0.9');
+    };
+    send('a', 1, 25);
+    send('a', 2, 25);
+    send('b', 1, 30);
+    send('c', 1, 20);
+    http.failure(t++, 5, 'reset', 'ECONNRESET', 'vip:80', 'c');
+    recorder.close();
+    const run = summarizeRun([http.totals], { unit: 'requests', expectedPods: ['a', 'b', 'c', 'd'], serverCounts: new Map([['a', 50], ['b', 30], ['c', 21]]) });
+    expect(run.pods.map((p) => [p.name, p.requests, p.connections, p.share, p.errors])).toEqual([
+      ['a', 50, 2, 0.5, 0],
+      ['b', 30, 1, 0.3, 0],
+      ['c', 20, 1, 0.2, 1],
+      ['d', 0, 0, 0, 0],
+    ]);
+    expect(run.totals).toEqual({ requests: 101, attributed: 100, unattributed: 0, errors: 1, dropped: 0, serverCounted: 101 });
+    expect(run.errors).toEqual({ total: 1, byKind: { reset: 1 } });
+    expect(run.metrics.maxMinRatio).toBeNull();
+    expect(run.metrics.starvedPods).toEqual(['d']);
+    // Σx = 100, Σx² = 3800, n = 4 → 10000 / 15200.
+    expect(run.metrics.jainIndex).toBeCloseTo(10000 / 15200, 12);
+    // E = 25 each: (625 + 25 + 25 + 625) / 25 = 52, df = 3.
+    expect(run.metrics.chiSquare.statistic).toBeCloseTo(52, 10);
+    expect(run.metrics.chiSquare.unit).toBe('requests');
+    expect(run.metrics.sourceIpPreservedRatio).toBe(1);
+    expect(run.crossCheck?.agree).toBe(false);
+    expect(run.crossCheck?.differences).toEqual(['c: server counted 21 requests, clients attributed 20 (difference +1)']);
+    expect(run.load.coordinatedOmission).toBe(false);
+  });
+});
