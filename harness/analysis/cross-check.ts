@@ -29,8 +29,9 @@ export function crossCheck(client: ReadonlyMap<string, number>, server: Readonly
   const rows: CrossCheckRow[] = [];
   const differences: string[] = [];
   for (const pod of pods) {
-    const c = client.get(pod) ?? null;
     const s = server ? (server.get(pod) ?? null) : null;
+    // A pod the clients never reached and whose own counter says 0 agrees with them: both saw none.
+    const c = client.get(pod) ?? (s === 0 ? 0 : null);
     const difference = c !== null && s !== null ? s - c : null;
     rows.push({ pod, client: c, server: s, difference });
     if (!server) continue;

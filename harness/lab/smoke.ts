@@ -83,6 +83,11 @@ export async function runLabSmoke(options: SmokeOptions): Promise<SmokeResult> {
       const check = phase.run.crossCheck;
       verdicts.push(check?.agree ? `${phase.name}: client and server counts agree (${phase.run.totals.attributed})` : `${phase.name}: client and server counts DIFFER: ${JSON.stringify(check)}`);
     }
+    const persistent = phases.find((p) => p.name === 'persistent')?.run;
+    if (persistent) {
+      const reached = persistent.pods.filter((p) => p.requests > 0);
+      verdicts.push(`persistent: ${reached.reduce((n, p) => n + p.connections, 0)} connections reached ${reached.length} of ${persistent.pods.length} pods, and every request followed its connection (kube-proxy picks a backend per connection, not per request)`);
+    }
     const shortLived = phases.find((p) => p.name === 'short-lived')?.run;
     const balanced = (shortLived?.metrics.chiSquareP ?? 0) >= 0.001;
     verdicts.push(`short-lived: chi-square p=${shortLived?.metrics.chiSquareP?.toPrecision(3)} over ${shortLived?.metrics.chiSquare.unit} → ${balanced ? 'consistent with uniform (p ≥ 0.001)' : 'NOT uniform'}`);

@@ -168,7 +168,7 @@ function renderSmoke(result: SmokeResult): string {
     }
     const m = phase.run.metrics;
     out.push(`${phase.name}: ${phase.description}`, table.toString(),
-      `  Jain ${m.jainIndex?.toFixed(3) ?? '-'}  max/min ${m.maxMinRatio?.toFixed(2) ?? '∞'}  chi-square p ${m.chiSquareP?.toPrecision(3) ?? '-'} (unit: ${m.chiSquare.unit}, n=${m.chiSquare.n})  errors ${phase.run.errors.total}\n`);
+      `  Jain ${m.jainIndex?.toFixed(3) ?? '-'}  max/min ${m.maxMinRatio?.toFixed(2) ?? '∞'}  chi-square ${m.chiSquare.valid ? `p ${m.chiSquareP?.toPrecision(3)}` : `not applicable (${m.chiSquare.note})`} (unit: ${m.chiSquare.unit}, n=${m.chiSquare.n})  errors ${phase.run.errors.total}\n`);
   }
   out.push(...result.verdicts.map((v) => `  ${v}`), `\n${result.passed ? 'PASSED' : 'FAILED'} — ${result.file}\n`);
   return out.join('\n');

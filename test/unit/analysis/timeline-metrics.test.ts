@@ -141,6 +141,11 @@ describe('crossCheck', () => {
   it('GIVEN identical counts THEN they agree', () => {
     expect(crossCheck(new Map([['a', 3]]), new Map([['a', 3]])).agree).toBe(true);
   });
+  it('GIVEN a pod no client reached and whose server counted 0 THEN both sides agree on 0', () => {
+    const result = crossCheck(new Map([['a', 3]]), new Map([['a', 3], ['idle', 0]]));
+    expect(result.rows).toContainEqual({ pod: 'idle', client: 0, server: 0, difference: 0 });
+    expect(result.agree).toBe(true);
+  });
   it('GIVEN no server counts THEN they do not "agree" by default', () => {
     const result = crossCheck(new Map([['a', 3]]), null);
     expect(result.agree).toBe(false);
