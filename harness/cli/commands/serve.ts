@@ -1,0 +1,102 @@
+import { type Command, Option } from 'commander';
+import { badInput } from '../../core/errors.ts';
+import { ExitCode } from '../../core/exit-codes.ts';
+import { startGrpcServer } from '../../workloads/grpc/server.ts';
+import { grpcSettings, parseGrpcServerOptions } from '../../workloads/grpc/options.ts';
+import { startHttpServer } from '../../workloads/http/server.ts';
+import { httpSettings, parseHttpServerOptions } from '../../workloads/http/options.ts';
+import { formatPeer } from '../../workloads/identity.ts';
+import { rawSettings, type SettingTable } from '../../workloads/settings.ts';
+
+const modes = ['http', 'grpc'] as const;
+
+/**
+ * `kth serve http|grpc`: the sample servers as local processes (the lab runs pods this way).
+ * The first stdout line is machine-readable: `kth serve <mode> listening on <host>:<port>`
+ * (gRPC adds ` metrics on <host>:<port>`), so callers using --port 0 learn the chosen ports.
+ */
+export function registerServe(program: Command): void {
+  const serve = program
+    .command('serve')
+    .description('run a sample server that reports which pod and connection served each request')
+    .argument('[mode]', `${modes.join(' or ')}`)
+    // Reached only when the mode is not a known subcommand.
+    .action((mode: string | undefined) => {
+      throw badInput(mode ? `serve mode: '${mode}' is not a mode` : 'serve mode: missing', {
+        where: 'kth serve <mode>',
+        hint: `use one of: ${modes.map((m) => `kth serve ${m}`).join(', ')} (see kth serve ${modes[0]} --help)`,
+      });
+    });
+
+  const http = withSettings(
+    serve.command('http').description('HTTP/1.1 and h2c (prior knowledge) on one port, with /healthz /readyz /metrics'),
+    httpSettings,
+    parseHttpServerOptions({}),
+  );
+  http.command.action(async () => {
+    const server = await startHttpServer(http.values());
+    process.stdout.write(`kth serve http listening on ${formatPeer(server.host, server.port)}\n`);
+    await serveUntilSignal('http', server);
+  });
+
+  const grpc = withSettings(
+    serve.command('grpc').description('kth.v1.Echo, grpc.health.v1 and reflection; metrics on an HTTP side port'),
+    grpcSettings,
+    parseGrpcServerOptions({}),
+  );
+  grpc.command.action(async () => {
+    const server = await startGrpcServer(grpc.values());
+    process.stdout.write(
+      `kth serve grpc listening on ${formatPeer(server.host, server.port)} metrics on ${formatPeer(server.host, server.metricsPort)}\n`,
+    );
+    await serveUntilSignal('grpc', server);
+  });
+}
+
+/**
+ * Adds one option per setting; `values()` gives flag-or-env raw values for the server to validate.
+ * Defaults are only shown in --help: they live in the server's schema, which applies them.
+ */
+function withSettings(command: Command, table: SettingTable, defaults: Record<string, unknown>) {
+  const attributes = new Map<string, string>();
+  for (const [key, spec] of Object.entries(table)) {
+    const shown = spec.value !== '' ? defaults[key] : undefined;
+    const defaultText = shown === undefined || shown === '' ? '' : ` (default ${key.endsWith('Ms') ? `${String(shown)}ms` : String(shown)})`;
+    const option = new Option(`${spec.flag} ${spec.value}`.trim(), `${spec.description}${defaultText} [env ${spec.env}]`);
+    // Commander would otherwise read a value starting with '-' (such as -1) as the next flag.
+    if (spec.value !== '') option.argParser((value: string) => value);
+    attributes.set(key, option.attributeName());
+    command.addOption(option);
+  }
+  command.allowExcessArguments(false);
+  return {
+    command,
+    values: () =>
+      rawSettings(table, (key) => {
+        const attribute = attributes.get(key) as string;
+        return command.getOptionValueSource(attribute) === 'cli' ? command.getOptionValue(attribute) : undefined;
+      }),
+  };
+}
+
+interface Stoppable {
+  shutdown(): Promise<{ drained: boolean; connectionsForced: number }>;
+}
+
+/** Serves until SIGTERM/SIGINT, shuts down as configured, then exits; a second signal exits at once. */
+async function serveUntilSignal(mode: string, server: Stoppable): Promise<never> {
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  const code = signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.ok;
+  const again = () => process.exit(code);
+  process.once('SIGTERM', again);
+  process.once('SIGINT', again);
+  process.stderr.write(`kth serve ${mode}: ${signal}, shutting down\n`);
+  const result = await server.shutdown();
+  process.stderr.write(
+    `kth serve ${mode}: ${result.drained ? 'drained' : `closed ${result.connectionsForced} connection(s) without draining`}, exiting\n`,
+  );
+  process.exit(code);
+}

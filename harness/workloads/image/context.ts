@@ -1,0 +1,63 @@
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { environmentError } from '../../core/errors.ts';
+import { run } from '../../core/exec.ts';
+import { repoRoot } from '../../core/paths.ts';
+
+export const dockerfilePath = fileURLToPath(new URL('./Dockerfile', import.meta.url));
+
+export interface BuildContext extends AsyncDisposable {
+  readonly dir: string;
+  readonly dockerfile: string;
+}
+
+/**
+ * A build context with only what the images run: package.json, harness/ and the production
+ * dependencies (as `npm ls --omit=dev` lists them, read from the installed tree — no registry).
+ * Staging it keeps tests, caches and dev tools out of the images without a .dockerignore.
+ */
+export async function stageBuildContext(root = repoRoot): Promise<BuildContext> {
+  const dir = await mkdtemp(join(tmpdir(), 'kth-image-context-'));
+  try {
+    await cp(join(root, 'package.json'), join(dir, 'package.json'));
+    await cp(join(root, 'harness'), join(dir, 'harness'), { recursive: true });
+    await cp(dockerfilePath, join(dir, 'Dockerfile'));
+    await mkdir(join(dir, 'node_modules'));
+    for (const packageDir of await productionPackages(root)) {
+      const target = join(dir, relative(root, packageDir));
+      // Nested node_modules are copied as packages of their own when npm lists them as production.
+      await cp(packageDir, target, {
+        recursive: true,
+        filter: (source) => !relative(packageDir, source).split(sep).includes('node_modules'),
+      });
+    }
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    dir,
+    dockerfile: join(dir, 'Dockerfile'),
+    [Symbol.asyncDispose]: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Directories of installed production packages (direct and transitive), under `root`/node_modules. */
+export async function productionPackages(root = repoRoot): Promise<string[]> {
+  // npm ls exits 1 for cosmetic problems (extraneous packages); the parseable list is still complete.
+  const listed = await run(['npm', 'ls', '--omit=dev', '--all', '--parseable'], { cwd: root, nothrow: true, timeoutMs: 120_000 });
+  const modules = join(root, 'node_modules') + sep;
+  const dirs = listed.stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith(modules));
+  if (dirs.length === 0) {
+    throw environmentError('npm ls --omit=dev listed no installed production packages', {
+      where: root,
+      hint: `install dependencies first (npm ci), then retry; npm said: ${listed.stderr.trim().split('\n').slice(-3).join(' ')}`,
+    });
+  }
+  return [...new Set(dirs)].sort();
+}

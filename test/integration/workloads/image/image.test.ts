@@ -1,0 +1,97 @@
+import { jest } from '@jest/globals';
+import type { Readable } from 'node:stream';
+import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainers';
+import { run } from '../../../../harness/core/exec.ts';
+import { buildImages, type BuiltImages } from '../../../../harness/workloads/image/build.ts';
+import { IdentityHeader } from '../../../../harness/workloads/identity.ts';
+import { type DockerEngine, ensureDockerEngine } from '../../../support/docker.ts';
+
+// No registry can be reached: Ryuk (testcontainers' reaper image) cannot be pulled, so each test
+// removes its own container instead. The engine may run without a bridge network (containers use
+// host networking), where testcontainers cannot look up a gateway: the host is this machine.
+process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
+process.env.TESTCONTAINERS_HOST_OVERRIDE = '127.0.0.1';
+
+jest.setTimeout(600_000);
+
+let engine: DockerEngine;
+let built: BuiltImages;
+beforeAll(async () => {
+  engine = await ensureDockerEngine();
+  built = await buildImages({ tag: 'it', targets: ['http-server', 'grpc-server'] });
+});
+afterAll(async () => {
+  // The test tags go; the base image stays as the cache buildBaseImage() reuses.
+  for (const ref of Object.values(built?.images ?? {})) await run(['docker', 'rmi', ref], { nothrow: true });
+  await engine?.stop();
+});
+
+/** The `listening on host:port` line the server prints at startup, read from the container's log. */
+async function listeningPort(container: StartedTestContainer): Promise<number> {
+  const logs = (await container.logs()) as Readable;
+  try {
+    let text = '';
+    for await (const chunk of logs) {
+      text += String(chunk);
+      const match = /listening on [^\s]+:(\d+)/.exec(text);
+      if (match) return Number(match[1]);
+    }
+  } finally {
+    logs.destroy();
+  }
+  throw new Error('container log ended before the listening line');
+}
+
+describe('sample server images', () => {
+  it('GIVEN the images built from the local base WHEN inspected THEN they exist under their contract names', () => {
+    expect(built.baseImage).toBe(`kube-traffic-harness/node-base:${process.versions.node}`);
+    expect(built.images).toEqual({ 'http-server': 'kube-traffic-harness/http-server:it', 'grpc-server': 'kube-traffic-harness/grpc-server:it' });
+  });
+
+  it('GIVEN the http-server image run with downward-API env WHEN requested THEN it serves that identity, and stops with exit 0', async () => {
+    const container = await new GenericContainer(built.images['http-server'] as string)
+      .withNetworkMode('host')
+      .withEnvironment({ POD_NAME: 'web-abc12', NODE_NAME: 'kind-worker', POD_IP: '10.244.1.5', POD_NAMESPACE: 'kth-it', KTH_HOST: '127.0.0.1', KTH_PORT: '0' })
+      .withWaitStrategy(Wait.forLogMessage(/listening on/))
+      .withStartupTimeout(60_000)
+      .start();
+    try {
+      const port = await listeningPort(container);
+      const response = await fetch(`http://127.0.0.1:${port}/who`, { headers: { connection: 'close' } });
+      const body = (await response.json()) as Record<string, unknown>;
+      expect(response.headers.get(IdentityHeader.pod)).toBe('web-abc12');
+      expect(body).toMatchObject({ pod: 'web-abc12', node: 'kind-worker', podIp: '10.244.1.5', namespace: 'kth-it', peerAddress: '127.0.0.1', sequence: 1 });
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`, { headers: { connection: 'close' } })).status).toBe(200);
+    } finally {
+      // Stopped but kept for a moment, to read how the server ended (docker stop sends SIGTERM).
+      await container.stop({ timeout: 20_000, remove: false });
+      const exitCode = await run(['docker', 'inspect', '--format', '{{.State.ExitCode}}', container.getId()]).finally(() =>
+        run(['docker', 'rm', '--force', container.getId()], { nothrow: true }),
+      );
+      expect(exitCode.stdout.trim()).toBe('0');
+    }
+  });
+
+  it('GIVEN the grpc-server image WHEN started THEN its metrics side port answers', async () => {
+    const container = await new GenericContainer(built.images['grpc-server'] as string)
+      .withNetworkMode('host')
+      .withCommand(['--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--pod-name', 'grpc-abc'])
+      .withWaitStrategy(Wait.forLogMessage(/listening on/))
+      .withStartupTimeout(60_000)
+      .start();
+    try {
+      const logs = (await container.logs()) as Readable;
+      let text = '';
+      for await (const chunk of logs) {
+        text += String(chunk);
+        if (/metrics on \S+:\d+/.test(text)) break;
+      }
+      logs.destroy();
+      const metricsPort = Number(/metrics on \S+:(\d+)/.exec(text)?.[1]);
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { headers: { connection: 'close' } })).text();
+      expect(metrics).toContain('kth_grpc_rpcs_total');
+    } finally {
+      await container.stop({ timeout: 20_000 });
+    }
+  });
+});
