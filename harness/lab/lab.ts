@@ -50,6 +50,8 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
   checkHostSupports(proxyMode);
   for (const binary of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'] as const) requireBinary(binary);
   const log = options.log ?? (() => {});
+  // The next start after a crash removes what the crashed run left (labs whose owner or supervisor died).
+  for (const removed of await cleanupLabs()) log(`removed orphaned lab ${removed.lab} (${removed.processes} processes, ${removed.netns.length} namespaces)`);
   const layout = labLayout(name);
   const exists = badInput(`a lab named '${name}' already exists`, { where: '--name', hint: `remove it with 'kth lab down --name ${name}', or choose another --name` });
   if ((await listNetns()).some((ns) => ns.startsWith(labNames(name).netnsPrefix))) throw exists;

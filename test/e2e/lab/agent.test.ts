@@ -129,8 +129,9 @@ describe('lab node agent in a 2-node lab', () => {
   });
 
   it('GIVEN a running pod WHEN the agent on its node restarts THEN the pod keeps its process and readiness (adopted, no restart)', async () => {
-    const victim = pods.find((p) => p.spec?.nodeName === names().nodeName(2)) as V1Pod;
-    const name = victim.metadata?.name as string;
+    // Re-read: the kill -9 test above may have restarted this very pod under a new pid.
+    const name = (pods.find((p) => p.spec?.nodeName === names().nodeName(2)) as V1Pod).metadata?.name as string;
+    const victim = await pod(name);
     const agentPid = Number(readFileSync(labLayout(lab.spec.name).pid(`agent-${names().nodeName(2)}`), 'utf8'));
     process.kill(agentPid, 'SIGTERM');
     const log = labLayout(lab.spec.name).log(`agent-${names().nodeName(2)}`);
