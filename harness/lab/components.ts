@@ -10,7 +10,7 @@ import type { LabSpec } from './spec.ts';
 import type { LoadBalancerConfigInput } from './load-balancer/config.ts';
 
 /** V8 flags for the lab's long-running Node.js components: idle memory matters more than throughput. */
-const LEAN_NODE_FLAGS = ['--optimize-for-size', '--max-semi-space-size=1'];
+export const LEAN_NODE_FLAGS = ['--optimize-for-size', '--max-semi-space-size=1'];
 
 /** A process the lab supervisor runs and keeps running, inside one network namespace. */
 export interface ComponentSpec {
@@ -151,7 +151,9 @@ export async function nodeComponents(spec: LabSpec, layout: LabLayout, index: nu
       // Small-heap flags: an idle agent is mostly the Kubernetes client's code; this keeps it ~170 MB, not ~230.
       argv: [process.execPath, ...LEAN_NODE_FLAGS, `${spec.repoRoot}/harness/bin/kth.mjs`, 'lab', 'agent', '--config', agentConfig],
       health: { registersNode: nodeName },
-      after: ['kube-apiserver'],
+      // Started with the API server, not after it: loading the agent takes seconds of CPU that
+      // overlap the API server's own start; the agent retries registration until it answers.
+      after: ['etcd'],
     },
     {
       name: `kube-proxy-${nodeName}`,

@@ -12,6 +12,7 @@ import { labLayout, labsDir } from './layout.ts';
 import { HOST_LINK_ALIAS_PREFIX, LAB_MARKER_ENV, labNames, NETNS_PREFIX, validateLabName } from './names.ts';
 import { createLabNetwork, destroyLabNetwork } from './network.ts';
 import { claimSlot, releaseSlot } from './slots.ts';
+import { LEAN_NODE_FLAGS } from './components.ts';
 import { hostLinks, listNetns } from './netns.ts';
 import { findLabProcesses, isAlive, terminate } from './processes.ts';
 import { type LabProxyMode, type LabSpec, labSpecSchema, type LabStatus, labStatusSchema, proxyModes } from './spec.ts';
@@ -102,7 +103,7 @@ function checkHostSupports(mode: LabProxyMode): void {
 function startSupervisor(spec: LabSpec): void {
   const layout = labLayout(spec.name);
   const log = openSync(layout.log('supervisor'), 'a');
-  const child = spawn('ip', ['netns', 'exec', labNames(spec.name).netns('cp'), process.execPath, `${repoRoot}/harness/bin/kth.mjs`, 'lab', 'supervise', '--name', spec.name], {
+  const child = spawn('ip', ['netns', 'exec', labNames(spec.name).netns('cp'), process.execPath, ...LEAN_NODE_FLAGS, `${repoRoot}/harness/bin/kth.mjs`, 'lab', 'supervise', '--name', spec.name], {
     detached: true,
     stdio: ['ignore', log, log],
     env: { ...process.env, [LAB_MARKER_ENV]: spec.name },

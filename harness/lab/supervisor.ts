@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import { lastLines } from '../core/exec.ts';
 import { hostLink, labNetwork } from './addressing.ts';
 import { type ComponentSpec, controlPlaneComponents, nodeComponents } from './components.ts';
@@ -143,24 +143,26 @@ async function stopOne(state: Running, graceMs = 5000): Promise<void> {
   clearTimeout(timer);
 }
 
-let coreClient: CoreV1Api | undefined;
-function core(layout: LabLayout): CoreV1Api {
-  if (!coreClient) {
+// The Kubernetes client takes over a second to load: loading it only once a node check needs it
+// lets the supervisor start etcd and the API server that much sooner.
+let coreClient: Promise<CoreV1Api> | undefined;
+function core(layout: LabLayout): Promise<CoreV1Api> {
+  coreClient ??= import('@kubernetes/client-node').then(({ CoreV1Api: Api, KubeConfig }) => {
     const kc = new KubeConfig();
     kc.loadFromFile(layout.internalKubeconfig);
-    coreClient = kc.makeApiClient(CoreV1Api);
-  }
+    return kc.makeApiClient(Api);
+  });
   return coreClient;
 }
 
 async function nodeRegistered(layout: LabLayout, nodeName: string): Promise<true | string> {
-  const node = await core(layout).readNode({ name: nodeName }).catch(() => undefined);
+  const node = await (await core(layout)).readNode({ name: nodeName }).catch(() => undefined);
   if (!node) return `Node ${nodeName} not registered yet`;
   return node.spec?.podCIDR ? true : `Node ${nodeName} has no podCIDR yet`;
 }
 
 async function waitForNodesReady(layout: LabLayout, spec: LabSpec): Promise<void> {
-  const api = core(layout);
+  const api = await core(layout);
   const names = labNames(spec.name);
   const expected = Array.from({ length: spec.nodes }, (_, i) => names.nodeName(i + 1));
   await waitFor('nodes Ready', STARTUP_TIMEOUT_MS, async () => {

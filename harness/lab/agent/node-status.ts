@@ -158,7 +158,9 @@ export class NodeHeartbeat {
         await this.reportStatus();
         return;
       } catch (error) {
-        const delay = Math.min(250 * 2 ** Math.min(attempt, 5), 5000);
+        // The supervisor starts agents alongside the API server, so early attempts meet a server
+        // still starting: retry briskly (a Node create is cheap) rather than back off for seconds.
+        const delay = Math.min(200 * attempt, 1000);
         this.log(`registering node ${this.config.nodeName} failed (attempt ${attempt}): ${(error as Error).message}; retrying in ${delay}ms`);
         await abortableSleep(delay, this.signal);
       }
