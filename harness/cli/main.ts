@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeFor, formatError } from '../core/errors.ts';
 import { ExitCode } from '../core/exit-codes.ts';
 import { harnessVersion } from '../core/version.ts';
+import { interruptCleanup, wasInterrupted } from '../core/interrupts.ts';
 
 /**
  * Command groups, each loaded only when used: @kubernetes/client-node alone takes ~1.6 s to
@@ -41,6 +42,11 @@ try {
   if (error instanceof CommanderError) {
     // --help and --version exit 0 through here; usage mistakes are bad input (exit 2).
     process.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput);
+  }
+  // After Ctrl-C, whatever failed did so because we are stopping: let the cleanup finish, exit 130.
+  if (wasInterrupted()) {
+    await interruptCleanup();
+    process.exit(ExitCode.interrupted);
   }
   process.stderr.write(`${formatError(error)}\n`);
   process.exit(exitCodeFor(error));

@@ -8,6 +8,7 @@ type Cleanup = () => Promise<void> | void;
 const cleanups = new Set<Cleanup>();
 let installed = false;
 let interrupted = false;
+let cleanupDone: Promise<void> = Promise.resolve();
 
 export function onInterrupt(cleanup: Cleanup): () => void {
   install();
@@ -17,6 +18,11 @@ export function onInterrupt(cleanup: Cleanup): () => void {
 
 export function wasInterrupted(): boolean {
   return interrupted;
+}
+
+/** Resolves when the cleanups started by an interrupt have finished (at once if there was none). */
+export function interruptCleanup(): Promise<void> {
+  return cleanupDone;
 }
 
 function install(): void {
@@ -33,7 +39,8 @@ function install(): void {
         process.stderr.write(`cleanup failed: ${(error as Error).message}\n`);
       }
     });
-    void Promise.all(pending).then(() => process.exit(130));
+    cleanupDone = Promise.all(pending).then(() => undefined);
+    void cleanupDone.then(() => process.exit(130));
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);

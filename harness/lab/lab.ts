@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { badInput, environmentError } from '../core/errors.ts';
+import { badInput, environmentError, HarnessError } from '../core/errors.ts';
 import { formatMs } from '../core/duration.ts';
-import { onInterrupt } from '../core/interrupts.ts';
+import { onInterrupt, wasInterrupted } from '../core/interrupts.ts';
 import { repoRoot } from '../core/paths.ts';
 import { ipvsCapability, nftablesCapability, rootCapability } from '../setup/host-capabilities.ts';
 import { requireBinary } from '../setup/binaries.ts';
@@ -82,6 +82,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
     log(`lab ${name}: ready in ${formatMs(performance.now() - started)}`);
     return { spec, status, kubeconfig: layout.kubeconfig, internalKubeconfig: layout.internalKubeconfig, stateDir: layout.dir };
   } catch (error) {
+    if (wasInterrupted()) throw new HarnessError('interrupted', `lab ${name}: interrupted while starting; removed what was made`);
     log(`lab ${name}: start failed, removing what was made (logs were in ${layout.logs})`);
     await labDown(name).catch(() => {});
     throw error;
@@ -118,6 +119,7 @@ async function followStatus(name: string, timeoutMs: number, log: (line: string)
   const deadline = performance.now() + timeoutMs;
   let lastStep = '';
   while (performance.now() < deadline) {
+    if (wasInterrupted()) throw new HarnessError('interrupted', `lab ${name}: interrupted`);
     const status = await readStatus(name);
     if (status) {
       if (status.step !== lastStep) {

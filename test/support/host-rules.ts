@@ -4,5 +4,7 @@ import { run } from '../../harness/core/exec.ts';
 export async function hostRuleset(): Promise<string> {
   const nft = await run(['nft', 'list', 'ruleset'], { nothrow: true });
   const routes = await run(['ip', 'route', 'show', 'table', 'all'], { nothrow: true });
-  return `${nft.stdout}\n--- routes ---\n${routes.stdout.split('\n').filter((l) => !/ proto kernel .*linkdown/.test(l)).join('\n')}`;
+  // Other labs' host links (dev kth…) come and go with them; each lab's own link is checked by name.
+  const ours = routes.stdout.split('\n').filter((l) => !/ dev kth[0-9a-f]{8}\b/.test(l) && !/ proto kernel .*linkdown/.test(l));
+  return `${nft.stdout}\n--- routes ---\n${ours.join('\n')}`;
 }

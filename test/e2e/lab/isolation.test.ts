@@ -8,8 +8,9 @@ import { testLabName } from '../../support/residue.ts';
 
 const exec = promisify(execFile);
 
-// 192.0.2.1 is TEST-NET-1 (RFC 5737): documentation only, never a real host anywhere.
-const OUTSIDE = '192.0.2.1';
+// 203.0.113.1 is TEST-NET-3 (RFC 5737, documentation only). The packet must die in the pod's node
+// namespace: it never reaches the host's namespace, let alone its uplink.
+const OUTSIDE = '203.0.113.1';
 
 describe('lab isolation', () => {
   let lab: StartedLab;

@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { labLayout } from '../../../harness/lab/layout.ts';
@@ -35,6 +36,19 @@ describe('lab lifecycle: nothing is left behind', () => {
     expect(await labResidue(name)).toEqual(noResidue);
     expect(await hostRuleset()).toBe(rulesBefore);
   }, 180_000);
+
+  it('GIVEN lab up in progress WHEN the user presses Ctrl-C THEN it exits 130 and removes everything it made', async () => {
+    const name = testLabName('intr');
+    made.push(name);
+    const child = spawn(process.execPath, ['harness/bin/kth.mjs', 'lab', 'up', '--name', name, '--nodes', '1'], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(labLayout(name).status) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(labLayout(name).status)).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(await labResidue(name)).toEqual(noResidue);
+  }, 120_000);
 
   it('GIVEN a lab whose supervisor was killed -9 WHEN kth cleanup runs THEN it finds the orphans by their marker and removes everything', async () => {
     const name = testLabName('kill');
