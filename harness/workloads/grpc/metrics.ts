@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ConnectionTable, TrackedConnection } from '../connections.ts';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { connectionSeries } from '../connection-metrics.ts';
+import type { ConnectionTable } from '../connections.ts';
 import type { Readiness } from '../control.ts';
 import type { GoawayReason } from './goaway.ts';
 
@@ -110,34 +111,6 @@ export function createGrpcRegistry(counters: GrpcCounters, table: ConnectionTabl
       for (const [reason, n] of Object.entries(counters.goaways)) this.inc({ reason }, n);
     },
   });
-  new Gauge({
-    name: 'kth_grpc_connection_rpcs',
-    help: 'RPCs served so far on each open connection.',
-    labelNames: ['connection_id'],
-    registers,
-    collect() {
-      this.reset();
-      for (const connection of table.open()) this.set({ connection_id: connection.id }, connection.workloadRequests);
-    },
-  });
-  const perConnection = new Histogram({
-    name: 'kth_grpc_rpcs_per_connection',
-    help: 'RPCs a connection carried, observed when it closed.',
-    buckets: [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000],
-    registers,
-  });
-  new Gauge({
-    name: 'kth_grpc_ready',
-    help: '1 while the health service reports SERVING.',
-    registers,
-    collect() {
-      this.set(readiness.get() ? 1 : 0);
-    },
-  });
-  return {
-    registry,
-    observeClosed(connection: TrackedConnection): void {
-      perConnection.observe(connection.workloadRequests);
-    },
-  };
+  const { observeClosed } = connectionSeries({ prefix: 'kth_grpc', unit: 'rpcs', noun: 'RPCs', readyHelp: '1 while the health service reports SERVING.', registers, table, readiness });
+  return { registry, observeClosed };
 }

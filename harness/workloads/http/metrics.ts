@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ConnectionTable, TrackedConnection } from '../connections.ts';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { connectionSeries } from '../connection-metrics.ts';
+import type { ConnectionTable } from '../connections.ts';
 import type { Readiness } from '../control.ts';
 
 /** The HTTP server's own counts, for cross-checking what clients saw. */
@@ -125,36 +126,6 @@ export function createHttpRegistry(counters: HttpCounters, table: ConnectionTabl
       this.set(table.active);
     },
   });
-  // Per-connection counts are exported for open connections only: closed ones would grow the
-  // series without bound; their counts live on in the histogram below and in metrics().
-  new Gauge({
-    name: 'kth_http_connection_requests',
-    help: 'Workload requests served so far on each open connection.',
-    labelNames: ['connection_id'],
-    registers,
-    collect() {
-      this.reset();
-      for (const connection of table.open()) this.set({ connection_id: connection.id }, connection.workloadRequests);
-    },
-  });
-  const perConnection = new Histogram({
-    name: 'kth_http_requests_per_connection',
-    help: 'Workload requests a connection carried, observed when it closed.',
-    buckets: [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000],
-    registers,
-  });
-  new Gauge({
-    name: 'kth_http_ready',
-    help: '1 when /readyz answers 200.',
-    registers,
-    collect() {
-      this.set(readiness.get() ? 1 : 0);
-    },
-  });
-  return {
-    registry,
-    observeClosed(connection: TrackedConnection): void {
-      perConnection.observe(connection.workloadRequests);
-    },
-  };
+  const { observeClosed } = connectionSeries({ prefix: 'kth_http', unit: 'requests', noun: 'Workload requests', readyHelp: '1 when /readyz answers 200.', registers, table, readiness });
+  return { registry, observeClosed };
 }
