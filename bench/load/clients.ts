@@ -11,6 +11,10 @@
  * -y wrk), autocannon (dev dependency), k6 (built by npm run setup). gRPC: the sample gRPC server
  * vs ghz (built by npm run setup).
  *
+ * The built-in rows run the lean raw-socket HTTP/1.1 client (the default for persistent and
+ * short-lived); the "(undici Client)" rows run the same driver on undici, to show what the lean
+ * client is worth.
+ *
  * Goals (issue 5): ≥ 1.0× autocannon and ≥ 0.5× wrk req/s per core, ≥ 3× k6, 100% attributed;
  * gRPC ≥ 0.5× ghz. Nothing here asserts: it prints what it measured.
  */
@@ -33,6 +37,8 @@ interface Measured {
   name: string;
   requests: number;
   seconds: number;
+  /** The client's CPU seconds (user + system), when /usr/bin/time could tell. */
+  cpu?: number | null;
   attributed: number | null;
   note: string;
 }
@@ -48,10 +54,20 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Runs a command pinned to the client core; resolves with its stdout. Bounded by a timeout. */
+/**
+ * CPU seconds (user + system) of each client, from /usr/bin/time: on a shared machine, other work
+ * on the client core lowers everyone's req/s unevenly, while req per CPU-second barely moves. It
+ * includes each client's start-up (node + tsx: about a second), which only counts against the
+ * Node clients.
+ */
+const timeBinary = isExecutable('/usr/bin/time') ? '/usr/bin/time' : undefined;
+let lastCpuSeconds: number | null = null;
+
+/** Runs a command pinned to the client core; resolves with its stdout (CPU seconds in lastCpuSeconds). Bounded by a timeout. */
 function pinned(argv: string[], env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('taskset', ['-c', clientCore, ...argv], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timed = timeBinary ? [timeBinary, '-f', 'KTH-CPU %U %S', 'taskset', '-c', clientCore, ...argv] : ['taskset', '-c', clientCore, ...argv];
+    const child = spawn(timed[0]!, timed.slice(1), { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -59,6 +75,8 @@ function pinned(argv: string[], env: Record<string, string> = {}): Promise<strin
     const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
     child.on('close', (code) => {
       clearTimeout(timer);
+      const cpu = /KTH-CPU ([\d.]+) ([\d.]+)\s*$/.exec(stderr);
+      lastCpuSeconds = cpu ? Number(cpu[1]) + Number(cpu[2]) : null;
       if (code === 0) resolve(stdout);
       else reject(new Error(`${argv.join(' ')} exited ${code}\n${stderr.slice(-2000)}`));
     });
@@ -123,20 +141,27 @@ async function waitForPort(port: number): Promise<void> {
 async function builtInHttp(url: string, model: 'persistent' | 'short-lived'): Promise<Measured> {
   const out = await pinned(['node', 'harness/bin/kth.mjs', 'load', 'http', '--target', url, '--model', model, '--connections', String(connections), '--concurrency', String(connections), '--duration', `${seconds}s`, '--json']);
   const run = JSON.parse(out) as { totals: { requests: number; attributed: number; errors: number }; schedule: { durationMs: number } };
-  return { name: `kth ${model}`, requests: run.totals.requests, seconds: run.schedule.durationMs / 1000, attributed: run.totals.attributed, note: `${run.totals.errors} errors` };
+  return { cpu: lastCpuSeconds, name: `kth ${model}`, requests: run.totals.requests, seconds: run.schedule.durationMs / 1000, attributed: run.totals.attributed, note: `${run.totals.errors} errors` };
+}
+
+/** The same driver with undici's Client per connection instead of the lean client (bench/load/run-http.ts). */
+async function builtInUndici(url: string, model: 'persistent' | 'short-lived'): Promise<Measured> {
+  const out = await pinned(['node', '--import', 'tsx', 'bench/load/run-http.ts', '--target', url, '--model', model, '--connections', String(connections), '--seconds', String(seconds), '--client', 'undici']);
+  const run = JSON.parse(out) as { requests: number; attributed: number; errors: number; seconds: number };
+  return { cpu: lastCpuSeconds, name: `kth ${model} (undici Client)`, requests: run.requests, seconds: run.seconds, attributed: run.attributed, note: `${run.errors} errors` };
 }
 
 async function wrk(url: string, close: boolean): Promise<Measured> {
   const out = await pinned(['wrk', '-t1', `-c${connections}`, `-d${seconds}s`, ...(close ? ['-H', 'Connection: close'] : []), url]);
   const match = /(\d+) requests in ([\d.]+)(ms|s|m)/.exec(out);
   const secs = match ? Number(match[2]) / (match[3] === 'ms' ? 1000 : match[3] === 'm' ? 1 / 60 : 1) : seconds;
-  return { name: `wrk${close ? ' (Connection: close)' : ''}`, requests: Number(match?.[1] ?? NaN), seconds: secs, attributed: null, note: /Non-2xx|Socket errors.*/.exec(out)?.[0] ?? '' };
+  return { cpu: lastCpuSeconds, name: `wrk${close ? ' (Connection: close)' : ''}`, requests: Number(match?.[1] ?? NaN), seconds: secs, attributed: null, note: /Non-2xx|Socket errors.*/.exec(out)?.[0] ?? '' };
 }
 
 async function autocannon(url: string): Promise<Measured> {
   const out = await pinned(['node', 'node_modules/autocannon/autocannon.js', '-c', String(connections), '-d', String(seconds), '-j', url]);
   const result = JSON.parse(out) as { requests: { total: number }; duration: number; errors: number };
-  return { name: 'autocannon', requests: result.requests.total, seconds: result.duration, attributed: null, note: `${result.errors} errors` };
+  return { cpu: lastCpuSeconds, name: 'autocannon', requests: result.requests.total, seconds: result.duration, attributed: null, note: `${result.errors} errors` };
 }
 
 async function k6(url: string, noReuse: boolean): Promise<Measured | undefined> {
@@ -148,7 +173,7 @@ async function k6(url: string, noReuse: boolean): Promise<Measured | undefined> 
       KTH_TARGET: url, KTH_EXECUTOR: 'constant-vus', KTH_VUS: String(connections), KTH_DURATION: `${seconds}s`, KTH_NO_REUSE: String(noReuse), K6_NO_USAGE_REPORT: 'true',
     });
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { metrics: { http_reqs: { count: number }; kth_served?: { count?: number } } };
-    return { name: `k6${noReuse ? ' (no reuse)' : ''}`, requests: summary.metrics.http_reqs.count, seconds, attributed: null, note: 'with the kth_served attribution metric' };
+    return { cpu: lastCpuSeconds, name: `k6${noReuse ? ' (no reuse)' : ''}`, requests: summary.metrics.http_reqs.count, seconds, attributed: null, note: 'with the kth_served attribution metric' };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -159,28 +184,30 @@ function report(title: string, rows: Measured[], goals: Array<[string, string, n
   process.stdout.write(`\n## ${title} (${connections} connections, ${seconds}s, client pinned to core ${clientCore}, target to core ${targetCore})\n`);
   for (const row of rows) {
     const attributed = row.attributed === null ? '' : ` attributed ${((row.attributed / row.requests) * 100).toFixed(2)}%`;
-    process.stdout.write(`${row.name.padEnd(28)} ${rate(row).toFixed(0).padStart(8)} req/s per core  (${row.requests} in ${row.seconds.toFixed(2)}s)${attributed} ${row.note}\n`);
+    const perCpu = row.cpu ? `, ${(row.requests / row.cpu).toFixed(0)} req per CPU-second` : '';
+    process.stdout.write(`${row.name.padEnd(28)} ${rate(row).toFixed(0).padStart(8)} req/s per core  (${row.requests} in ${row.seconds.toFixed(2)}s${perCpu})${attributed} ${row.note}\n`);
   }
   for (const [ours, peer, goal] of goals) {
     const a = rows.find((row) => row.name === ours);
     const b = rows.find((row) => row.name === peer);
     if (!a || !b) continue;
     const ratio = rate(a) / rate(b);
-    process.stdout.write(`ratio ${ours} / ${peer}: ${ratio.toFixed(2)}×  (goal ≥ ${goal}×: ${ratio >= goal ? 'met' : 'NOT met'})\n`);
+    const cpuRatio = a.cpu && b.cpu ? `; per CPU-second ${((a.requests / a.cpu) / (b.requests / b.cpu)).toFixed(2)}×` : '';
+    process.stdout.write(`ratio ${ours} / ${peer}: ${ratio.toFixed(2)}×  (goal ≥ ${goal}×: ${ratio >= goal ? 'met' : 'NOT met'})${cpuRatio}\n`);
   }
 }
 
 async function httpBench(): Promise<void> {
   const nginx = await startNginx();
   try {
-    const keepAlive: Measured[] = [await builtInHttp(nginx.url, 'persistent'), await wrk(nginx.url, false), await autocannon(nginx.url)];
+    const keepAlive: Measured[] = [await builtInHttp(nginx.url, 'persistent'), await builtInUndici(nginx.url, 'persistent'), await wrk(nginx.url, false), await autocannon(nginx.url)];
     const k6KeepAlive = await k6(nginx.url, false);
     if (k6KeepAlive) keepAlive.push(k6KeepAlive);
-    report('HTTP keep-alive', keepAlive, [['kth persistent', 'autocannon', 1], ['kth persistent', 'wrk', 0.5], ['kth persistent', 'k6', 3]]);
-    const shortLived: Measured[] = [await builtInHttp(nginx.url, 'short-lived'), await wrk(nginx.url, true)];
+    report('HTTP keep-alive', keepAlive, [['kth persistent', 'autocannon', 1], ['kth persistent', 'wrk', 0.5], ['kth persistent', 'k6', 3], ['kth persistent', 'kth persistent (undici Client)', 1]]);
+    const shortLived: Measured[] = [await builtInHttp(nginx.url, 'short-lived'), await builtInUndici(nginx.url, 'short-lived'), await wrk(nginx.url, true)];
     const k6Short = await k6(nginx.url, true);
     if (k6Short) shortLived.push(k6Short);
-    report('HTTP short-lived (a connection per request)', shortLived, [['kth short-lived', 'wrk (Connection: close)', 0.5], ['kth short-lived', 'k6 (no reuse)', 3]]);
+    report('HTTP short-lived (a connection per request)', shortLived, [['kth short-lived', 'wrk (Connection: close)', 0.5], ['kth short-lived', 'k6 (no reuse)', 3], ['kth short-lived', 'kth short-lived (undici Client)', 1]]);
   } finally {
     await nginx.stop();
   }
@@ -197,11 +224,14 @@ async function grpcBench(): Promise<void> {
   const server = spawn('taskset', ['-c', targetCore, 'node', 'harness/bin/kth.mjs', 'serve', 'grpc', '--port', String(port), '--metrics-port', String(metricsPort), '--pod-name', 'grpc-0'], { cwd: repoRoot, stdio: 'ignore' });
   try {
     await waitForPort(port);
+    // Warm the server up first (its JIT), so whichever client runs first is not penalised.
+    await pinned([ghz, '--insecure', '--proto', 'harness/workloads/proto/kth/v1/echo.proto', '--call', 'kth.v1.Echo.Who', '-c', String(connections), '--connections', '4', '-z', '3s', `127.0.0.1:${port}`]);
     const ours = JSON.parse(await pinned(['node', 'harness/bin/kth.mjs', 'load', 'grpc', '--target', `127.0.0.1:${port}`, '--channels', '4', '--concurrency', String(connections), '--duration', `${seconds}s`, '--json'])) as { totals: { requests: number; attributed: number }; schedule: { durationMs: number } };
+    const oursCpu = lastCpuSeconds;
     const theirs = JSON.parse(await pinned([ghz, '--insecure', '--proto', 'harness/workloads/proto/kth/v1/echo.proto', '--call', 'kth.v1.Echo.Who', '-c', String(connections), '--connections', '4', '-z', `${seconds}s`, '--format', 'json', `127.0.0.1:${port}`])) as { count: number; total: number };
     report('gRPC unary (sample gRPC server as target)', [
-      { name: 'kth grpc', requests: ours.totals.requests, seconds: ours.schedule.durationMs / 1000, attributed: ours.totals.attributed, note: '' },
-      { name: 'ghz', requests: theirs.count, seconds: theirs.total / 1e9, attributed: null, note: '' },
+      { cpu: oursCpu, name: 'kth grpc', requests: ours.totals.requests, seconds: ours.schedule.durationMs / 1000, attributed: ours.totals.attributed, note: '' },
+      { cpu: lastCpuSeconds, name: 'ghz', requests: theirs.count, seconds: theirs.total / 1e9, attributed: null, note: '' },
     ], [['kth grpc', 'ghz', 0.5]]);
   } finally {
     const exited = new Promise((resolve) => server.once('exit', resolve));

@@ -4,6 +4,7 @@
  *
  *   npx tsx bench/load/connections.ts [--connections 10000] [--seconds 30] [--rate 10000]
  *   npx tsx bench/load/connections.ts --connections 1000 --seconds 1800 --rate 2000   # 30-minute soak
+ *   npx tsx bench/load/connections.ts --client undici   # the same driver on undici's Client, to compare
  *
  * Target: Debian's nginx (apt-get install -y nginx-light) with a config of its own in a temp dir
  * (fixed response with x-kth-pod), stopped by pid. The driver runs as `kth load http` in a child
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../../harness/core/paths.ts';
 
-const { values } = parseArgs({ options: { connections: { type: 'string', default: '10000' }, seconds: { type: 'string', default: '30' }, rate: { type: 'string' } } });
+const { values } = parseArgs({ options: { connections: { type: 'string', default: '10000' }, seconds: { type: 'string', default: '30' }, rate: { type: 'string' }, client: { type: 'string', default: 'lean' } } });
 const connections = Number(values.connections);
 const seconds = Number(values.seconds);
 const rate = Number(values.rate ?? connections);
@@ -66,7 +67,12 @@ http {
 const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' });
 await new Promise((resolve) => setTimeout(resolve, 500));
 
-const driver = spawn('node', ['harness/bin/kth.mjs', 'load', 'http', '--target', `http://127.0.0.1:${port}/`, '--model', 'persistent', '--connections', String(connections), '--rate', String(rate), '--duration', `${seconds}s`, '--json'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+// `kth load` (the lean client) or, with --client undici, bench/load/run-http.ts on undici's Client.
+const driverArgs =
+  values.client === 'undici'
+    ? ['--import', 'tsx', 'bench/load/run-http.ts', '--target', `http://127.0.0.1:${port}/`, '--model', 'persistent', '--connections', String(connections), '--rate', String(rate), '--seconds', String(seconds), '--client', 'undici']
+    : ['harness/bin/kth.mjs', 'load', 'http', '--target', `http://127.0.0.1:${port}/`, '--model', 'persistent', '--connections', String(connections), '--rate', String(rate), '--duration', `${seconds}s`, '--json'];
+const driver = spawn('node', driverArgs, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
 let stdout = '';
 let stderr = '';
 driver.stdout.on('data', (chunk) => (stdout += chunk));
@@ -88,16 +94,22 @@ if (code !== 0) {
   process.stdout.write(`driver failed (exit ${code}):\n${stderr.slice(-2000)}\n`);
   process.exit(1);
 }
-const run = JSON.parse(stdout) as { totals: { requests: number; attributed: number; errors: number }; pods: { connections: number }[]; schedule: { dropped: number } };
+const parsed = JSON.parse(stdout) as { totals?: { requests: number; attributed: number; errors: number }; pods?: { connections: number }[]; schedule?: { dropped: number }; requests?: number; attributed?: number; errors?: number; dropped?: number };
+// run-http.ts prints a flat line; kth load --json the report shape.
+const run = parsed.totals
+  ? (parsed as { totals: { requests: number; attributed: number; errors: number }; pods: { connections: number }[]; schedule: { dropped: number } })
+  : { totals: { requests: parsed.requests ?? 0, attributed: parsed.attributed ?? 0, errors: parsed.errors ?? 0 }, pods: [], schedule: { dropped: parsed.dropped ?? 0 } };
 const peak = Math.max(...samples.map((s) => s.rss));
 const warm = samples.find((s) => s.t >= seconds / 4)?.rss ?? samples[0]?.rss ?? 0;
 const end = samples.at(-1)?.rss ?? 0;
 process.stdout.write(
   [
-    `## ${connections} persistent connections, ${rate} req/s for ${seconds}s (driver in its own process)`,
-    `connections that answered: ${run.pods.reduce((sum, p) => sum + p.connections, 0)}; requests ${run.totals.requests}, attributed ${run.totals.attributed}, errors ${run.totals.errors}, dropped ${run.schedule.dropped}`,
+    `## ${connections} persistent connections, ${rate} req/s for ${seconds}s (driver in its own process, ${values.client === 'undici' ? "undici's Client" : 'lean client'})`,
+    `connections that answered: ${run.pods.length ? run.pods.reduce((sum, p) => sum + p.connections, 0) : 'n/a'}; requests ${run.totals.requests}, attributed ${run.totals.attributed}, errors ${run.totals.errors}, dropped ${run.schedule.dropped}`,
     `driver RSS: peak ${peak.toFixed(1)} MiB (goal ≤ 200 MiB: ${peak <= 200 ? 'met' : 'NOT met'})`,
     `RSS growth from ${seconds / 4}s to the end: ${warm.toFixed(1)} → ${end.toFixed(1)} MiB (${(((end - warm) / warm) * 100).toFixed(1)} %; soak goal ≤ 10 %)`,
+    // The trend, not just two points: a leak climbs at every step, a plateau does not.
+    `RSS by tenths of the run (MiB): ${Array.from({ length: 10 }, (_, i) => samples.find((s) => s.t >= ((i + 1) * seconds) / 10)?.rss ?? end).map((rss) => rss.toFixed(1)).join(' ')}`,
     '',
   ].join('\n'),
 );

@@ -28,12 +28,21 @@ export function probe(url: string, tls?: ClientTls, timeoutMs = 2000): Promise<{
   });
 }
 
-/** Polls until `check` returns true, or throws with the last reason after `timeoutMs`. */
+/** A check's verdict that waiting longer cannot change. */
+export class GiveUp extends Error {}
+
+/**
+ * Polls until `check` returns true, or throws with the last reason after `timeoutMs`. A check
+ * that throws {@link GiveUp} ends the wait at once; any other error is just "not yet".
+ */
 export async function waitFor(what: string, timeoutMs: number, check: () => Promise<true | string>, intervalMs = 100): Promise<number> {
   const started = performance.now();
   let last = 'not checked yet';
   while (performance.now() - started < timeoutMs) {
-    const result = await check().catch((error: Error) => error.message);
+    const result = await check().catch((error: Error) => {
+      if (error instanceof GiveUp) throw new Error(`${what}: ${error.message}`);
+      return error.message;
+    });
     if (result === true) return performance.now() - started;
     last = result;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { badInput, environmentError, HarnessError } from '../core/errors.ts';
 import { formatMs } from '../core/duration.ts';
 import { onInterrupt, wasInterrupted } from '../core/interrupts.ts';
-import { repoRoot } from '../core/paths.ts';
+import { repoRoot, stateRoot } from '../core/paths.ts';
 import { ipvsCapability, nftablesCapability, rootCapability } from '../setup/host-capabilities.ts';
 import { requireBinary } from '../setup/binaries.ts';
 import { KUBERNETES_VERSION } from '../setup/versions.ts';
@@ -83,8 +84,10 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
     return { spec, status, kubeconfig: layout.kubeconfig, internalKubeconfig: layout.internalKubeconfig, stateDir: layout.dir };
   } catch (error) {
     if (wasInterrupted()) throw new HarnessError('interrupted', `lab ${name}: interrupted while starting; removed what was made`);
-    log(`lab ${name}: start failed, removing what was made (logs were in ${layout.logs})`);
+    const kept = await keepLogs(name);
+    log(`lab ${name}: start failed; removing what was made (component logs kept in ${kept})`);
     await labDown(name).catch(() => {});
+    if (error instanceof HarnessError) throw new HarnessError(error.kind, error.message, { where: kept, hint: `read the component logs in ${kept}; to keep the whole failed lab for inspection, rerun with KTH_KEEP_FAILED_LAB=1`, cause: error.cause });
     throw error;
   } finally {
     unregister();
@@ -98,6 +101,13 @@ function checkHostSupports(mode: LabProxyMode): void {
   if (feature && !feature.available) {
     throw environmentError(`proxy mode ${mode} cannot run on this host: ${feature.detail}`, { where: '--proxy-mode', hint: feature.fix });
   }
+}
+
+/** Copies a failed lab's logs out of its state directory (which `down` removes) and returns where. */
+async function keepLogs(name: string): Promise<string> {
+  const target = join(stateRoot(), 'failed', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  await cp(labLayout(name).logs, target, { recursive: true }).catch(() => {});
+  return target;
 }
 
 /** The supervisor runs detached inside the control-plane namespace, so the lab outlives `lab up`. */
@@ -128,10 +138,7 @@ async function followStatus(name: string, timeoutMs: number, log: (line: string)
       }
       if (status.phase === 'ready') return status;
       if (status.phase === 'failed') {
-        throw environmentError(`lab ${name} failed while ${status.step}: ${status.error ?? 'no detail'}`, {
-          where: layout.logs,
-          hint: `read the component logs in ${layout.logs}; keep the lab for inspection by rerunning with KTH_KEEP_FAILED_LAB=1`,
-        });
+        throw environmentError(`lab ${name} failed while ${status.step}: ${status.error ?? 'no detail'}`, { where: layout.logs });
       }
       if (status.supervisorPid && !isAlive(status.supervisorPid)) {
         throw environmentError(`lab ${name}: the supervisor died while ${status.step}`, { where: layout.log('supervisor') });

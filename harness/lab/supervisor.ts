@@ -5,7 +5,7 @@ import type { CoreV1Api } from '@kubernetes/client-node';
 import { lastLines } from '../core/exec.ts';
 import { hostLink, labNetwork } from './addressing.ts';
 import { type ComponentSpec, controlPlaneComponents, nodeComponents } from './components.ts';
-import { probe, waitFor } from './health.ts';
+import { GiveUp, probe, waitFor } from './health.ts';
 import { type LabLayout, labLayout } from './layout.ts';
 import { LAB_MARKER_ENV, labNames } from './names.ts';
 import { createPki, writeKubeconfig } from './pki.ts';
@@ -25,6 +25,8 @@ interface Running {
 }
 
 const STARTUP_TIMEOUT_MS = 90_000;
+/** Exits before a component first turns healthy that make the lab's start fail. */
+const STARTUP_CRASHES = 3;
 
 export async function runSupervisor(labName: string): Promise<void> {
   const layout = labLayout(labName);
@@ -75,7 +77,10 @@ export async function runSupervisor(labName: string): Promise<void> {
         const health = component.health;
         await waitFor(component.name, STARTUP_TIMEOUT_MS, async () => {
           const state = running.get(component.name);
-          if (state && state.child.exitCode !== null && state.restarts === 0) return `exited with ${state.child.exitCode}`;
+          // A component that keeps dying before it is healthy will not become healthy: fail now,
+          // with its log, rather than after the start-up timeout.
+          const exits = state ? state.restarts + (state.child.exitCode !== null || state.child.signalCode !== null ? 1 : 0) : 0;
+          if (state && exits >= STARTUP_CRASHES) throw new GiveUp(`exited ${exits} times while starting (last exit code ${state.child.exitCode ?? state.child.signalCode})`);
           if ('registersNode' in health) return nodeRegistered(layout, health.registersNode);
           const tls = health.clientCert ? { ca: pki.caCert, cert: pki.adminCert, key: pki.adminKey } : undefined;
           const result = await probe(health.url, tls);
@@ -87,6 +92,7 @@ export async function runSupervisor(labName: string): Promise<void> {
     };
     await Promise.all(components.map((component) =>
       startWhenReady(component).catch((error: Error) => {
+        status.step = `starting ${component.name}`;
         throw new Error(`${component.name} failed to start: ${error.message}\n--- last lines of ${layout.log(component.name)} ---\n${logTail(layout, component.name)}`);
       })));
 

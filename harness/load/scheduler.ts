@@ -146,8 +146,10 @@ export function runSchedule<L>(pool: LanePool<L>, options: ScheduleOptions): Pro
 
   const arrive = (item: Pending) => {
     scheduled++;
-    const queue = queueOf(item.pin);
-    if (queue.length === 0 && send(item)) return;
+    // Look up without creating: with thousands of pinned lanes, most never need a queue.
+    const waiting = queues.get(item.pin ?? -1);
+    if ((!waiting || waiting.length === 0) && send(item)) return;
+    const queue = waiting ?? queueOf(item.pin);
     if (open && queued >= options.maxQueue) {
       drop();
       return;
@@ -178,7 +180,10 @@ export function runSchedule<L>(pool: LanePool<L>, options: ScheduleOptions): Pro
 
   const finished = (item: Pending) => {
     inFlight--;
-    if (queued > 0) drainQueue(queueOf(item.pin));
+    if (queued > 0) {
+      const queue = queues.get(item.pin ?? -1);
+      if (queue) drainQueue(queue);
+    }
     if (!open && item.vu >= 0) nextForVu(item.vu);
     maybeSettle();
   };

@@ -60,7 +60,7 @@ export function registerLoad(program: Command): void {
   common(
     load
       .command('http')
-      .description('HTTP load with undici (h1) or node:http2 (h2)')
+      .description('HTTP load (HTTP/1.1 on a lean client, pooled on undici, h2 on node:http2)')
       .option('--model <model>', `connection model: ${httpModels.join(' | ')}`, 'persistent')
       .option('--connections <n>', 'persistent: connections held; short-lived: connections at once; pooled: pool size; h2: connections', '4')
       .option('--idle-timeout <duration>', 'pooled: close connections idle this long', '4s')

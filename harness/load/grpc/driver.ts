@@ -56,6 +56,8 @@ interface Channel {
   serverConnection: string;
   pod: string;
   replies: number;
+  /** The server's address as grpc-js reports it, refreshed when the server connection changes. */
+  peer: string;
   chat: Chat | undefined;
 }
 
@@ -100,7 +102,7 @@ export class GrpcPool implements LanePool<Channel> {
         ...options.channelOptions,
       };
       const client = new Echo(options.target, grpc.credentials.createInsecure(), channelOptions);
-      const channel: Channel = { index: i, name: `ch${i}`, client, inFlight: 0, state: grpc.connectivityState.IDLE, failuresSinceReady: 0, serverConnection: '', pod: '', replies: 0, chat: undefined };
+      const channel: Channel = { index: i, name: `ch${i}`, client, inFlight: 0, state: grpc.connectivityState.IDLE, failuresSinceReady: 0, serverConnection: '', pod: '', replies: 0, peer: '', chat: undefined };
       this.channels.push(channel);
       this.watch(channel);
       // Connect now: channels are held for the whole run, like persistent connections.
@@ -141,81 +143,80 @@ export class GrpcPool implements LanePool<Channel> {
     return channel;
   }
 
-  run<T>(channel: Channel, latencyFrom: number, sentAt: number, token: T, done: (token: T) => void): void {
-    void this.runOne(channel, latencyFrom, sentAt).then(() => done(token));
-  }
-
-  private runOne(channel: Channel, latencyFrom: number, _sentAt: number): Promise<void> {
+  run<T>(channel: Channel, latencyFrom: number, _sentAt: number, token: T, done: (token: T) => void): void {
+    // No Promise per call: the callbacks below finish the request directly.
     const { now, recorderSource: source } = this.options;
-    const deadline = new Date(Date.now() + (this.options.requestTimeoutMs ?? 10_000));
+    // A number deadline (epoch ms) rather than a Date: grpc-js takes either.
+    const deadline = Date.now() + (this.options.requestTimeoutMs ?? 10_000);
     const clientId = `${channel.name}-${++this.nextId}`;
-    return new Promise<void>((resolve) => {
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        channel.inFlight--;
-        resolve();
-      };
-      const onReply = (reply: WhoReplyFields & { streamIndex?: number }, peer: string) => {
-        const at = now();
-        const who = attributionFromWhoReply(reply);
-        // A stream's replies share their call's sequence: only its first reply can be a connection's first.
-        if (who && (reply.streamIndex ?? 1) > 1 && who.sequence === 1) who.sequence = 0;
-        if (who) this.noteServerConnection(channel, who.pod, who.connectionId, peer, at);
-        source.response(at, at - latencyFrom, who, peer || this.options.target, undefined);
-      };
-      const onError = (error: grpc.ServiceError) => {
-        const at = now();
-        channel.failuresSinceReady++;
-        const kind = this.abandoning ? 'timeout' : grpcErrorKind(error.code, error.details ?? error.message);
-        const example = this.abandoning ? 'abandoned: still in flight when the graceful stop ran out' : `${grpc.status[error.code] ?? error.code}: ${error.details ?? error.message}`;
-        source.failure(at, at - latencyFrom, kind, example, this.options.target, channel.pod);
-      };
-      const client = channel.client as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
-      switch (this.options.call) {
-        case 'unary': {
-          const call = client.Who!({ clientId }, { deadline }, (error: grpc.ServiceError | null, reply: WhoReplyFields) => {
-            this.calls.delete(call);
-            if (error) onError(error);
-            else onReply(reply, safePeer(call));
-            finish();
-          }) as grpc.ClientUnaryCall;
-          this.calls.add(call);
-          return;
-        }
-        case 'server-stream': {
-          const call = client.WhoStream!({ clientId, count: this.options.streamCount ?? 10, intervalMs: 0 }, { deadline }) as grpc.ClientReadableStream<WhoReplyFields>;
-          this.calls.add(call);
-          call.on('data', (reply: WhoReplyFields) => onReply(reply, safePeer(call)));
-          call.on('error', (error: grpc.ServiceError) => {
-            this.calls.delete(call);
-            onError(error);
-            finish();
-          });
-          call.on('end', () => {
-            this.calls.delete(call);
-            finish();
-          });
-          return;
-        }
-        case 'bidi': {
-          const chat = this.chatOf(channel);
-          const timer = setTimeout(() => {
-            if (!chat.pending.delete(clientId)) return;
-            onError(Object.assign(new Error('no reply within the deadline'), { code: grpc.status.DEADLINE_EXCEEDED, details: 'no reply on the bidi stream within the deadline', metadata: new grpc.Metadata() }) as grpc.ServiceError);
-            finish();
-          }, this.options.requestTimeoutMs ?? 10_000);
-          chat.pending.set(clientId, (error, reply) => {
-            clearTimeout(timer);
-            if (error) onError(error);
-            else onReply(reply!, safePeer(chat.stream));
-            finish();
-          });
-          chat.stream.write({ clientId });
-        }
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      channel.inFlight--;
+      done(token);
+    };
+    const onReply = (reply: WhoReplyFields & { streamIndex?: number }, call: { getPeer(): string }) => {
+      const at = now();
+      const who = attributionFromWhoReply(reply);
+      // A stream's replies share their call's sequence: only its first reply can be a connection's first.
+      if (who && (reply.streamIndex ?? 1) > 1 && who.sequence === 1) who.sequence = 0;
+      // The peer address only changes with the server connection: ask grpc-js only then.
+      if (!who || who.connectionId !== channel.serverConnection || !channel.peer) channel.peer = safePeer(call);
+      const peer = channel.peer;
+      if (who) this.noteServerConnection(channel, who.pod, who.connectionId, peer, at);
+      source.response(at, at - latencyFrom, who, peer || this.options.target, undefined);
+    };
+    const onError = (error: grpc.ServiceError) => {
+      const at = now();
+      channel.failuresSinceReady++;
+      const kind = this.abandoning ? 'timeout' : grpcErrorKind(error.code, error.details ?? error.message);
+      const example = this.abandoning ? 'abandoned: still in flight when the graceful stop ran out' : `${grpc.status[error.code] ?? error.code}: ${error.details ?? error.message}`;
+      source.failure(at, at - latencyFrom, kind, example, this.options.target, channel.pod);
+    };
+    const client = channel.client as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+    switch (this.options.call) {
+      case 'unary': {
+        const call = client.Who!({ clientId }, { deadline }, (error: grpc.ServiceError | null, reply: WhoReplyFields) => {
+          this.calls.delete(call);
+          if (error) onError(error);
+          else onReply(reply, call);
+          finish();
+        }) as grpc.ClientUnaryCall;
+        this.calls.add(call);
+        return;
       }
-    });
+      case 'server-stream': {
+        const call = client.WhoStream!({ clientId, count: this.options.streamCount ?? 10, intervalMs: 0 }, { deadline }) as grpc.ClientReadableStream<WhoReplyFields>;
+        this.calls.add(call);
+        call.on('data', (reply: WhoReplyFields) => onReply(reply, call));
+        call.on('error', (error: grpc.ServiceError) => {
+          this.calls.delete(call);
+          onError(error);
+          finish();
+        });
+        call.on('end', () => {
+          this.calls.delete(call);
+          finish();
+        });
+        return;
+      }
+      case 'bidi': {
+        const chat = this.chatOf(channel);
+        const timer = setTimeout(() => {
+          if (!chat.pending.delete(clientId)) return;
+          onError(Object.assign(new Error('no reply within the deadline'), { code: grpc.status.DEADLINE_EXCEEDED, details: 'no reply on the bidi stream within the deadline', metadata: new grpc.Metadata() }) as grpc.ServiceError);
+          finish();
+        }, this.options.requestTimeoutMs ?? 10_000);
+        chat.pending.set(clientId, (error, reply) => {
+          clearTimeout(timer);
+          if (error) onError(error);
+          else onReply(reply!, chat.stream);
+          finish();
+        });
+        chat.stream.write({ clientId });
+      }
+    }
   }
 
   /** The channel's WhoChat stream, opened on first use and reopened after it ends. */

@@ -28,6 +28,8 @@ export class ConnectionTracker {
   private next = 0;
   private readonly open = new Set<TrackedConnection>();
   private waiters: (() => void)[] = [];
+  /** Address strings shared by every connection to the same place (thousands of connections, a few addresses). */
+  private readonly addresses = new Map<string, string>();
 
   constructor(
     private readonly recorder: SourceRecorder,
@@ -43,8 +45,8 @@ export class ConnectionTracker {
     const connection: TrackedConnection = {
       id: `c${++this.next}`,
       openedAt: this.now(),
-      via: formatAddress(socket.remoteAddress ?? '', socket.remotePort ?? 0),
-      localAddress: socket.localAddress ?? '',
+      via: this.shared(formatAddress(socket.remoteAddress ?? '', socket.remotePort ?? 0)),
+      localAddress: this.shared(socket.localAddress ?? ''),
       pod: '',
       serverConnection: '',
       requests: 0,
@@ -71,6 +73,13 @@ export class ConnectionTracker {
     });
     socket.once('close', (hadError: boolean) => this.closed(connection, hadError, onClose));
     return connection;
+  }
+
+  private shared(text: string): string {
+    const known = this.addresses.get(text);
+    if (known !== undefined) return known;
+    if (this.addresses.size < 1024) this.addresses.set(text, text);
+    return text;
   }
 
   /** A response arrived on the connection. */

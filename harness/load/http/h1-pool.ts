@@ -38,6 +38,9 @@ interface H1Lane {
 }
 
 /**
+ * The `pooled` model (and the undici side of the lean-vs-undici comparison, `h1Client: 'undici'`;
+ * persistent and short-lived use LeanH1Pool (lean-h1-pool.ts) by default).
+ *
  * HTTP/1.1 lanes: one undici Client per lane, each holding at most one TCP connection at a time,
  * so the driver — not a shared pool — decides connection lifetimes. Every socket goes through our
  * connector, so each new TCP connection is seen (connection-open) and its end recorded.

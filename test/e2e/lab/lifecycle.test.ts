@@ -1,6 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { binaryPath } from '../../../harness/setup/binaries.ts';
 import { promisify } from 'node:util';
 import { labLayout } from '../../../harness/lab/layout.ts';
 import { labUp, labDown, listLabs } from '../../../harness/lab/lab.ts';
@@ -36,6 +39,27 @@ describe('lab lifecycle: nothing is left behind', () => {
     expect(await labResidue(name)).toEqual(noResidue);
     expect(await hostRuleset()).toBe(rulesBefore);
   }, 180_000);
+
+  it('GIVEN a control-plane component that cannot start WHEN lab up runs THEN it exits 3 naming the component with its log tail, keeps the logs and removes the lab', async () => {
+    const name = testLabName('fail');
+    made.push(name);
+    // Real binaries, except an API server that dies the way a misconfigured one does.
+    const bin = await mkdtemp(join(tmpdir(), 'kth-bin-'));
+    for (const binary of ['etcd', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy']) await symlink(binaryPath(binary as 'etcd'), join(bin, binary));
+    await writeFile(join(bin, 'kube-apiserver'), '#!/bin/sh\necho "E0101 run.go:72] error: listen tcp: bind: injected failure for the test" >&2\nexit 1\n', { mode: 0o755 });
+    const result = await exec(process.execPath, ['harness/bin/kth.mjs', 'lab', 'up', '--name', name, '--nodes', '1'], { env: { ...process.env, KTH_BIN_DIR: bin } }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    await rm(bin, { recursive: true, force: true });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/kube-apiserver failed to start/);
+    expect(result.stderr).toContain('injected failure for the test');
+    const kept = /component logs kept in (\S+)\)/.exec(result.stderr)?.[1] as string;
+    expect(await readFile(join(kept, 'kube-apiserver.log'), 'utf8')).toContain('injected failure');
+    await rm(kept, { recursive: true, force: true });
+    expect(await labResidue(name)).toEqual(noResidue);
+  }, 120_000);
 
   it('GIVEN lab up in progress WHEN the user presses Ctrl-C THEN it exits 130 and removes everything it made', async () => {
     const name = testLabName('intr');
