@@ -5,8 +5,8 @@ import { badInput, HarnessError } from '../../core/errors.ts';
 import { summarizeRun, type RunSummary } from '../../analysis/run-summary.ts';
 import type { SamplingUnit } from '../../analysis/fairness.ts';
 import type { Arrival, RampStage } from '../../load/arrival.ts';
-import { runGrpcLoad, type GrpcCall } from '../../load/grpc/driver.ts';
-import { runHttpLoad, type HttpModel, type LoadResult } from '../../load/http/driver.ts';
+import type { GrpcCall } from '../../load/grpc/driver.ts';
+import type { HttpModel, LoadResult } from '../../load/http/driver.ts';
 import { counterDelta, parseMetricsEndpoints, scrapeServer, type MetricsEndpoint, type ServerCounters } from '../../load/server-metrics.ts';
 import { createNdjsonWriter } from '../../recorder/ndjson.ts';
 import { Recorder } from '../../recorder/recorder.ts';
@@ -161,7 +161,8 @@ async function runLoadCommand(kind: 'http' | 'grpc', flags: LoadFlags): Promise<
     } catch {
       throw badInput(`--target: '${target}' is not a URL`, { where: '--target', hint: 'write http://host:port/path' });
     }
-    start = (recorder, signal) => runHttpLoad({ target, model, connections, arrival, maxRequests, requestTimeoutMs, idleTimeoutMs, maxConnectionAgeMs, pipelining, streamsPerConnection, recorder, signal });
+    // Each protocol's driver is loaded only when used: grpc-js is heavy for an HTTP-only run.
+    start = async (recorder, signal) => (await import('../../load/http/driver.ts')).runHttpLoad({ target, model, connections, arrival, maxRequests, requestTimeoutMs, idleTimeoutMs, maxConnectionAgeMs, pipelining, streamsPerConnection, recorder, signal });
   } else {
     const channels = integer(flags.connections ?? flags.channels, flags.connections !== undefined ? '--connections' : '--channels', 1)!;
     const call = oneOf<GrpcCall>(flags.call, '--call', grpcCalls)!;
@@ -171,7 +172,7 @@ async function runLoadCommand(kind: 'http' | 'grpc', flags: LoadFlags): Promise<
     if (/^https?:\/\//.test(target)) throw badInput(`--target: '${target}' is a URL; gRPC takes host:port or dns:///name:port`, { where: '--target' });
     unit = unitFlag ?? 'connections';
     description = `${call} calls over ${channels} channel(s), ${lbPolicy}`;
-    start = (recorder, signal) => runGrpcLoad({ target, channels, call, arrival, lbPolicy, keepaliveTimeMs, streamCount, maxRequests, requestTimeoutMs, recorder, signal });
+    start = async (recorder, signal) => (await import('../../load/grpc/driver.ts')).runGrpcLoad({ target, channels, call, arrival, lbPolicy, keepaliveTimeMs, streamCount, maxRequests, requestTimeoutMs, recorder, signal });
   }
 
   const writer = flags.events ? createNdjsonWriter(flags.events) : undefined;
