@@ -104,7 +104,9 @@ export function loadBalancerComponent(spec: LabSpec, layout: LabLayout): Compone
     name: 'load-balancer',
     netns: labNames(spec.name).netns('lb'),
     argv: [process.execPath, ...LEAN_NODE_FLAGS, `${spec.repoRoot}/harness/bin/kth.mjs`, 'lab', 'lb-controller', '--config', config],
-    after: ['kube-apiserver'],
+    // After the node agents: it gates nothing, and loading it sooner only takes CPU from the
+    // start-up path (2 cores are shared by everything).
+    after: Array.from({ length: spec.nodes }, (_, i) => `agent-${labNames(spec.name).nodeName(i + 1)}`),
   };
 }
 

@@ -173,11 +173,14 @@ async function waitForNodesReady(layout: LabLayout, spec: LabSpec): Promise<void
   const expected = Array.from({ length: spec.nodes }, (_, i) => names.nodeName(i + 1));
   await waitFor('nodes Ready', STARTUP_TIMEOUT_MS, async () => {
     const nodes = await api.listNode();
+    // Ready as the scheduler sees it: the Ready condition, a podCIDR, and the node lifecycle
+    // controller's not-ready/unreachable taints lifted (until then new pods would stay Pending).
     const notReady = expected.filter((name) => {
       const node = nodes.items.find((n) => n.metadata?.name === name);
-      return !node?.spec?.podCIDR || node.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True';
+      const tainted = (node?.spec?.taints ?? []).some((t) => t.key === 'node.kubernetes.io/not-ready' || t.key === 'node.kubernetes.io/unreachable');
+      return !node?.spec?.podCIDR || node.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True' || tainted;
     });
-    return notReady.length === 0 ? true : `not Ready (or no podCIDR yet): ${notReady.join(', ')}`;
+    return notReady.length === 0 ? true : `not Ready (no podCIDR, Ready condition, or a not-ready taint still set): ${notReady.join(', ')}`;
   }, 200);
 }
 

@@ -177,7 +177,11 @@ describe('lab node agent in a 2-node lab', () => {
     expect(isAlive(pid)).toBe(false);
     expect(Date.now() - started).toBeLessThan(2000);
     await waitForDeployment(cluster, ns, 'web', 60_000);
-    expect(await listNetns()).not.toContain(names().podNetns(victim.metadata?.uid ?? ''));
+    // The API object is gone at once; the agent tears the sandbox down right after the kill.
+    const netns = names().podNetns(victim.metadata?.uid ?? '');
+    const deadline = Date.now() + 10_000;
+    while ((await listNetns()).includes(netns) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await listNetns()).not.toContain(netns);
   });
 
   it('GIVEN a bare pod with an image the lab cannot run and no command THEN it fails with a clear reason and a Failed event', async () => {
