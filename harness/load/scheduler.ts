@@ -1,5 +1,5 @@
-import type { SourceRecorder } from '../recorder/recorder.ts';
-import { ArrivalClock, arrivalDurationMs, isOpen, type Arrival } from './arrival.ts';
+import type { Recorder, SourceRecorder } from '../recorder/recorder.ts';
+import { ArrivalClock, arrivalDurationMs, isOpen, peakRate, type Arrival } from './arrival.ts';
 
 /**
  * The transport side of a driver: a set of lanes (connections, sessions, channels) that can each
@@ -298,4 +298,45 @@ export function runSchedule<L>(pool: LanePool<L>, options: ScheduleOptions): Pro
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** What every driver shares around the schedule: the run's bounds, with defaults in one place. */
+export interface DriveOptions {
+  arrival: Arrival;
+  maxRequests?: number;
+  /** Lanes the pool offers (connections or channels), the floor of the open-model queue. */
+  lanes: number;
+  pinnedLanes?: number;
+  maxQueue?: number;
+  maxWaitMs?: number;
+  gracefulStopMs?: number;
+  requestTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs `pool` on the schedule to its end, always closes it, and records the run's `load-end`
+ * (sent, completed, dropped, abandoned) — the tail every driver's run has in common.
+ */
+export async function driveToEnd<L>(pool: LanePool<L> & { close(): Promise<void> }, options: DriveOptions, source: SourceRecorder, recorder: Recorder): Promise<ScheduleResult> {
+  let schedule: ScheduleResult;
+  try {
+    schedule = await runSchedule(pool, {
+      arrival: options.arrival,
+      maxRequests: options.maxRequests ?? 10_000_000,
+      pinnedLanes: options.pinnedLanes,
+      maxQueue: options.maxQueue ?? Math.max(options.lanes, Math.ceil(peakRate(options.arrival))),
+      maxWaitMs: options.maxWaitMs ?? options.requestTimeoutMs,
+      gracefulStopMs: options.gracefulStopMs ?? options.requestTimeoutMs + 1000,
+      recorder: source,
+      now: recorder.now,
+      signal: options.signal,
+    });
+  } finally {
+    await pool.close();
+  }
+  const now = recorder.now;
+  recorder.emit({ kind: 'load-end', t: now(), source: source.source, reason: schedule.reason, sent: schedule.sent, completed: source.totals.completed, dropped: schedule.dropped, abandoned: schedule.abandoned });
+  source.flushAll();
+  return schedule;
 }

@@ -2,10 +2,10 @@ import * as grpc from '@grpc/grpc-js';
 import { badInput } from '../../core/errors.ts';
 import type { Recorder, SourceRecorder } from '../../recorder/recorder.ts';
 import { echoClientConstructor } from '../../workloads/grpc/proto.ts';
-import { isOpen, peakRate, validateArrival, type Arrival } from '../arrival.ts';
+import { isOpen, validateArrival, type Arrival } from '../arrival.ts';
 import { attributionFromWhoReply, type WhoReplyFields } from '../attribution.ts';
 import { grpcErrorKind } from '../errors.ts';
-import { runSchedule, type LanePool, type ScheduleResult } from '../scheduler.ts';
+import { driveToEnd, type LanePool } from '../scheduler.ts';
 import type { LoadResult } from '../http/driver.ts';
 
 export type GrpcCall = 'unary' | 'server-stream' | 'bidi';
@@ -318,23 +318,16 @@ export async function runGrpcLoad(options: GrpcLoadOptions): Promise<LoadResult>
     config: { channels: options.channels, arrival: options.arrival, lbPolicy: options.lbPolicy ?? 'pick_first', keepaliveTimeMs: options.keepaliveTimeMs ?? null, streamCount: options.streamCount ?? null },
   });
   const pool = new GrpcPool({ ...options, recorderSource: source, now });
-  let schedule: ScheduleResult;
-  try {
-    schedule = await runSchedule(pool, {
-      arrival: options.arrival,
-      maxRequests: options.maxRequests ?? 10_000_000,
-      pinnedLanes: options.channels,
-      maxQueue: options.maxQueue ?? Math.max(options.channels, Math.ceil(peakRate(options.arrival))),
-      maxWaitMs: options.maxWaitMs ?? requestTimeoutMs,
-      gracefulStopMs: options.gracefulStopMs ?? requestTimeoutMs + 1000,
-      recorder: source,
-      now,
-      signal: options.signal,
-    });
-  } finally {
-    await pool.close();
-  }
-  recorder.emit({ kind: 'load-end', t: now(), source: source.source, reason: schedule.reason, sent: schedule.sent, completed: source.totals.completed, dropped: schedule.dropped, abandoned: schedule.abandoned });
-  source.flushAll();
+  const schedule = await driveToEnd(pool, {
+    arrival: options.arrival,
+    maxRequests: options.maxRequests,
+    lanes: options.channels,
+    pinnedLanes: options.channels,
+    maxQueue: options.maxQueue,
+    maxWaitMs: options.maxWaitMs,
+    gracefulStopMs: options.gracefulStopMs,
+    requestTimeoutMs,
+    signal: options.signal,
+  }, source, recorder);
   return { source: source.source, model: `grpc-${options.call}`, arrival: open ? 'open' : 'closed', schedule, totals: source.totals };
 }

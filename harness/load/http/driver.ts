@@ -1,7 +1,7 @@
 import { badInput } from '../../core/errors.ts';
 import type { Recorder, SourceTotals } from '../../recorder/recorder.ts';
-import { isOpen, peakRate, validateArrival, type Arrival } from '../arrival.ts';
-import { runSchedule, type LanePool, type ScheduleResult } from '../scheduler.ts';
+import { isOpen, validateArrival, type Arrival } from '../arrival.ts';
+import { driveToEnd, type LanePool, type ScheduleResult } from '../scheduler.ts';
 import { H1Pool } from './h1-pool.ts';
 import { H2Pool } from './h2-pool.ts';
 import { LeanH1Pool } from './lean-h1-pool.ts';
@@ -129,23 +129,16 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<LoadResult>
             recorder: source,
             now,
           });
-  let schedule: ScheduleResult;
-  try {
-    schedule = await runSchedule(pool, {
-      arrival: options.arrival,
-      maxRequests: options.maxRequests ?? 10_000_000,
-      pinnedLanes: options.model === 'persistent' ? options.connections : undefined,
-      maxQueue: options.maxQueue ?? Math.max(options.connections, Math.ceil(peakRate(options.arrival))),
-      maxWaitMs: options.maxWaitMs ?? requestTimeoutMs,
-      gracefulStopMs: options.gracefulStopMs ?? requestTimeoutMs + 1000,
-      recorder: source,
-      now,
-      signal: options.signal,
-    });
-  } finally {
-    await pool.close();
-  }
-  recorder.emit({ kind: 'load-end', t: now(), source: source.source, reason: schedule.reason, sent: schedule.sent, completed: source.totals.completed, dropped: schedule.dropped, abandoned: schedule.abandoned });
-  source.flushAll();
+  const schedule = await driveToEnd(pool, {
+    arrival: options.arrival,
+    maxRequests: options.maxRequests,
+    lanes: options.connections,
+    pinnedLanes: options.model === 'persistent' ? options.connections : undefined,
+    maxQueue: options.maxQueue,
+    maxWaitMs: options.maxWaitMs,
+    gracefulStopMs: options.gracefulStopMs,
+    requestTimeoutMs,
+    signal: options.signal,
+  }, source, recorder);
   return { source: source.source, model: options.model, arrival: open ? 'open' : 'closed', schedule, totals: source.totals };
 }
