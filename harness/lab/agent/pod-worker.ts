@@ -605,16 +605,21 @@ export class PodWorker {
     this.emit({ type: 'Normal', reason: 'Killing', message, fieldPath: fieldPath(slot) });
     slot.rt.ready = false;
     void this.syncStatus();
-    slot.stopping = stopContainer({
+    slot.stopping = this.stopProcess(slot, process, graceMs).then(() => undefined);
+    await slot.stopping;
+    slot.stopping = undefined;
+  }
+
+  /** preStop → SIGTERM → grace → SIGKILL for one container, as both liveness kills and pod stops do it. */
+  private stopProcess(slot: Slot, process: ContainerProcess, graceMs: number): ReturnType<typeof stopContainer> {
+    return stopContainer({
       process,
       gracePeriodMs: graceMs,
       ...(slot.spec.lifecycle?.preStop ? { preStop: slot.spec.lifecycle.preStop } : {}),
       target: this.target(slot),
       escalate: this.escalate.signal,
       onPreStopFailed: (output) => this.emit({ type: 'Warning', reason: 'FailedPreStopHook', message: `PreStopHook failed: ${output}`, fieldPath: fieldPath(slot) }),
-    }).then(() => undefined);
-    await slot.stopping;
-    slot.stopping = undefined;
+    });
   }
 
   private onExit(slot: Slot, process: ContainerProcess, exit: ExitInfo): void {
@@ -655,14 +660,7 @@ export class PodWorker {
       return;
     }
     this.emit({ type: 'Normal', reason: 'Killing', message: `Stopping container ${slot.spec.name}`, fieldPath: fieldPath(slot) });
-    slot.stopping = stopContainer({
-      process,
-      gracePeriodMs: graceMs,
-      ...(slot.spec.lifecycle?.preStop ? { preStop: slot.spec.lifecycle.preStop } : {}),
-      target: this.target(slot),
-      escalate: this.escalate.signal,
-      onPreStopFailed: (output) => this.emit({ type: 'Warning', reason: 'FailedPreStopHook', message: `PreStopHook failed: ${output}`, fieldPath: fieldPath(slot) }),
-    }).then((result) => {
+    slot.stopping = this.stopProcess(slot, process, graceMs).then((result) => {
       this.deps.log(
         `${this.ref}: stopped ${slot.spec.name} (pid ${process.pid}): preStop ${result.preStopMs}ms, ${result.killed ? 'SIGKILL' : 'exited after SIGTERM'}`,
       );
