@@ -13,7 +13,7 @@
  *
  * The built-in rows run the lean raw-socket HTTP/1.1 client (the default for persistent and
  * short-lived); the "(undici Client)" rows run the same driver on undici, to show what the lean
- * client is worth.
+ * client is worth. Likewise gRPC: the h2 unary client (default) and the grpc-js client.
  *
  * Goals (issue 5): ≥ 1.0× autocannon and ≥ 0.5× wrk req/s per core, ≥ 3× k6, 100% attributed;
  * gRPC ≥ 0.5× ghz. Nothing here asserts: it prints what it measured.
@@ -226,13 +226,19 @@ async function grpcBench(): Promise<void> {
     await waitForPort(port);
     // Warm the server up first (its JIT), so whichever client runs first is not penalised.
     await pinned([ghz, '--insecure', '--proto', 'harness/workloads/proto/kth/v1/echo.proto', '--call', 'kth.v1.Echo.Who', '-c', String(connections), '--connections', '4', '-z', '3s', `127.0.0.1:${port}`]);
-    const ours = JSON.parse(await pinned(['node', 'harness/bin/kth.mjs', 'load', 'grpc', '--target', `127.0.0.1:${port}`, '--channels', '4', '--concurrency', String(connections), '--duration', `${seconds}s`, '--json'])) as { totals: { requests: number; attributed: number }; schedule: { durationMs: number } };
-    const oursCpu = lastCpuSeconds;
+    const kthGrpc = async (client: 'h2' | 'grpc-js') => {
+      const run = JSON.parse(await pinned(['node', 'harness/bin/kth.mjs', 'load', 'grpc', '--target', `127.0.0.1:${port}`, '--channels', '4', '--concurrency', String(connections), '--duration', `${seconds}s`, '--client', client, '--json'])) as { totals: { requests: number; attributed: number }; schedule: { durationMs: number } };
+      return { cpu: lastCpuSeconds, requests: run.totals.requests, seconds: run.schedule.durationMs / 1000, attributed: run.totals.attributed, note: '' };
+    };
+    const ours = await kthGrpc('h2');
     const theirs = JSON.parse(await pinned([ghz, '--insecure', '--proto', 'harness/workloads/proto/kth/v1/echo.proto', '--call', 'kth.v1.Echo.Who', '-c', String(connections), '--connections', '4', '-z', `${seconds}s`, '--format', 'json', `127.0.0.1:${port}`])) as { count: number; total: number };
+    const ghzCpu = lastCpuSeconds;
+    const reference = await kthGrpc('grpc-js');
     report('gRPC unary (sample gRPC server as target)', [
-      { cpu: oursCpu, name: 'kth grpc', requests: ours.totals.requests, seconds: ours.schedule.durationMs / 1000, attributed: ours.totals.attributed, note: '' },
-      { cpu: lastCpuSeconds, name: 'ghz', requests: theirs.count, seconds: theirs.total / 1e9, attributed: null, note: '' },
-    ], [['kth grpc', 'ghz', 0.5]]);
+      { name: 'kth grpc', ...ours },
+      { cpu: ghzCpu, name: 'ghz', requests: theirs.count, seconds: theirs.total / 1e9, attributed: null, note: '' },
+      { name: 'kth grpc (grpc-js client)', ...reference },
+    ], [['kth grpc', 'ghz', 0.5], ['kth grpc', 'kth grpc (grpc-js client)', 1]]);
   } finally {
     const exited = new Promise((resolve) => server.once('exit', resolve));
     server.kill('SIGTERM');

@@ -1,7 +1,16 @@
+import type { Histogram } from 'hdr-histogram-js';
 import type { SourceTotals } from '../recorder/recorder.ts';
 import { newLatencyHistogram, percentilesMs } from '../recorder/histogram.ts';
 import { crossCheck, type CrossCheckResult } from './cross-check.ts';
 import { chiSquareTest, jainIndex, maxMinRatio, type SamplingUnit } from './fairness.ts';
+
+/** Latency percentiles in ms (HdrHistogram: exact to 3 significant digits); all null when nothing was measured. */
+export interface LatencyMs {
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+}
 
 /** One pod's row in report.json `runs[].pods`. */
 export interface PodRow {
@@ -16,6 +25,12 @@ export interface PodRow {
   share: number;
   /** Error responses from this pod plus transport errors on connections that last reached it. */
   errors: number;
+  /**
+   * Latency of this pod's responses plus the transport failures counted in `errors` (the client
+   * waited on this pod's connection), merged over every source naming the pod; nulls when the pod
+   * served nothing (an expected or unseen pod).
+   */
+  latencyMs: LatencyMs;
 }
 
 /** The shape of one run in report.json (the part the load drivers produce); `kth load --json` prints it. */
@@ -35,7 +50,7 @@ export interface RunSummary {
     serverCounted: number | null;
   };
   errors: { total: number; byKind: Record<string, number> };
-  latencyMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null };
+  latencyMs: LatencyMs;
   metrics: {
     /** Jain's index over per-pod requests. */
     jainIndex: number | null;
@@ -78,6 +93,7 @@ export interface SummaryOptions {
 /** Summarizes one or more sources' totals (summed) into the report's run shape. */
 export function summarizeRun(sources: readonly SourceTotals[], options: SummaryOptions): RunSummary {
   const pods = new Map<string, PodRow>();
+  const podLatency = new Map<string, Histogram>();
   const latency = newLatencyHistogram();
   let requests = 0;
   let attributed = 0;
@@ -100,21 +116,31 @@ export function summarizeRun(sources: readonly SourceTotals[], options: SummaryO
     for (const pod of source.pods.values()) {
       peerChecked += pod.peerChecked;
       peerPreserved += pod.peerPreserved;
-      const row = pods.get(pod.pod) ?? { name: pod.pod, node: pod.node, ip: pod.podIp, requests: 0, connections: 0, share: 0, errors: 0 };
+      const row = pods.get(pod.pod) ?? emptyRow(pod.pod, pod.node, pod.podIp);
       row.requests += pod.requests;
       row.connections += pod.newConnections;
       row.errors += pod.errors;
       pods.set(pod.pod, row);
+      let merged = podLatency.get(pod.pod);
+      if (!merged) {
+        merged = newLatencyHistogram();
+        podLatency.set(pod.pod, merged);
+      }
+      merged.add(pod.latency);
     }
   }
   const expected = options.expectedPods;
   if (typeof expected === 'number') {
-    for (let i = pods.size; i < expected; i++) pods.set(`unseen-${i + 1}`, { name: `unseen-${i + 1}`, node: '', ip: '', requests: 0, connections: 0, share: 0, errors: 0 });
+    for (let i = pods.size; i < expected; i++) pods.set(`unseen-${i + 1}`, emptyRow(`unseen-${i + 1}`));
   } else if (expected) {
-    for (const name of expected) if (!pods.has(name)) pods.set(name, { name, node: '', ip: '', requests: 0, connections: 0, share: 0, errors: 0 });
+    for (const name of expected) if (!pods.has(name)) pods.set(name, emptyRow(name));
   }
   const rows = [...pods.values()].sort((a, b) => a.name.localeCompare(b.name));
-  for (const row of rows) row.share = attributed === 0 ? 0 : row.requests / attributed;
+  for (const row of rows) {
+    row.share = attributed === 0 ? 0 : row.requests / attributed;
+    const merged = podLatency.get(row.name);
+    if (merged) row.latencyMs = percentilesMs(merged);
+  }
 
   const counts = rows.map((row) => row.requests);
   const ratio = maxMinRatio(counts);
@@ -139,4 +165,8 @@ export function summarizeRun(sources: readonly SourceTotals[], options: SummaryO
     load: { source: sources.map((source) => source.source).join('+'), latencyMeasuredFrom: measuredFrom, coordinatedOmission: measuredFrom === 'actual', sent },
     ...(check ? { crossCheck: check } : {}),
   };
+}
+
+function emptyRow(name: string, node = '', ip = ''): PodRow {
+  return { name, node, ip, requests: 0, connections: 0, share: 0, errors: 0, latencyMs: { p50: null, p90: null, p99: null, max: null } };
 }

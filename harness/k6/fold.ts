@@ -1,9 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { ErrorKind } from '../recorder/events.ts';
 import type { Attribution, SourceRecorder } from '../recorder/recorder.ts';
 import { parsePeer } from '../workloads/identity.ts';
 import { classifyStatus } from '../load/errors.ts';
+import { followLines, LineFollower, type FollowOptions } from './line-follower.ts';
 
 /** One line of k6's `--out json` output that the fold reads (metric points). */
 export interface K6Point {
@@ -87,21 +86,34 @@ export function foldPoint(point: K6Point, source: SourceRecorder, fallbackVia: s
   }
 }
 
-/** Streams a k6 JSON output file into the recorder, line by line (memory stays flat). */
-export async function foldK6Output(path: string, source: SourceRecorder, fallbackVia: string): Promise<FoldCounts> {
+/** Folds one line of k6's JSON output: points are folded, metric declarations pass, anything else is skipped. */
+export function foldLine(line: string, source: SourceRecorder, fallbackVia: string, counts: FoldCounts): void {
+  if (line === '') return;
+  let parsed: { type?: string };
+  try {
+    parsed = JSON.parse(line) as { type?: string };
+  } catch {
+    counts.skipped++;
+    return;
+  }
+  if (parsed.type === 'Point') foldPoint(parsed as K6Point, source, fallbackVia, counts);
+  else if (parsed.type !== 'Metric') counts.skipped++;
+}
+
+/**
+ * Streams a k6 JSON output file into the recorder, line by line (memory stays flat). With `live`
+ * (`until`: k6's exit), the file is followed while k6 still writes it, so each second's samples
+ * reach the recorder during the run; the rest is read once k6 has exited. Live or after the fact,
+ * the same reader sees the same lines in the same order, so counts and events are the same.
+ */
+export async function foldK6Output(path: string, source: SourceRecorder, fallbackVia: string, live?: FollowOptions): Promise<FoldCounts> {
   const counts: FoldCounts = { served: 0, httpReqs: 0, dropped: 0, skipped: 0 };
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line === '') continue;
-    let parsed: { type?: string };
-    try {
-      parsed = JSON.parse(line) as { type?: string };
-    } catch {
-      counts.skipped++;
-      continue;
-    }
-    if (parsed.type === 'Point') foldPoint(parsed as K6Point, source, fallbackVia, counts);
-    else if (parsed.type !== 'Metric') counts.skipped++;
+  const onLine = (line: string) => foldLine(line, source, fallbackVia, counts);
+  if (live) {
+    await followLines(path, onLine, live);
+  } else {
+    // The writer is already done: one read to the end, no polling.
+    await new LineFollower(path, onLine).finish();
   }
   return counts;
 }

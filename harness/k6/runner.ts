@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { environmentError } from '../core/errors.ts';
 import { run } from '../core/exec.ts';
 import { repoRoot } from '../core/paths.ts';
-import type { Recorder, SourceTotals } from '../recorder/recorder.ts';
+import { epochNow, type Recorder, type SourceTotals } from '../recorder/recorder.ts';
 import { requireBinary } from '../setup/binaries.ts';
 import { foldK6Output, type FoldCounts } from './fold.ts';
 
@@ -27,13 +27,15 @@ export interface K6RunOptions {
   recorder: Recorder;
   /** @default 'k6' */
   source?: string;
-  /** Keep k6's JSON output here instead of a temporary file (removed after folding). */
+  /** Keep k6's JSON output here (an existing file is replaced) instead of a temporary file (removed after folding). */
   outFile?: string;
 }
 
 export interface K6RunResult {
   source: string;
   exitCode: number;
+  /** When k6 exited (epoch ms): the points written before it were folded while k6 ran. */
+  exitedAt: number;
   counts: FoldCounts;
   totals: SourceTotals;
   stdout: string;
@@ -42,8 +44,9 @@ export interface K6RunResult {
 
 /**
  * Runs the real k6 binary (built by `npm run setup`) on a TypeScript scenario with `--out json`,
- * then folds its points into the recorder as source `k6`, so k6 runs land in the same reports as
- * the built-in drivers. k6's exit code 99 (thresholds crossed) is returned, not thrown.
+ * folding its points into the recorder as source `k6` while it runs (so its per-second samples
+ * reach the sink live, like the built-in drivers'), and the rest once it exits. If k6 fails, what
+ * was folded before stays in the recorder. k6's exit code 99 (thresholds crossed) is returned, not thrown.
  */
 export async function runK6(options: K6RunOptions): Promise<K6RunResult> {
   const k6 = requireBinary('k6');
@@ -63,20 +66,27 @@ export async function runK6(options: K6RunOptions): Promise<K6RunResult> {
       K6_NO_USAGE_REPORT: 'true',
       ...options.env,
     };
-    const result = await run([k6, 'run', '--quiet', '--no-color', '--out', `json=${outFile}`, script], {
+    // A stale file from an earlier run must not be followed before k6 truncates it.
+    rmSync(outFile, { force: true });
+    const source = options.recorder.source(sourceName, 'intended');
+    const url = new URL(options.target);
+    const k6Run = run([k6, 'run', '--quiet', '--no-color', '--out', `json=${outFile}`, script], {
       env,
       timeoutMs: options.durationMs + (options.requestTimeoutMs ?? 10_000) + 60_000,
       purpose: 'run k6',
       nothrow: true,
-    });
+    }).then((result) => ({ ...result, exitedAt: epochNow() }));
+    // Fold while k6 writes (k6 flushes its JSON output every 200 ms), then the rest after it exits.
+    // Both are awaited together so a failure of either is never an unhandled rejection.
+    const [ran, folded] = await Promise.allSettled([k6Run, foldK6Output(outFile, source, `${url.hostname}:${url.port || 80}`, { until: k6Run })]);
+    if (ran.status === 'rejected') throw ran.reason;
+    const result = ran.value;
     if (result.exitCode !== 0 && result.exitCode !== 99) {
       throw environmentError(`k6 failed (exit ${result.exitCode}) on ${script}\n${result.stderr.trim().split('\n').slice(-10).join('\n')}`, { where: script, hint: `rerun by hand: ${k6} run ${script}` });
     }
-    const source = options.recorder.source(sourceName, 'intended');
-    const url = new URL(options.target);
-    const counts = await foldK6Output(outFile, source, `${url.hostname}:${url.port || 80}`);
+    if (folded.status === 'rejected') throw folded.reason;
     source.flushAll();
-    return { source: sourceName, exitCode: result.exitCode, counts, totals: source.totals, stdout: result.stdout, stderr: result.stderr };
+    return { source: sourceName, exitCode: result.exitCode, exitedAt: result.exitedAt, counts: folded.value, totals: source.totals, stdout: result.stdout, stderr: result.stderr };
   } finally {
     if (temp) rmSync(temp, { recursive: true, force: true });
   }

@@ -70,7 +70,7 @@ export async function runLabSmoke(options: SmokeOptions): Promise<SmokeResult> {
     const phases: SmokePhase[] = [];
     for (const plan of plans) {
       options.log(`load from a client pod: ${plan.name} (${plan.description})`);
-      const args = ['http', '--target', target, ...plan.args, '--expect-pods', servers.map((p) => p.metadata?.name).join(','), '--server-metrics', metrics, '--json'];
+      const args = ['http', '--target', target, ...plan.args, '--expect-pods', servers.map((p) => p.metadata?.name).join(','), '--server-metrics', metrics, '--settle', '30s', '--json'];
       const { stdout } = await exec('ip', ['netns', 'exec', netns, process.execPath, `${lab.spec.repoRoot}/harness/bin/kth.mjs`, 'load', ...args], { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 })
         .catch((error: { stderr?: string; message: string }) => {
           throw environmentError(`load phase ${plan.name} failed: ${error.stderr?.trim() || error.message}`);

@@ -75,12 +75,26 @@ export interface ErrorSample {
   lastAt: number;
 }
 
-/** Latency of every request that completed (response or error) in one bucket, HdrHistogram form. */
+/**
+ * Latency of requests that completed (response or error) in one bucket, HdrHistogram form, per pod.
+ *
+ * The events of one (bucket, source) PARTITION its requests by pod: one event per pod that answered
+ * (or had a transport failure charged to it) in the bucket, plus one without `pod` for the rest
+ * (unattributed responses, failures no pod can be named for). Merging every event of a bucket —
+ * what consumers must do anyway, see the note at the top — gives the bucket's run-wide histogram,
+ * so readers that only merge stay correct; `count`/`p50Ms`/`p99Ms`/`maxMs` describe one event only.
+ * Files written before per-pod histograms have one event per bucket, all without `pod`.
+ */
 export interface LatencyHistogram {
   kind: 'latency-histogram';
   t: number;
   bucketMs: number;
   source: LoadSource;
+  /**
+   * The pod these latencies are charged to: the pod that answered, or, for a failure without a
+   * response, the pod its connection last reached (once that pod had answered). Absent: none.
+   */
+  pod?: string;
   /** 'intended' (open model: from the scheduled send time) or 'actual' (closed model: from the real send). */
   measuredFrom: 'intended' | 'actual';
   /** Values are microseconds. HdrHistogram V2 compressed, base64 (hdr-histogram-js `encodeIntoCompressedBase64`). */

@@ -52,6 +52,20 @@ export interface PodTotals {
   peerPreserved: number;
   firstAt: number;
   lastAt: number;
+  /**
+   * Latency (µs, same settings as {@link SourceTotals.latency}) of this pod's responses (any status)
+   * plus transport failures charged to it, the whole run. Created with the pod's totals, i.e. lazily
+   * on its first attributed response: one histogram per pod, however long the run.
+   *
+   * Failures count here when they count in `errors`: a request that failed without a response
+   * (reset, timeout, GOAWAY, gRPC DEADLINE_EXCEEDED…) on a connection that last reached this pod,
+   * once the pod is known. That is deliberate: a connection keeps reaching the same pod, so the
+   * client waited on THIS pod, and a hung or terminating pod shows mostly as timeouts and resets —
+   * leaving them out would make exactly the slow pod look fast. It also keeps the per-pod
+   * histograms a partition of the run-wide one (Σ pods + unattributed = `SourceTotals.latency`).
+   * Hence `latency.totalCount` ≥ `requests`; the difference is failures with a latency.
+   */
+  latency: Histogram;
 }
 
 export interface SourceTotals {
@@ -78,14 +92,15 @@ interface OpenBucket {
   index: number;
   requests: Map<string, RequestSample>;
   errors: Map<string, ErrorSample>;
-  histogram: Histogram | undefined;
+  /** Latency per pod in this bucket ('' = no pod could be named); see {@link SourceRecorder.latency}. */
+  histograms: Map<string, Histogram>;
   load: LoadSample;
 }
 
 /**
  * Aggregates one load source's observations into per-bucket events. Memory is bounded by the open
- * buckets (normally one or two) × distinct keys per bucket, plus per-pod totals: nothing grows with
- * the number of requests.
+ * buckets (normally one or two) × distinct keys per bucket, plus per-pod totals (one latency
+ * histogram per pod): nothing grows with the number of requests.
  */
 export class SourceRecorder {
   readonly totals: SourceTotals;
@@ -141,9 +156,9 @@ export class SourceRecorder {
     const totals = this.totals;
     totals.completed++;
     bucket.load.completed++;
-    this.latency(bucket, latencyMs);
     if (errorKind) this.countError(bucket, at, errorKind, who?.pod ?? '', '', via, example ?? errorKind);
     if (!who) {
+      this.latency(bucket, latencyMs, undefined);
       totals.unattributed++;
       bucket.load.unattributed++;
       return;
@@ -186,9 +201,10 @@ export class SourceRecorder {
 
     let pod = totals.pods.get(who.pod);
     if (!pod) {
-      pod = { pod: who.pod, node: who.node, podIp: who.podIp, requests: 0, errorResponses: 0, errors: 0, newConnections: 0, peerChecked: 0, peerPreserved: 0, firstAt: at, lastAt: at };
+      pod = { pod: who.pod, node: who.node, podIp: who.podIp, requests: 0, errorResponses: 0, errors: 0, newConnections: 0, peerChecked: 0, peerPreserved: 0, firstAt: at, lastAt: at, latency: newLatencyHistogram() };
       totals.pods.set(who.pod, pod);
     }
+    this.latency(bucket, latencyMs, pod);
     pod.requests++;
     pod.newConnections += newConnection;
     pod.peerChecked += checked;
@@ -210,13 +226,14 @@ export class SourceRecorder {
    * A request failed without a response (refused, reset, timeout, GOAWAY, DNS…). `latencyMs` is
    * recorded when the request had been scheduled (the caller waited that long for nothing); pass
    * undefined for failures that say nothing about latency. `connectionPod` is the pod the
-   * connection last reached, when known.
+   * connection last reached, when known; the failure (and its latency) is charged to that pod once
+   * the pod has answered at least once (see {@link PodTotals.latency} for why).
    */
   failure(at: number, latencyMs: number | undefined, errorKind: ErrorKind, example: string, via: string, connectionPod = ''): void {
     const bucket = this.bucket(at);
     this.totals.completed++;
     bucket.load.completed++;
-    if (latencyMs !== undefined) this.latency(bucket, latencyMs);
+    if (latencyMs !== undefined) this.latency(bucket, latencyMs, connectionPod ? this.totals.pods.get(connectionPod) : undefined);
     this.countError(bucket, at, errorKind, '', connectionPod, via, example);
   }
 
@@ -272,10 +289,22 @@ export class SourceRecorder {
     });
   }
 
-  private latency(bucket: OpenBucket, latencyMs: number): void {
+  /**
+   * Records one latency in the run-wide histogram, the bucket's histogram of `pod` ('' when no pod
+   * can be named) and, when known, the pod's run-wide histogram. Bucket histograms come from (and go
+   * back to) `spareHistograms`, so the pool holds at most open buckets × (pods + 1) histograms at
+   * once (~94 KB each), however many requests or seconds the run has.
+   */
+  private latency(bucket: OpenBucket, latencyMs: number, pod: PodTotals | undefined): void {
     const micros = toMicros(latencyMs);
-    bucket.histogram ??= this.spareHistograms.pop() ?? newLatencyHistogram();
-    bucket.histogram.recordValue(micros);
+    const key = pod?.pod ?? '';
+    let histogram = bucket.histograms.get(key);
+    if (!histogram) {
+      histogram = this.spareHistograms.pop() ?? newLatencyHistogram();
+      bucket.histograms.set(key, histogram);
+    }
+    histogram.recordValue(micros);
+    pod?.latency.recordValue(micros);
     this.totals.latency.recordValue(micros);
   }
 
@@ -292,7 +321,7 @@ export class SourceRecorder {
       index,
       requests: new Map(),
       errors: new Map(),
-      histogram: undefined,
+      histograms: new Map(),
       load: { kind: 'load-sample', t: index * this.recorder.bucketMs, bucketMs: this.recorder.bucketMs, source: this.source, sent: 0, completed: 0, unattributed: 0, dropped: 0 },
     };
     this.open.set(index, bucket);
@@ -304,26 +333,30 @@ export class SourceRecorder {
     const emit = (event: TimelineEvent) => this.recorder.emit(event);
     for (const sample of bucket.requests.values()) emit(sample);
     for (const sample of bucket.errors.values()) emit(sample);
-    const histogram = bucket.histogram;
-    if (histogram && histogram.totalCount > 0) {
-      const event: LatencyHistogram = {
-        kind: 'latency-histogram',
-        t: bucket.index * this.recorder.bucketMs,
-        bucketMs: this.recorder.bucketMs,
-        source: this.source,
-        measuredFrom: this.totals.measuredFrom,
-        histogram: encodeHistogram(histogram),
-        count: histogram.totalCount,
-        p50Ms: histogram.getValueAtPercentile(50) / 1000,
-        p99Ms: histogram.getValueAtPercentile(99) / 1000,
-        maxMs: histogram.maxValue / 1000,
-      };
-      emit(event);
-    }
-    if (histogram) {
+    // One latency-histogram per pod per bucket (plus one without `pod` for latencies no pod can be
+    // named for): they partition the bucket, so summing every event of a bucket — what events.ts
+    // already requires of consumers — still gives the run-wide histogram. See LatencyHistogram.pod.
+    for (const [pod, histogram] of bucket.histograms) {
+      if (histogram.totalCount > 0) {
+        const event: LatencyHistogram = {
+          kind: 'latency-histogram',
+          t: bucket.index * this.recorder.bucketMs,
+          bucketMs: this.recorder.bucketMs,
+          source: this.source,
+          ...(pod ? { pod } : {}),
+          measuredFrom: this.totals.measuredFrom,
+          histogram: encodeHistogram(histogram),
+          count: histogram.totalCount,
+          p50Ms: histogram.getValueAtPercentile(50) / 1000,
+          p99Ms: histogram.getValueAtPercentile(99) / 1000,
+          maxMs: histogram.maxValue / 1000,
+        };
+        emit(event);
+      }
       histogram.reset();
       this.spareHistograms.push(histogram);
     }
+    bucket.histograms.clear();
     const load = bucket.load;
     if (load.sent || load.completed || load.dropped || load.unattributed) emit(load);
   }

@@ -27,10 +27,12 @@ interface LoadFlags {
   pipelining?: string;
   streams?: string;
   call?: string;
+  client?: string;
   lb?: string;
   keepalive?: string;
   streamCount?: string;
   expectPods?: string;
+  settle?: string;
   unit?: string;
   serverMetrics?: string;
   events?: string;
@@ -52,6 +54,7 @@ export function registerLoad(program: Command): void {
       .option('--max-requests <n>', 'stop after this many requests even if time is left')
       .option('--timeout <duration>', 'a request with no complete response after this long is a timeout', '10s')
       .option('--expect-pods <n|names>', 'pods that should get traffic (a count, or names): pods never reached then show up with 0')
+      .option('--settle <duration>', 'before measuring, probe with fresh connections (bounded by this long) until every --expect-pods pod answered: the proxy on the client\'s node has programmed the endpoints', '0s')
       .option('--unit <unit>', 'sampling unit of the chi-square test: connections | requests (default: requests for short-lived, else connections)')
       .option('--server-metrics <urls>', 'comma-separated /metrics URLs of the servers (or pod=URL) to cross-check client counts against the servers\' own counters')
       .option('--events <file>', 'also write the event timeline (events.ndjson) to this file')
@@ -72,10 +75,11 @@ export function registerLoad(program: Command): void {
   common(
     load
       .command('grpc')
-      .description('gRPC load with @grpc/grpc-js over independent channels (kth.v1.Echo)')
+      .description('gRPC load over independent channels (kth.v1.Echo): unary calls on node:http2, streaming and round_robin on @grpc/grpc-js')
       .option('--channels <n>', 'channels, each with its own connection(s)', '4')
       .option('--connections <n>', 'alias of --channels')
       .option('--call <call>', `what each request is: ${grpcCalls.join(' | ')}`, 'unary')
+      .option('--client <client>', 'h2 (unary pick_first to host:port; fastest, sees real GOAWAY frames and the source address) | grpc-js (the reference client; any call, any policy). Default: h2 where it can serve, else grpc-js')
       .option('--lb <policy>', 'load-balancing policy: pick_first | round_robin (round_robin needs a dns:/// target resolving to several pods)', 'pick_first')
       .option('--keepalive <duration>', 'client keepalive ping interval (grpc.keepalive_time_ms)')
       .option('--stream-count <n>', 'server-stream: replies per call', '10'),
@@ -142,6 +146,7 @@ async function runLoadCommand(kind: 'http' | 'grpc', flags: LoadFlags): Promise<
   const endpoints = flags.serverMetrics ? parseMetricsEndpoints(flags.serverMetrics) : [];
   const expectPods = flags.expectPods === undefined ? undefined : /^\d+$/.test(flags.expectPods) ? Number(flags.expectPods) : flags.expectPods.split(',').map((name) => name.trim()).filter(Boolean);
   const target = flags.target!;
+  const settleMs = duration(flags.settle ?? '0s', '--settle')!;
 
   // Validate the kind-specific flags before anything touches the network.
   let start: (recorder: Recorder, signal: AbortSignal) => Promise<LoadResult>;
@@ -166,15 +171,22 @@ async function runLoadCommand(kind: 'http' | 'grpc', flags: LoadFlags): Promise<
   } else {
     const channels = integer(flags.connections ?? flags.channels, flags.connections !== undefined ? '--connections' : '--channels', 1)!;
     const call = oneOf<GrpcCall>(flags.call, '--call', grpcCalls)!;
+    const client = oneOf(flags.client, '--client', ['h2', 'grpc-js'] as const);
     const lbPolicy = oneOf(flags.lb, '--lb', ['pick_first', 'round_robin'] as const);
     const keepaliveTimeMs = duration(flags.keepalive, '--keepalive');
     const streamCount = integer(flags.streamCount, '--stream-count', 1);
     if (/^https?:\/\//.test(target)) throw badInput(`--target: '${target}' is a URL; gRPC takes host:port or dns:///name:port`, { where: '--target' });
     unit = unitFlag ?? 'connections';
-    description = `${call} calls over ${channels} channel(s), ${lbPolicy}`;
-    start = async (recorder, signal) => (await import('../../load/grpc/driver.ts')).runGrpcLoad({ target, channels, call, arrival, lbPolicy, keepaliveTimeMs, streamCount, maxRequests, requestTimeoutMs, recorder, signal });
+    const driver = await import('../../load/grpc/driver.ts');
+    const options = { target, channels, call, arrival, lbPolicy, keepaliveTimeMs, streamCount, maxRequests, requestTimeoutMs, ...(client ? { client } : {}) };
+    // Before any connection: an h2 client asked for a run it cannot make fails here (exit 2).
+    driver.validateGrpcLoad({ ...options, recorder: undefined as never });
+    description = `${call} calls over ${channels} channel(s), ${lbPolicy ?? 'pick_first'}, client ${driver.grpcClientFor({ ...options, recorder: undefined as never })}`;
+    start = async (recorder, signal) => driver.runGrpcLoad({ ...options, recorder, signal });
   }
 
+  // Settle first: its probes reach the servers, so their baselines are read after it.
+  const settled = settleMs > 0 ? await (await import('../../load/settle.ts')).settle({ kind, target, expectPods, timeoutMs: settleMs }) : undefined;
   const writer = flags.events ? createNdjsonWriter(flags.events) : undefined;
   const recorder = new Recorder({ granularity: 'pod', ...(writer ? { sink: writer.sink } : {}) });
   const before = endpoints.length > 0 ? await scrapeAll(endpoints) : [];
@@ -191,8 +203,9 @@ async function runLoadCommand(kind: 'http' | 'grpc', flags: LoadFlags): Promise<
   }
   const after = endpoints.length > 0 ? await scrapeAll(endpoints) : [];
   const summary = summarizeRun([result.totals], { unit, ...(expectPods !== undefined ? { expectedPods: expectPods } : {}), ...(endpoints.length > 0 ? { serverCounts: counterDelta(before, after) } : {}) });
-  const output = { ...summary, schedule: { reason: result.schedule.reason, sent: result.schedule.sent, dropped: result.schedule.dropped, abandoned: result.schedule.abandoned, durationMs: result.schedule.endedAt - result.schedule.startedAt } };
-  process.stdout.write(flags.json ? `${JSON.stringify(output, null, 2)}\n` : renderLoad(kind, target, description, arrival, result, summary));
+  const output = { ...summary, schedule: { reason: result.schedule.reason, sent: result.schedule.sent, dropped: result.schedule.dropped, abandoned: result.schedule.abandoned, durationMs: result.schedule.endedAt - result.schedule.startedAt }, ...(settled ? { settle: settled } : {}) };
+  const settleLine = settled ? `settled before measuring: ${settled.probes} probe(s), ${settled.failures} failed, ${Math.round(settled.settledMs)} ms (monotonic clock, from the first probe)\n` : '';
+  process.stdout.write(flags.json ? `${JSON.stringify(output, null, 2)}\n` : settleLine + renderLoad(kind, target, description, arrival, result, summary));
   if (result.schedule.reason === 'aborted') throw new HarnessError('interrupted', 'interrupted: the results above are partial');
 }
 
@@ -217,8 +230,9 @@ export function renderLoad(kind: string, target: string, description: string, ar
   lines.push(`kth load ${kind} → ${target}`);
   lines.push(`  ${description}; ${describeArrival(arrival)}; ended by ${result.schedule.reason}`);
   const plain = !process.stdout.isTTY;
-  const table = new Table({ head: ['pod', 'node', 'ip', 'requests', 'share', 'connections', 'errors'], ...(plain ? { style: { head: [], border: [] } } : {}) });
-  for (const pod of summary.pods) table.push([pod.name, pod.node, pod.ip, String(pod.requests), `${(pod.share * 100).toFixed(1)}%`, String(pod.connections), String(pod.errors)]);
+  const table = new Table({ head: ['pod', 'node', 'ip', 'requests', 'share', 'connections', 'errors', 'p99 ms'], ...(plain ? { style: { head: [], border: [] } } : {}) });
+  // p99 ms: the pod's own latency (its responses plus failures charged to it); '—' when it served nothing.
+  for (const pod of summary.pods) table.push([pod.name, pod.node, pod.ip, String(pod.requests), `${(pod.share * 100).toFixed(1)}%`, String(pod.connections), String(pod.errors), fixed(pod.latencyMs.p99)]);
   lines.push(table.toString());
   const t = summary.totals;
   lines.push(`requests ${t.requests}: attributed ${t.attributed}, unattributed ${t.unattributed}, errors ${t.errors}; dropped (never sent) ${t.dropped}; abandoned at stop ${result.schedule.abandoned}`);

@@ -3,7 +3,7 @@ import type { Recorder, SourceTotals } from '../../recorder/recorder.ts';
 import { isOpen, validateArrival, type Arrival } from '../arrival.ts';
 import { driveToEnd, type LanePool, type ScheduleResult } from '../scheduler.ts';
 import { H1Pool } from './h1-pool.ts';
-import { H2Pool } from './h2-pool.ts';
+import { H2Pool, httpExchange } from './h2-pool.ts';
 import { LeanH1Pool } from './lean-h1-pool.ts';
 
 export type HttpModel = 'persistent' | 'short-lived' | 'pooled' | 'h2';
@@ -111,7 +111,7 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<LoadResult>
 
   const pool: LanePool<unknown> & { close(): Promise<void> } =
     options.model === 'h2'
-      ? new H2Pool({ origin, path, method, headers, connections: options.connections, streamsPerConnection: options.streamsPerConnection ?? 100, requestTimeoutMs, connectTimeoutMs, recorder: source, now })
+      ? new H2Pool({ origin, exchange: httpExchange(method, path, headers), connections: options.connections, streamsPerConnection: options.streamsPerConnection ?? 100, requestTimeoutMs, connectTimeoutMs, recorder: source, now })
       : options.model !== 'pooled' && (options.h1Client ?? 'lean') === 'lean'
         ? new LeanH1Pool({ origin, path, method, headers, model: options.model, connections: options.connections, pipelining: options.pipelining ?? 1, requestTimeoutMs, connectTimeoutMs, recorder: source, now })
         : new H1Pool({

@@ -29,7 +29,9 @@ describe.each(['iptables', 'nftables'] as const)('ClusterIP Service on a 3-node 
     const client = await startClientPod(cluster, ns, 'client');
     const run = await loadFrom(podNetns(lab.spec.name, client), [
       'http', '--target', `http://${svc.spec?.clusterIP}:80/`, '--model', 'short-lived', '--connections', '4',
-      '--max-requests', '600', '--duration', '60s', '--expect-pods', '3', '--unit', 'connections']);
+      '--max-requests', '600', '--duration', '60s', '--expect-pods', '3', '--unit', 'connections',
+      // Ready endpoints reach the client node's rules up to a sync period later: wait for that first.
+      '--settle', '30s']);
 
     expect(run.totals.requests).toBe(600);
     expect(run.totals.attributed).toBe(600);

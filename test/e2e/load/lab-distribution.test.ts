@@ -100,7 +100,7 @@ describe('load distribution over a ClusterIP Service on a 3-node iptables lab', 
       intervalMs: 200,
     }, 90_000);
     const run = await loadFrom<LoadJson>(netns, ['http', '--target', target, '--model', 'persistent', '--connections', '2', '--rate', '60', '--duration', '6s',
-      '--expect-pods', names.join(','), '--server-metrics', serverMetrics, '--events', eventsFile], 120_000);
+      '--expect-pods', names.join(','), '--server-metrics', serverMetrics, '--events', eventsFile, '--settle', '30s'], 120_000);
     const watched = await watcher;
 
     expect(run.errors.total).toBe(0);

@@ -1,9 +1,13 @@
 import { jest } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { summarizeRun } from '../../../harness/analysis/run-summary.ts';
+import { foldK6Output } from '../../../harness/k6/fold.ts';
 import { runK6 } from '../../../harness/k6/runner.ts';
 import { runHttpLoad } from '../../../harness/load/http/driver.ts';
-import { eventsOfKind } from '../../../harness/recorder/events.ts';
-import { memorySink, Recorder } from '../../../harness/recorder/recorder.ts';
+import { eventsOfKind, type TimelineEvent } from '../../../harness/recorder/events.ts';
+import { epochNow, memorySink, Recorder } from '../../../harness/recorder/recorder.ts';
 import { startHttpServer, type RunningHttpServer } from '../../../harness/workloads/http/server.ts';
 import { startRoundRobinProxy } from '../load/support/round-robin-proxy.ts';
 
@@ -66,6 +70,49 @@ describe('k6 (the real binary) folded into the recorder', () => {
       expect(proxy.accepted()).toBe(90 + k6.counts.httpReqs);
     } finally {
       await proxy.close();
+    }
+  });
+
+  it('GIVEN a 4 s k6 run WHEN its output is folded live THEN the first seconds reach the sink while k6 still runs, and the totals equal the server\'s counters and the fold of the finished file', async () => {
+    const pod = await server('k6-live');
+    const dir = mkdtempSync(join(tmpdir(), 'kth-k6-live-'));
+    try {
+      const outFile = join(dir, 'k6.json');
+      const emitted: Array<{ event: TimelineEvent; at: number }> = [];
+      // 1 s lateness: a second is written once k6's points are a second past its end.
+      const recorder = new Recorder({ latenessMs: 1000, sink: (event) => emitted.push({ event, at: epochNow() }) });
+      const result = await runK6({ target: `${pod.url}/`, rate: 50, durationMs: 4000, vus: 5, recorder, outFile });
+      recorder.close();
+      expect(result.exitCode).toBe(0);
+
+      const samples = emitted.filter(({ event }) => event.kind === 'request-sample' && event.source === 'k6');
+      const beforeExit = samples.filter(({ at }) => at < result.exitedAt);
+      expect(beforeExit.length).toBeGreaterThan(0);
+      // Not just a hair before exit: the first second was written well inside the run.
+      expect(samples[0]!.at).toBeLessThan(result.exitedAt - 1000);
+      const firstSecond = Math.min(...samples.map(({ event }) => event.t));
+      expect(beforeExit.some(({ event }) => event.t === firstSecond)).toBe(true);
+
+      const sent = result.counts.httpReqs;
+      expect(sent + result.counts.dropped).toBeGreaterThanOrEqual(180);
+      expect(result.counts).toMatchObject({ served: sent, skipped: 0 });
+      expect(result.totals).toMatchObject({ sent, completed: sent, attributed: sent, errors: 0 });
+      expect(pod.metrics().requestsTotal).toBe(sent);
+      const live = emitted.map(({ event }) => event);
+      expect(eventsOfKind(live, 'request-sample').reduce((sum, s) => sum + s.requests, 0)).toBe(sent);
+
+      // The same file folded after the fact: same counts, same totals, the very same events.
+      const afterSink = memorySink();
+      const afterRecorder = new Recorder({ latenessMs: 1000, sink: afterSink.sink });
+      const afterSource = afterRecorder.source('k6', 'intended');
+      const afterCounts = await foldK6Output(outFile, afterSource, `127.0.0.1:${pod.port}`);
+      afterRecorder.close();
+      expect(afterCounts).toEqual(result.counts);
+      expect(afterSource.totals).toMatchObject({ sent, completed: sent, attributed: sent, dropped: result.totals.dropped, errors: 0 });
+      expect(afterSource.totals.latency.totalCount).toBe(result.totals.latency.totalCount);
+      expect(afterSink.events).toEqual(live);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -24,7 +24,8 @@ describe('kth load', () => {
     expect(code).toBe(0);
     const run = JSON.parse(stdout);
     expect(Object.keys(run)).toEqual(expect.arrayContaining(['pods', 'totals', 'errors', 'latencyMs', 'metrics']));
-    expect(run.pods).toEqual([{ name: 'cli-pod', node: 'node-1', ip: '', requests: 100, connections: 4, share: 1, errors: 0 }]);
+    expect(run.pods).toEqual([{ name: 'cli-pod', node: 'node-1', ip: '', requests: 100, connections: 4, share: 1, errors: 0, latencyMs: { p50: expect.any(Number), p90: expect.any(Number), p99: expect.any(Number), max: expect.any(Number) } }]);
+    expect(run.pods[0].latencyMs.p99).toBeLessThanOrEqual(run.latencyMs.max);
     expect(run.totals).toEqual({ requests: 100, attributed: 100, unattributed: 0, errors: 0, dropped: 0, serverCounted: 100 });
     expect(run.crossCheck.agree).toBe(true);
     expect(Object.keys(run.latencyMs)).toEqual(['p50', 'p90', 'p99', 'max']);
@@ -32,10 +33,21 @@ describe('kth load', () => {
     expect(run.metrics.chiSquare.unit).toBe('connections');
   });
 
+  it('GIVEN --settle THEN the probes come first and are left out of the run: the cross-check still agrees exactly', async () => {
+    const { code, stdout } = await kth(['load', 'http', '--target', `${pod.url}/`, '--rate', '50', '--duration', '1s', '--expect-pods', 'cli-pod', '--settle', '5s', '--server-metrics', `${pod.url}/metrics`, '--json']);
+    expect(code).toBe(0);
+    const run = JSON.parse(stdout);
+    expect(run.settle).toMatchObject({ failures: 0, answeredBy: { 'cli-pod': 3 }, probes: 3 });
+    expect(run.totals).toMatchObject({ requests: 50, attributed: 50, serverCounted: 50 });
+    expect(run.crossCheck.agree).toBe(true);
+  });
+
   it('GIVEN the table form THEN per-pod rows, errors and latency are printed', async () => {
     const { code, stdout } = await kth(['load', 'http', '--target', `${pod.url}/`, '--model', 'short-lived', '--rate', '50', '--duration', '1s']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/cli-pod .*│ 50 /);
+    expect(stdout).toMatch(/│ p99 ms │/);
+    expect(stdout).toMatch(/cli-pod .*│ \d+\.\d{3} +│\n/);
     expect(stdout).toMatch(/latency ms \(from the intended send time\)/);
     expect(stdout).toMatch(/server counters: not read \(pass --server-metrics/);
   });
@@ -47,6 +59,7 @@ describe('kth load', () => {
     [['--duration', 'soon'], '--duration'],
     [['--rate', '5', '--concurrency', '2'], '--concurrency'],
     [['--server-metrics', 'not a url'], '--server-metrics'],
+    [['--settle', 'later'], '--settle'],
   ])('GIVEN bad flags %j THEN exit 2 naming %s', async (flags, flag) => {
     const { code, stderr } = await kth(['load', 'http', '--target', `${pod.url}/`, ...flags]);
     expect(code).toBe(2);

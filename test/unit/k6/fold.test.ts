@@ -1,5 +1,8 @@
-import { foldPoint, k6ErrorKind, k6Time, type FoldCounts, type K6Point } from '../../../harness/k6/fold.ts';
-import { Recorder } from '../../../harness/recorder/recorder.ts';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { foldK6Output, foldPoint, k6ErrorKind, k6Time, type FoldCounts, type K6Point } from '../../../harness/k6/fold.ts';
+import { memorySink, Recorder } from '../../../harness/recorder/recorder.ts';
 
 const point = (metric: string, value: number, tags: Record<string, string> = {}, metadata: Record<string, string> = {}, time = '2026-11-25T17:07:20.617120667Z'): K6Point => ({ type: 'Point', metric, data: { time, value, tags, metadata } });
 
@@ -26,5 +29,45 @@ describe('k6 JSON output fold', () => {
     expect(source.totals).toMatchObject({ sent: 3, completed: 3, attributed: 2, unattributed: 0, dropped: 2, errors: 2, errorsByKind: { 'http-5xx': 1, refused: 1 } });
     expect(source.totals.pods.get('p1')).toMatchObject({ requests: 2, newConnections: 1, errorResponses: 1, node: 'n1', podIp: '10.1.0.1' });
     expect(source.totals.latency.totalCount).toBe(3);
+  });
+
+  it('GIVEN an output file with a metric declaration, points, a malformed line, a non-point and a last line without newline WHEN folded live as it is written THEN counts and events equal the fold of the finished file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kth-fold-'));
+    try {
+      const file = join(dir, 'k6.json');
+      const second = (s: number) => `2026-11-25T17:07:${String(20 + s).padStart(2, '0')}.5Z`;
+      const served = (s: number) => JSON.stringify(point('kth_served', 3, { pod: 'p1', node: 'n1', status: '200' }, { kth_connection: 'p1/1', kth_sequence: String(s + 1) }, second(s)));
+      const pieces = [
+        '{"type":"Metric","data":{"name":"kth_served"},"metric":"kth_served"}\n',
+        `${JSON.stringify(point('http_reqs', 1, {}, {}, second(0)))}\n${served(0)}\n`,
+        'not json\n{"type":"Summary"}\n\n',
+        `${JSON.stringify(point('http_reqs', 1, {}, {}, second(1)))}\n${served(1).slice(0, 40)}`,
+        `${served(1).slice(40)}\n${JSON.stringify(point('http_reqs', 1, {}, {}, second(2)))}\n`,
+        served(2),
+      ];
+      writeFileSync(file, '');
+      const live = memorySink();
+      const liveSource = new Recorder({ sink: live.sink }).source('k6');
+      const writer = (async () => {
+        for (const piece of pieces) {
+          appendFileSync(file, piece);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      })();
+      const liveCounts = await foldK6Output(file, liveSource, 'vip:80', { until: writer, intervalMs: 3 });
+      liveSource.flushAll();
+      expect(readFileSync(file, 'utf8')).toBe(pieces.join(''));
+
+      const after = memorySink();
+      const afterSource = new Recorder({ sink: after.sink }).source('k6');
+      const afterCounts = await foldK6Output(file, afterSource, 'vip:80');
+      afterSource.flushAll();
+      expect(liveCounts).toEqual({ served: 3, httpReqs: 3, dropped: 0, skipped: 2 });
+      expect(afterCounts).toEqual(liveCounts);
+      expect(live.events).toEqual(after.events);
+      expect(liveSource.totals).toMatchObject({ sent: 3, completed: 3, attributed: 3 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { summarizeRun } from '../../../harness/analysis/run-summary.ts';
-import { latencyPercentiles, mergeLatency } from '../../../harness/analysis/latency.ts';
+import { latencyPercentiles, mergeLatency, mergeLatencyByPod } from '../../../harness/analysis/latency.ts';
 import { eventsOfKind } from '../../../harness/recorder/events.ts';
-import { decodeHistogram } from '../../../harness/recorder/histogram.ts';
+import { decodeHistogram, percentilesMs } from '../../../harness/recorder/histogram.ts';
 import { memorySink, Recorder, sameAddress, type Attribution } from '../../../harness/recorder/recorder.ts';
 
 const who = (pod: string, connection: number, sequence: number, peerAddress = '10.0.0.9'): Attribution => ({
@@ -25,10 +25,12 @@ describe('Recorder', () => {
       { kind: 'request-sample', t: 1000, bucketMs: 1000, source: 'http', pod: 'a', node: 'node-a', podIp: '10.1.0.97', connectionId: 'a/1', via: 'vip:80', requests: 2, errors: 0, newConnections: 1, peerChecked: 2, peerPreserved: 2, firstAt: 1001, lastAt: 1500 },
       { kind: 'request-sample', t: 1000, bucketMs: 1000, source: 'http', pod: 'b', node: 'node-b', podIp: '10.1.0.98', connectionId: 'b/1', via: 'vip:80', requests: 1, errors: 0, newConnections: 1, peerChecked: 1, peerPreserved: 0, firstAt: 1999, lastAt: 1999 },
     ]);
-    const [latency] = eventsOfKind(events, 'latency-histogram');
-    expect(latency?.count).toBe(3);
-    expect(decodeHistogram(latency!.histogram).totalCount).toBe(3);
-    expect(latency?.maxMs).toBeCloseTo(6, 2);
+    // One latency-histogram per pod in the bucket: a (2 and 4 ms), b (6 ms).
+    const latencies = eventsOfKind(events, 'latency-histogram');
+    expect(latencies.map((h) => [h.t, h.pod, h.count])).toEqual([[1000, 'a', 2], [1000, 'b', 1]]);
+    expect(decodeHistogram(latencies[0]!.histogram).totalCount).toBe(2);
+    expect(latencies[0]?.maxMs).toBeCloseTo(4, 2);
+    expect(latencies[1]?.maxMs).toBeCloseTo(6, 2);
     expect(eventsOfKind(events, 'load-sample')).toEqual([{ kind: 'load-sample', t: 1000, bucketMs: 1000, source: 'http', sent: 3, completed: 3, unattributed: 0, dropped: 0 }]);
 
     recorder.close();
@@ -72,6 +74,13 @@ describe('Recorder', () => {
     // Sequence 1 occurs once every 50 responses: 4000 connections' first answers.
     expect(samples.reduce((sum, s) => sum + s.newConnections, 0)).toBe(4000);
     expect(samples.every((s) => s.connectionId === undefined)).toBe(true);
+    // Per-pod latency stays bounded: one run-wide histogram per pod, and one per pod per open bucket
+    // taken from (and returned to) the spare pool — not one per bucket.
+    expect([...http.totals.pods.values()].map((p) => p.latency.totalCount)).toEqual([66_667, 66_667, 66_666]);
+    expect((http as unknown as { spareHistograms: unknown[] }).spareHistograms).toHaveLength(3);
+    const histograms = eventsOfKind(events, 'latency-histogram');
+    expect(histograms).toHaveLength(200 * 3);
+    expect(histograms.reduce((sum, h) => sum + h.count, 0)).toBe(200_000);
   });
 
   it('GIVEN out-of-order events within the lateness window THEN they join their bucket; later ones add a second sample for it', () => {
@@ -109,6 +118,62 @@ describe('Recorder', () => {
     expect(summary.p99).toBeGreaterThanOrEqual(99);
     expect(summary.p99).toBeLessThanOrEqual(99.1);
     expect(summary.max).toBeCloseTo(100, 1);
+  });
+});
+
+describe('Recorder per-pod latency', () => {
+  // HdrHistogram (3 significant digits) reports a value's bucket's highest equivalent value:
+  // 50 ms = 50000 µs sits in a 32 µs-wide bucket [49984, 50015] → 50.015; 90000 µs → [89984, 90047];
+  // 99000 µs → [98944, 99007]; 100000 µs → [99968, 100031]; 200000 µs → [199936, 200063];
+  // 5 s = 5000000 µs → [4997120, 5001215]. All within 0.1 % above the recorded value. `max` is the
+  // exact largest value recorded in the histogram itself (merged or decoded ones may round it up).
+  it('GIVEN pod a answering in 1..100 ms and pod b in 200 ms, with a 5 s timeout on b\'s connection THEN each pod\'s histogram has exactly its own latencies', () => {
+    const { sink, events } = memorySink();
+    const recorder = new Recorder({ sink, granularity: 'pod' });
+    const http = recorder.source('http');
+    for (let i = 1; i <= 9; i++) http.response(i, 200, who('b', 1, i), 'vip:80', undefined);
+    http.failure(10, 5000, 'timeout', 'timed out', 'vip:80', 'b'); // charged to b: the client waited on b's connection
+    http.failure(11, 7, 'reset', 'ECONNRESET', 'vip:80', 'z'); // z never answered: no pod to charge
+    http.response(12, 3, undefined, 'vip:80', undefined); // unattributed
+    for (let i = 1; i <= 100; i++) http.response(i * 30, i, who('a', 1, i), 'vip:80', undefined); // 33 per bucket 0..2, 1 in bucket 3
+    recorder.close();
+
+    const a = http.totals.pods.get('a')!;
+    const b = http.totals.pods.get('b')!;
+    expect(a.latency.totalCount).toBe(100);
+    expect(percentilesMs(a.latency)).toEqual({ p50: 50.015, p90: 90.047, p99: 99.007, max: 100 });
+    // b: nine 200 ms responses and the 5 s timeout: p50/p90 = 200 ms, p99 (the 10th of 10) = 5 s.
+    expect(b.latency.totalCount).toBe(10);
+    expect(b.requests).toBe(9);
+    expect(b.errors).toBe(1);
+    expect(percentilesMs(b.latency)).toEqual({ p50: 200.063, p90: 200.063, p99: 5001.215, max: 5000 });
+    expect(http.totals.pods.has('z')).toBe(false);
+    // Run-wide: 100 + 10 + the reset + the unattributed response.
+    expect(http.totals.latency.totalCount).toBe(112);
+
+    // The per-second events partition each bucket by pod ('' = none); merged, they give the totals.
+    const histograms = eventsOfKind(events, 'latency-histogram');
+    expect(histograms.filter((h) => h.t === 0).map((h) => [h.pod, h.count])).toEqual([['b', 10], [undefined, 2], ['a', 33]]);
+    expect(histograms.every((h) => h.pod !== '')).toBe(true);
+    expect(mergeLatency(histograms).totalCount).toBe(112);
+    const byPod = mergeLatencyByPod(histograms);
+    expect([...byPod.keys()].sort()).toEqual(['', 'a', 'b']);
+    expect(percentilesMs(byPod.get('a')!)).toEqual({ p50: 50.015, p90: 90.047, p99: 99.007, max: 100.031 });
+    expect(percentilesMs(byPod.get('b')!)).toEqual({ p50: 200.063, p90: 200.063, p99: 5001.215, max: 5001.215 });
+    expect(percentilesMs(byPod.get('')!)).toEqual({ p50: 3.001, p90: 7.003, p99: 7.003, max: 7.003 });
+    // A window picks buckets: only [1000, 2000) of pod a, i.e. responses 34..66 (34 ms … 66 ms).
+    expect(mergeLatencyByPod(histograms, { from: 1000, to: 2000 }).get('a')?.totalCount).toBe(33);
+  });
+
+  it('GIVEN a failure on a pod\'s connection before that pod ever answered THEN it is not charged to it (neither in errors nor in latency)', () => {
+    const recorder = new Recorder();
+    const http = recorder.source('http');
+    http.failure(10, 1000, 'timeout', 'timed out', 'vip:80', 'a');
+    http.response(20, 2, who('a', 1, 1), 'vip:80', undefined);
+    recorder.close();
+    expect(http.totals.pods.get('a')).toMatchObject({ requests: 1, errors: 0 });
+    expect(http.totals.pods.get('a')?.latency.totalCount).toBe(1);
+    expect(http.totals.latency.totalCount).toBe(2);
   });
 });
 
