@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { ManagedByLabel, managedByValue } from './names.ts';
+import { ManagedByLabel, managedByValue, RunIdLabel } from './names.ts';
 
 /**
  * A pod that only sleeps: the place in-cluster clients run from (its own network namespace and
@@ -9,7 +9,7 @@ export function clientPod(params: { name: string; namespace: string; nodeName?: 
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: params.name, namespace: params.namespace, labels: { app: params.name, [ManagedByLabel]: managedByValue, ...(params.runId ? { 'kube-traffic-harness.io/run-id': params.runId } : {}) } },
+    metadata: { name: params.name, namespace: params.namespace, labels: { app: params.name, [ManagedByLabel]: managedByValue, ...(params.runId ? { [RunIdLabel]: params.runId } : {}) } },
     spec: {
       ...(params.nodeName ? { nodeName: params.nodeName } : {}),
       terminationGracePeriodSeconds: 0,

@@ -17,6 +17,9 @@ const commandGroups: Record<string, () => Promise<Register>> = {
   cleanup: async () => (await import('./commands/lab.ts')).registerLab,
   serve: async () => (await import('./commands/serve.ts')).registerServe,
   load: async () => (await import('./commands/load.ts')).registerLoad,
+  plan: async () => (await import('./commands/plan.ts')).registerPlan,
+  report: async () => (await import('./commands/report.ts')).registerReport,
+  run: async () => (await import('./commands/run.ts')).registerRun,
 };
 
 // The CLI is the only layer that prints errors and chooses exit codes; everything below throws.

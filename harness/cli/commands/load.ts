@@ -67,7 +67,7 @@ export function registerLoad(program: Command): void {
       .option('--model <model>', `connection model: ${httpModels.join(' | ')}`, 'persistent')
       .option('--connections <n>', 'persistent: connections held; short-lived: connections at once; pooled: pool size; h2: connections', '4')
       .option('--idle-timeout <duration>', 'pooled: close connections idle this long', '4s')
-      .option('--max-connection-age <duration>', 'pooled: retire connections older than this (0 = never)', '0s')
+      .option('--max-connection-age <duration>', 'persistent and pooled: a connection older than this carries one last request (Connection: close), then a new one is opened (0 = never)', '0s')
       .option('--pipelining <n>', 'HTTP/1.1 requests in flight per connection', '1')
       .option('--streams <n>', 'h2: streams in flight per connection at most', '100'),
   ).action(async (flags: LoadFlags) => runLoadCommand('http', flags));
@@ -84,6 +84,15 @@ export function registerLoad(program: Command): void {
       .option('--keepalive <duration>', 'client keepalive ping interval (grpc.keepalive_time_ms)')
       .option('--stream-count <n>', 'server-stream: replies per call', '10'),
   ).action(async (flags: LoadFlags) => runLoadCommand('grpc', flags));
+
+  load
+    .command('counters')
+    .description("read the sample servers' own counters (requests, connections, GOAWAYs) from where this runs; prints JSON")
+    .requiredOption('--server-metrics <urls>', 'comma-separated /metrics URLs of the servers (or pod=URL)')
+    .action(async (flags: { serverMetrics: string }) => {
+      const counters = await scrapeAll(parseMetricsEndpoints(flags.serverMetrics));
+      process.stdout.write(`${JSON.stringify(counters)}\n`);
+    });
 }
 
 function integer(value: string | undefined, flag: string, min: number): number | undefined {

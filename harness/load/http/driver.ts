@@ -33,7 +33,7 @@ export interface HttpLoadOptions {
   maxWaitMs?: number;
   /** pooled: idle connections close after this long. @default 4_000 */
   idleTimeoutMs?: number;
-  /** pooled: connections older than this carry one last request with Connection: close; 0 = never. @default 0 */
+  /** persistent and pooled: connections older than this carry one last request with Connection: close; 0 = never. @default 0 */
   maxConnectionAgeMs?: number;
   /** HTTP/1.1 pipelining depth per connection (persistent/pooled). @default 1 */
   pipelining?: number;
@@ -113,7 +113,7 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<LoadResult>
     options.model === 'h2'
       ? new H2Pool({ origin, exchange: httpExchange(method, path, headers), connections: options.connections, streamsPerConnection: options.streamsPerConnection ?? 100, requestTimeoutMs, connectTimeoutMs, recorder: source, now })
       : options.model !== 'pooled' && (options.h1Client ?? 'lean') === 'lean'
-        ? new LeanH1Pool({ origin, path, method, headers, model: options.model, connections: options.connections, pipelining: options.pipelining ?? 1, requestTimeoutMs, connectTimeoutMs, recorder: source, now })
+        ? new LeanH1Pool({ origin, path, method, headers, model: options.model, connections: options.connections, pipelining: options.pipelining ?? 1, maxAgeMs: options.model === 'persistent' ? (options.maxConnectionAgeMs ?? 0) : 0, requestTimeoutMs, connectTimeoutMs, recorder: source, now })
         : new H1Pool({
             origin,
             path,

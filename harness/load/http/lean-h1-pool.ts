@@ -16,6 +16,11 @@ export interface LeanH1PoolOptions {
   connections: number;
   /** Requests in flight per connection (HTTP/1.1 pipelining; persistent only). */
   pipelining: number;
+  /**
+   * persistent: a held connection older than this carries one last request with Connection: close
+   * and its lane reconnects (a new backend pick), like a proxy's max connection duration. 0 = never.
+   */
+  maxAgeMs?: number;
   requestTimeoutMs: number;
   connectTimeoutMs: number;
   recorder: SourceRecorder;
@@ -111,10 +116,13 @@ export class LeanH1Pool implements LanePool<Lane> {
 
   run<T>(lane: Lane, latencyFrom: number, sentAt: number, token: T, done: (token: T) => void): void {
     let connection = lane.connection;
-    if (!connection || connection.finished) connection = lane.connection = new LeanConnection(this, lane);
+    if (!connection || connection.finished || connection.retiring) connection = lane.connection = new LeanConnection(this, lane);
     connection.sent.push({ latencyFrom, sentAt, token, done: done as (token: unknown) => void });
+    const maxAgeMs = this.options.maxAgeMs ?? 0;
+    // Age counts from the connect; its last request says Connection: close, so the server closes.
+    if (maxAgeMs > 0 && connection.tracked && this.options.now() - connection.openedAt >= maxAgeMs) connection.retiring = true;
     // Written now even while connecting: net.Socket queues it until the connection is up.
-    connection.socket.write(this.options.model === 'short-lived' ? this.closeRequest : this.keepAliveRequest);
+    connection.socket.write(this.options.model === 'short-lived' || connection.retiring ? this.closeRequest : this.keepAliveRequest);
   }
 
   /** @internal */
@@ -224,6 +232,8 @@ class LeanConnection {
   tracked: TrackedConnection | undefined;
   /** Closed, failed, or closing after its last response: the lane opens a new one for the next request. */
   finished = false;
+  /** Past the pool's max age: its last request is written, the next goes on a new connection. */
+  retiring = false;
   /** When it started waiting for the server's FIN (see {@link linger}). */
   lingerSince = 0;
   /** Reused per response (the recorder copies what it keeps); strings are kept while unchanged. */
@@ -258,10 +268,11 @@ class LeanConnection {
     if (!sent) return this.fail(Object.assign(new Error(`a response (HTTP ${head.status}) arrived with no request in flight`), { code: 'KTH_HTTP_PROTOCOL' }));
     // Connection: close from the server, or our own short-lived close: this connection is done
     // after this response. Mark it before `answered`, whose done() may send the lane's next request.
-    const last = head.close || this.pool.closesAfterResponse;
+    const retired = this.retiring && this.sent.length === 0;
+    const last = head.close || this.pool.closesAfterResponse || retired;
     if (last) {
       this.finished = true;
-      if (this.pool.closesAfterResponse && this.tracked) this.tracked.closingByClient = true;
+      if ((this.pool.closesAfterResponse || retired) && this.tracked) this.tracked.closingByClient = true;
     }
     this.pool.answered(this, sent, head);
     if (last) {

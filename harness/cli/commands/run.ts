@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { badInput, HarnessError } from '../../core/errors.ts';
+import { parseProxyModes, parseTimeScale } from '../../engine/plan.ts';
+
+interface RunFlags {
+  provider: string;
+  proxyMode?: string;
+  out: string;
+  baseline?: string;
+  retain?: boolean;
+  timeScale: string;
+}
+
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+/** `kth run`: a scenario end to end; the exit code says passed (0), a check failed (1), an error (3), interrupted (130). */
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run a scenario: cluster per proxy mode, sample service, load and chaos, checks, and a report in <out>/<run-id>/')
+    .argument('<scenario>', 'scenario module, e.g. scenarios/keepalive-imbalance.ts')
+    .option('--provider <provider>', 'lab (embedded, needs root) | kind | existing', 'lab')
+    .option('--proxy-mode <modes>', "comma-separated proxy modes instead of the scenario's: iptables, nftables, ipvs, cilium")
+    .option('--out <dir>', 'where the report directory goes', 'reports')
+    .option('--baseline <report.json>', 'compare with an earlier report: a check that passed there and fails now is a regression')
+    .option('--retain', 'keep the clusters afterwards (kth lab down --name … removes them)')
+    .option('--time-scale <factor>', 'run every timeline duration at this fraction (0.2 = 20%: tests, smoke runs)', '1')
+    .action(async (file: string, flags: RunFlags) => {
+      const timeScale = parseTimeScale(flags.timeScale);
+      const proxyModes = flags.proxyMode === undefined ? undefined : parseProxyModes(flags.proxyMode);
+      if (!['lab', 'kind', 'existing'].includes(flags.provider)) throw badInput(`--provider: '${flags.provider}' is not one of lab, kind, existing`, { where: '--provider' });
+      // The baseline is read first: a typo in its path should not cost a whole run.
+      const { diffReports, renderDiff } = await import('../../report/diff.ts');
+      const { readDiffableReport } = await import('../../report/schema.ts');
+      const baseline = flags.baseline ? await readDiffableReport(flags.baseline) : undefined;
+      const { runScenario } = await import('../../engine/run.ts');
+      const { reportStatus } = await import('../../report/model.ts');
+      const { report, files } = await runScenario({ file, provider: flags.provider as 'lab', ...(proxyModes ? { proxyModes } : {}), outDir: flags.out, timeScale, retain: Boolean(flags.retain), log: progress });
+      process.stdout.write(`${files.summaryMd}\n${files.indexHtml}\n`);
+      const diff = baseline ? diffReports(baseline, report) : undefined;
+      if (diff) process.stdout.write(renderDiff(diff));
+      const status = reportStatus(report);
+      if (status === 'error') throw new HarnessError('environment', `one or more runs could not complete: ${report.runs.filter((run) => run.status === 'error').map((run) => `${run.proxyMode}/${run.variant}: ${run.reason}`).join('; ')}`, { hint: `the partial report is in ${files.summaryMd}` });
+      if (status === 'failed') throw new HarnessError('check-failed', `checks failed: ${report.runs.flatMap((run) => run.checks.filter((check) => !check.pass).map((check) => `${run.proxyMode}/${run.variant} ${check.name} (${check.note ?? check.expect})`)).join('; ')}`);
+      if (diff && diff.regressions.length > 0) throw new HarnessError('check-failed', 'regression against the baseline: see the diff above');
+    });
+}

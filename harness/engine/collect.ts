@@ -1,0 +1,44 @@
+import { rebalanceTime } from '../analysis/rebalance.ts';
+import type { RequestSample, TimelineEvent } from '../recorder/events.ts';
+import { readEvents } from '../recorder/ndjson.ts';
+import type { SeriesPoint } from '../report/model.ts';
+
+/** Every request sample of one load's events file (the rest of the timeline is not needed here). */
+export async function requestSamples(file: string): Promise<RequestSample[]> {
+  const samples: RequestSample[] = [];
+  try {
+    for await (const event of readEvents(file) as AsyncGenerator<TimelineEvent>) if (event.kind === 'request-sample') samples.push(event);
+  } catch (error) {
+    // A load that failed before writing anything leaves no file: no samples, said elsewhere.
+    if ((error as { code?: string }).code !== 'ENOENT') throw error;
+  }
+  return samples;
+}
+
+/** Requests per second per pod for one load, ms from the run's start (the report's `series`). */
+export function seriesOf(load: string, samples: readonly RequestSample[], runStartEpochMs: number): SeriesPoint[] {
+  const points = new Map<string, SeriesPoint>();
+  for (const sample of samples) {
+    const t = sample.t - runStartEpochMs;
+    const key = `${t}\u0000${sample.pod}`;
+    const point = points.get(key) ?? { t, load, pod: sample.pod, requests: 0, errors: 0 };
+    point.requests += sample.requests;
+    point.errors += sample.errors;
+    points.set(key, point);
+  }
+  return [...points.values()].sort((a, b) => a.t - b.t || a.pod.localeCompare(b.pod));
+}
+
+/**
+ * Seconds from a scale-out until every new pod carries at least 80 % of its fair share (one-second
+ * resolution, see analysis/rebalance.ts); null when it never happened within the run.
+ */
+export function rebalanceSeconds(samples: readonly RequestSample[], scaleOutAtEpochMs: number, podsBefore: readonly string[], podCount: number): number | null {
+  const before = new Set(podsBefore);
+  const newPods = [...new Set(samples.filter((s) => s.t + s.bucketMs > scaleOutAtEpochMs).map((s) => s.pod))].filter((pod) => !before.has(pod));
+  // New pods that never served anything still count: they are why a run never rebalances.
+  const missing = Math.max(0, podCount - podsBefore.length - newPods.length);
+  if (missing > 0) return null;
+  if (newPods.length === 0) return null;
+  return rebalanceTime(samples, { scaleOutAt: scaleOutAtEpochMs, newPods, podCount }).seconds;
+}

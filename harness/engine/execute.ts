@@ -1,0 +1,251 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { RunSummary } from '../analysis/run-summary.ts';
+import { environmentError } from '../core/errors.ts';
+import { repoRoot } from '../core/paths.ts';
+import { apply, type Cluster, ensureNamespace, podsOf, waitForDeployment, waitForPodReady } from '../kube/cluster.ts';
+import { crossCheck } from '../analysis/cross-check.ts';
+import { counterDelta, type ServerCounters } from '../load/server-metrics.ts';
+import type { RequestSample } from '../recorder/events.ts';
+import type { RunReport, TimelineEntry } from '../report/model.ts';
+import { clientPod } from '../../manifests/client-pod.ts';
+import { ManagedByLabel, NameLabel, RunIdLabel } from '../../manifests/names.ts';
+import { sampleServiceObjects } from '../../manifests/sample-service.ts';
+import { performChaos, type ChaosTarget } from './chaos.ts';
+import { evaluateChecks } from './checks.ts';
+import { rebalanceSeconds, requestSamples, seriesOf } from './collect.ts';
+import { loadArgv } from './load-args.ts';
+import { mergeRuns } from './merge.ts';
+import type { ChaosSpec, CheckSpec, LoadSpec, WorkloadSpec } from './types.ts';
+import { workloadParams } from './workload.ts';
+
+/** One (proxy mode × variant) run, resolved from the plan: durations in ms, already scaled. */
+export interface ResolvedRun {
+  proxyMode: string;
+  variant: string;
+  workload: WorkloadSpec;
+  loads: { spec: LoadSpec; startMs: number; durationMs: number }[];
+  chaos: { spec: ChaosSpec; atMs: number }[];
+  checks: CheckSpec[];
+}
+
+/** What the engine needs from a provider's cluster to run one variant (lab today). */
+export interface RunTarget {
+  cluster: Cluster;
+  /** Runs `kth <argv>` where the scenario's clients live: inside a client pod, or outside the cluster. */
+  spawnClient(where: { pod: V1Pod } | 'external', argv: readonly string[]): ChildProcess;
+  killProcess(namespace: string, pod: V1Pod): Promise<string>;
+}
+
+export interface ExecuteOptions {
+  dir: string;
+  runId: string;
+  log: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+const serviceName = 'web';
+const selectorOf = (runId: string) => `${NameLabel}=${serviceName},${RunIdLabel}=${runId}`;
+
+/** Namespace of one variant's objects (RFC 1123, ≤ 63). */
+export function namespaceFor(variant: string): string {
+  return `kth-${variant.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}`.slice(0, 63).replace(/-+$/, '');
+}
+
+interface Finished {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+function finished(child: ChildProcess): Promise<Finished> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ stdout, stderr, code })));
+}
+
+const sleepUntil = (epochMs: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, epochMs - Date.now()));
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+
+/** pod=URL of each server's own counters (HTTP on its port, gRPC on the side port). */
+function metricsEndpoints(pods: readonly V1Pod[], server: 'http' | 'grpc'): string[] {
+  const port = server === 'http' ? 8080 : 9091;
+  return pods.map((pod) => `${pod.metadata?.name}=http://${pod.status?.podIP}:${port}/metrics`);
+}
+
+/**
+ * Runs one variant on a ready cluster: deploy → wait ready → client → settle → loads and chaos on
+ * one clock → collect → checks. Throws only for infrastructure failures (the caller records the
+ * run as `error`); a failed check is a result.
+ */
+export async function executeRun(target: RunTarget, run: ResolvedRun, options: ExecuteOptions): Promise<RunReport> {
+  const { cluster } = target;
+  const label = `[${run.proxyMode}/${run.variant}]`;
+  const namespace = namespaceFor(run.variant);
+  const runId = options.runId;
+  const started = performance.now();
+  const timeline: TimelineEntry[] = [];
+
+  options.log(`${label} deploying ${run.workload.replicas} × ${run.workload.server} server in ${namespace}`);
+  await ensureNamespace(cluster, namespace, { [RunIdLabel]: runId, [ManagedByLabel]: 'kube-traffic-harness' });
+  const params = workloadParams(run.workload, { name: serviceName, namespace, runId });
+  await apply(cluster, sampleServiceObjects(params));
+  await waitForDeployment(cluster, namespace, serviceName, 180_000);
+  const service = await cluster.core.readNamespacedService({ name: serviceName, namespace });
+  let servers = (await podsOf(cluster, namespace, selectorOf(runId))).filter((pod) => !pod.metadata?.deletionTimestamp);
+  const podsBefore = servers.map((pod) => pod.metadata?.name as string);
+
+  // The servers' own counters cross-check the clients while the pods stay the same (chaos would
+  // take counters away with their pods). They are read from a client pod: pod addresses are
+  // reachable only inside the cluster, and lab addresses are never dialled from the host.
+  const stablePods = run.chaos.length === 0;
+  const needsPodClient = stablePods || run.loads.some((load) => (load.spec.from ?? 'pod') === 'pod');
+  let client: V1Pod | undefined;
+  if (needsPodClient) {
+    await apply(cluster, [clientPod({ name: 'client', namespace, runId })]);
+    client = await waitForPodReady(cluster, namespace, 'client', 120_000);
+  }
+  const targetFor = (load: LoadSpec): string => {
+    const external = load.from === 'external';
+    const port = service.spec?.ports?.[0];
+    const host = external ? service.status?.loadBalancer?.ingress?.[0]?.ip : service.spec?.clusterIP;
+    if (!host || !port) throw environmentError(`${label} Service ${namespace}/${serviceName} has no ${external ? 'LoadBalancer address' : 'ClusterIP'}`, { hint: external ? 'external loads need workload.serviceType LoadBalancer' : undefined });
+    const address = `${host}:${port.port}`;
+    return load.protocol === 'http' ? `http://${address}/` : address;
+  };
+  const where = (load: LoadSpec) => (load.from === 'external' ? ('external' as const) : { pod: client! });
+
+  // Settle once per client location: the proxy has programmed every endpoint before the clock starts.
+  for (const load of run.loads) {
+    const argv = ['load', load.spec.protocol, '--target', targetFor(load.spec), '--expect-pods', podsBefore.join(','), '--settle', '60s', '--max-requests', '1', '--rate', '10', '--duration', '1s', '--json'];
+    const result = await finished(target.spawnClient(where(load.spec), argv));
+    if (result.code !== 0) throw environmentError(`${label} the path to the Service did not settle: ${result.stderr.trim() || result.stdout.trim()}`);
+    const settle = (JSON.parse(result.stdout) as { settle?: { settledMs: number; probes: number } }).settle;
+    options.log(`${label} data path settled for load ${load.spec.name} (${settle?.probes ?? '?'} probes, ${Math.round(settle?.settledMs ?? 0)} ms)`);
+  }
+
+  const readCounters = async (): Promise<ServerCounters[]> => {
+    const result = await finished(target.spawnClient({ pod: client! }, ['load', 'counters', '--server-metrics', metricsEndpoints(servers, run.workload.server).join(',')]));
+    if (result.code !== 0) throw environmentError(`${label} could not read the servers' counters: ${result.stderr.trim()}`);
+    return JSON.parse(result.stdout) as ServerCounters[];
+  };
+  const before = stablePods ? await readCounters() : [];
+
+  const t0 = Date.now();
+  const endMs = Math.max(0, ...run.loads.map((load) => load.startMs + load.durationMs));
+  options.log(`${label} running: ${run.loads.length} load(s), ${run.chaos.length} chaos action(s), ${(endMs / 1000).toFixed(1)} s`);
+  const progress = setInterval(() => options.log(`${label} ${((Date.now() - t0) / 1000).toFixed(0)} s of ${(endMs / 1000).toFixed(0)} s`), 10_000);
+  const children = new Set<ChildProcess>();
+  const abort = () => {
+    for (const child of children) child.kill('SIGINT');
+  };
+  options.signal?.addEventListener('abort', abort, { once: true });
+
+  const loadResults = run.loads.map(async (load) => {
+    await sleepUntil(t0 + load.startMs, options.signal);
+    if (options.signal?.aborted) return { load, summary: undefined, eventsFile: '', problem: 'interrupted before it started' };
+    const eventsFile = join(options.dir, `events-${run.proxyMode}-${run.variant}-${load.spec.name}.ndjson`);
+    timeline.push({ t: Date.now() - t0, kind: 'load-start', detail: `${load.spec.name}: ${load.spec.protocol} ${load.spec.model ?? load.spec.call ?? ''} ${load.spec.connections} connection(s)` });
+    const child = target.spawnClient(where(load.spec), ['load', ...loadArgv({ spec: load.spec, startMs: load.startMs, durationMs: load.durationMs, target: targetFor(load.spec), expectPods: stablePods ? podsBefore : [], eventsFile })]);
+    children.add(child);
+    const result = await finished(child);
+    children.delete(child);
+    timeline.push({ t: Date.now() - t0, kind: 'load-end', detail: `${load.spec.name} (exit ${result.code})` });
+    // Exit 130 still prints the partial run: keep it.
+    const summary = result.stdout.trim() ? (JSON.parse(result.stdout) as RunSummary) : undefined;
+    return { load, summary, eventsFile, problem: summary ? undefined : `load ${load.spec.name} printed no result (exit ${result.code}): ${result.stderr.trim().slice(-500)}` };
+  });
+
+  let scaleOut: { atEpochMs: number; replicas: number } | undefined;
+  const chaosDone = (async () => {
+    for (const { spec, atMs } of [...run.chaos].sort((a, b) => a.atMs - b.atMs)) {
+      await sleepUntil(t0 + atMs, options.signal);
+      if (options.signal?.aborted) return;
+      const chaosTarget: ChaosTarget = { cluster, namespace, deployment: serviceName, selector: selectorOf(runId), killProcess: (pod) => target.killProcess(namespace, pod) };
+      const start = Date.now();
+      timeline.push({ t: start - t0, kind: 'chaos-start', detail: spec.action });
+      const detail = await performChaos(chaosTarget, spec).catch((error: Error) => `FAILED: ${error.message}`);
+      timeline.push({ t: Date.now() - t0, kind: 'chaos-end', detail });
+      options.log(`${label} chaos at ${((start - t0) / 1000).toFixed(1)} s: ${detail}`);
+      if (spec.action === 'scale' && spec.replicas > podsBefore.length) scaleOut = { atEpochMs: start, replicas: spec.replicas };
+    }
+  })();
+
+  let results: Awaited<(typeof loadResults)[number]>[];
+  try {
+    results = await Promise.all(loadResults);
+    await chaosDone;
+  } finally {
+    clearInterval(progress);
+    options.signal?.removeEventListener('abort', abort);
+  }
+
+  const loads: Record<string, RunSummary> = {};
+  const problems: string[] = [];
+  const samples: RequestSample[] = [];
+  const series = [];
+  for (const result of results) {
+    if (result.summary) loads[result.load.spec.name] = result.summary;
+    if (result.problem) problems.push(result.problem);
+    if (result.eventsFile) {
+      const loadSamples = await requestSamples(result.eventsFile);
+      samples.push(...loadSamples);
+      series.push(...seriesOf(result.load.spec.name, loadSamples, t0));
+    }
+  }
+  // Every pod that could have served: those at the start and those serving at the end (a
+  // scale-out's new pods). One that got nothing is the finding, so it is counted with 0.
+  servers = (await podsOf(cluster, namespace, selectorOf(runId))).filter((pod) => !pod.metadata?.deletionTimestamp);
+  const expected = [...new Set([...podsBefore, ...servers.map((pod) => pod.metadata?.name as string)])];
+  const merged = mergeRuns(Object.values(loads), expected);
+  if (stablePods && merged) {
+    // Every load's responses summed against the servers' counts over the same span.
+    merged.crossCheck = crossCheck(new Map(merged.pods.filter((row) => row.requests > 0).map((row) => [row.name, row.requests])), counterDelta(before, await readCounters()));
+    merged.totals.serverCounted = merged.crossCheck.serverTotal;
+  }
+
+  const report: RunReport = {
+    proxyMode: run.proxyMode,
+    variant: run.variant,
+    status: 'passed',
+    durationMs: performance.now() - started,
+    ...(merged ?? {}),
+    loads,
+    timeline: timeline.sort((a, b) => a.t - b.t),
+    series,
+    checks: [],
+  };
+  if (merged) {
+    report.metrics = {
+      ...merged.metrics,
+      ...(scaleOut ? { rebalanceSeconds: rebalanceSeconds(samples, scaleOut.atEpochMs, podsBefore, scaleOut.replicas) } : {}),
+    };
+  }
+  report.checks = evaluateChecks(report, run.checks);
+  if (merged?.crossCheck && !merged.crossCheck.agree) {
+    report.checks.push({ name: 'clients and servers agree', expect: 'crossCheck.agree', pass: false, value: merged.crossCheck.clientTotal, threshold: merged.crossCheck.serverTotal ?? 0, note: merged.crossCheck.differences.join('; ') });
+  }
+  if (options.signal?.aborted) {
+    report.status = 'error';
+    report.reason = 'interrupted: the results are partial';
+  } else if (problems.length > 0) {
+    report.status = 'error';
+    report.reason = problems.join('; ');
+  } else report.status = report.checks.every((check) => check.pass) ? 'passed' : 'failed';
+  options.log(`${label} ${report.status}${report.reason ? `: ${report.reason}` : ''} (${report.checks.filter((c) => c.pass).length}/${report.checks.length} checks passed)`);
+  return report;
+}
+
+/** `kth` as a child process (the same entry point users run). */
+export function kthArgv(argv: readonly string[]): string[] {
+  return [process.execPath, join(repoRoot, 'harness/bin/kth.mjs'), ...argv];
+}

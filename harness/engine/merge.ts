@@ -1,0 +1,66 @@
+import type { PodRow, RunSummary } from '../analysis/run-summary.ts';
+import { chiSquareTest, jainIndex, maxMinRatio } from '../analysis/fairness.ts';
+
+const noLatency = { p50: null, p90: null, p99: null, max: null };
+
+/**
+ * The run-level view of several loads' summaries. One load that saw every expected pod: its
+ * summary as it is. Otherwise per-pod counts are summed, pods that got nothing are added with 0
+ * (an idle pod is the finding, not a gap), and fairness is recomputed. Latency percentiles cannot
+ * be merged from percentiles: with several loads they are null at run level (each load keeps its
+ * own under `loads`).
+ */
+export function mergeRuns(summaries: readonly RunSummary[], expectedPods: readonly string[] = []): RunSummary | undefined {
+  if (summaries.length === 0) return undefined;
+  const only = summaries.length === 1 ? summaries[0]! : undefined;
+  if (only && expectedPods.every((pod) => only.pods.some((row) => row.name === pod))) return structuredClone(only);
+  const pods = new Map<string, PodRow>();
+  const byKind: Record<string, number> = {};
+  const totals = { requests: 0, attributed: 0, unattributed: 0, errors: 0, dropped: 0, serverCounted: only ? only.totals.serverCounted : (null as number | null) };
+  let sent = 0;
+  let checked = 0;
+  let preserved = 0;
+  for (const summary of summaries) {
+    for (const key of ['requests', 'attributed', 'unattributed', 'errors', 'dropped'] as const) totals[key] += summary.totals[key];
+    for (const [kind, count] of Object.entries(summary.errors.byKind)) byKind[kind] = (byKind[kind] ?? 0) + count;
+    sent += summary.load.sent;
+    if (summary.metrics.sourceIpPreservedRatio !== null) {
+      // Weighted by requests: the ratio of the whole run, not an average of ratios.
+      checked += summary.totals.attributed;
+      preserved += summary.metrics.sourceIpPreservedRatio * summary.totals.attributed;
+    }
+    for (const row of summary.pods) {
+      const merged = pods.get(row.name) ?? { ...row, requests: 0, connections: 0, errors: 0, share: 0, latencyMs: { ...noLatency } };
+      merged.requests += row.requests;
+      merged.connections += row.connections;
+      merged.errors += row.errors;
+      pods.set(row.name, merged);
+    }
+  }
+  for (const pod of expectedPods) if (!pods.has(pod)) pods.set(pod, { name: pod, node: '', ip: '', requests: 0, connections: 0, share: 0, errors: 0, latencyMs: { ...noLatency } });
+  if (only) for (const row of only.pods) pods.get(row.name)!.latencyMs = row.latencyMs;
+  const rows = [...pods.values()].sort((a, b) => a.name.localeCompare(b.name));
+  for (const row of rows) row.share = totals.attributed === 0 ? 0 : row.requests / totals.attributed;
+  const counts = rows.map((row) => row.requests);
+  const unit = summaries[0]!.metrics.chiSquare.unit;
+  const chi = chiSquareTest(rows.map((row) => (unit === 'connections' ? row.connections : row.requests)), unit);
+  const ratio = maxMinRatio(counts);
+  const first = summaries[0]!;
+  return {
+    pods: rows,
+    totals,
+    errors: { total: totals.errors, byKind },
+    latencyMs: only ? only.latencyMs : { ...noLatency },
+    metrics: {
+      jainIndex: jainIndex(counts),
+      maxMinRatio: ratio === Infinity ? null : ratio,
+      starvedPods: ratio === Infinity ? rows.filter((row) => row.requests === 0).map((row) => row.name) : [],
+      chiSquareP: chi.pValue,
+      chiSquare: { unit, n: chi.n, statistic: chi.statistic, degreesOfFreedom: chi.degreesOfFreedom, valid: chi.valid, note: chi.note },
+      sourceIpPreservedRatio: checked === 0 ? null : preserved / checked,
+    },
+    load: { ...first.load, sent, source: summaries.map((summary) => summary.load.source).join('+') },
+    // A single load's cross-check stands (pods it never reached are 0 on both sides).
+    ...(only?.crossCheck ? { crossCheck: only.crossCheck } : {}),
+  };
+}

@@ -1,0 +1,160 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+import { hostname, release } from 'node:os';
+import { join, resolve } from 'node:path';
+import { formatError, HarnessError } from '../core/errors.ts';
+import { onInterrupt } from '../core/interrupts.ts';
+import { harnessVersion } from '../core/version.ts';
+import { KUBERNETES_VERSION } from '../setup/versions.ts';
+import { reportSchemaVersion, reportStatus, type Report, type RunReport } from '../report/model.ts';
+import { writeReport, type WrittenReport } from '../report/write.ts';
+import { executeRun, type ResolvedRun } from './execute.ts';
+import { planScenario, specsOf, type RunPlan } from './plan.ts';
+import { labUnsupported, openLab } from './providers/lab.ts';
+import { loadScenario } from './scenario.ts';
+import type { ProxyMode } from './types.ts';
+
+export interface RunScenarioOptions {
+  file: string;
+  /** @default 'lab' */
+  provider?: 'lab' | 'kind' | 'existing';
+  proxyModes?: ProxyMode[];
+  outDir: string;
+  timeScale: number;
+  /** Keep the clusters for a look afterwards (they are listed). */
+  retain: boolean;
+  log: (line: string) => void;
+}
+
+export interface RunScenarioResult {
+  report: Report;
+  dir: string;
+  files: WrittenReport;
+}
+
+/**
+ * Appends one run's per-load event files to `<dir>/events.ndjson` (the report's one timeline), each
+ * after a marker naming its run and load, then removes them.
+ */
+async function appendEvents(dir: string, run: RunPlan): Promise<void> {
+  const prefix = `events-${run.proxyMode}-${run.variant}-`;
+  const parts = (await readdir(dir)).filter((name) => name.startsWith(prefix) && name.endsWith('.ndjson')).sort();
+  if (parts.length === 0) return;
+  const out = createWriteStream(join(dir, 'events.ndjson'), { flags: 'a' });
+  for (const part of parts) {
+    const load = part.slice(prefix.length, -'.ndjson'.length);
+    out.write(`${JSON.stringify({ kind: 'marker', t: Date.now(), name: 'load-events', detail: { proxyMode: run.proxyMode, variant: run.variant, load } })}\n`);
+    const input = createReadStream(join(dir, part));
+    input.pipe(out, { end: false });
+    await finished(input);
+    await rm(join(dir, part));
+  }
+  out.end();
+  await finished(out);
+}
+
+function resolvedRun(plan: RunPlan): ResolvedRun {
+  const { workload, loads, chaos, checks } = specsOf(plan);
+  return { proxyMode: plan.proxyMode, variant: plan.variant, workload, loads, chaos, checks };
+}
+
+function unsupported(plan: RunPlan, reason: string): RunReport {
+  return { proxyMode: plan.proxyMode, variant: plan.variant, status: 'unsupported', reason, durationMs: 0, timeline: [], series: [], checks: [] };
+}
+
+function errored(plan: RunPlan, error: unknown, durationMs: number): RunReport {
+  return { proxyMode: plan.proxyMode, variant: plan.variant, status: 'error', reason: formatError(error), durationMs, timeline: [], series: [], checks: [] };
+}
+
+/**
+ * `kth run`: the pipeline of one scenario. Plan (all input validated before any cluster exists) →
+ * per proxy mode: a cluster → per variant: deploy, settle, load and chaos, collect, checks → the
+ * report, rewritten after every run so an interrupted or crashed run still leaves what it measured.
+ * Every cluster it made is removed (unless --retain), on success, failure and Ctrl-C.
+ */
+export async function runScenario(options: RunScenarioOptions): Promise<RunScenarioResult> {
+  const provider = options.provider ?? 'lab';
+  const scenario = await loadScenario(options.file);
+  const plan = planScenario(scenario.spec, { timeScale: options.timeScale, ...(options.proxyModes ? { proxyModes: options.proxyModes } : {}) });
+  if (provider !== 'lab') {
+    throw new HarnessError('environment', `provider '${provider}' is not available yet in this version`, { where: '--provider', hint: 'use --provider lab (the embedded default)' });
+  }
+  const startedAt = new Date();
+  const runId = `${scenario.spec.name}-${startedAt.toISOString().replace(/[:.]/g, '-')}`;
+  const dir = resolve(options.outDir, runId);
+  await mkdir(dir, { recursive: true });
+  const report: Report = {
+    schemaVersion: reportSchemaVersion,
+    runId,
+    scenario: { name: scenario.spec.name, description: scenario.spec.description, file: scenario.file, sha256: scenario.sha256 },
+    startedAt: startedAt.toISOString(),
+    finishedAt: startedAt.toISOString(),
+    timeScale: options.timeScale,
+    environment: { provider, kubernetesVersion: KUBERNETES_VERSION, kernel: release(), harnessVersion: harnessVersion(), host: hostname() },
+    runs: [],
+  };
+  const save = async () => {
+    report.finishedAt = new Date().toISOString();
+    return writeReport(dir, report);
+  };
+  options.log(`run ${runId}: ${plan.runs.length} run(s) (${plan.proxyModes.join(', ')} × ${plan.variants.join(', ')}), time scale ${options.timeScale}; report in ${dir}`);
+
+  const controller = new AbortController();
+  let openLabDown: (() => Promise<void>) | undefined;
+  const unregister = onInterrupt(async () => {
+    controller.abort();
+    await openLabDown?.();
+  });
+  let files: WrittenReport | undefined;
+  try {
+    for (const proxyMode of plan.proxyModes) {
+      const runs = plan.runs.filter((run) => run.proxyMode === proxyMode);
+      const why = labUnsupported(proxyMode);
+      if (why) {
+        options.log(`[${proxyMode}] unsupported here: ${why}`);
+        for (const run of runs) report.runs.push(unsupported(run, why));
+        files = await save();
+        continue;
+      }
+      const started = performance.now();
+      let lab: Awaited<ReturnType<typeof openLab>> | undefined;
+      try {
+        options.log(`[${proxyMode}] starting a ${plan.nodes}-node lab`);
+        lab = await openLab({ proxyMode, nodes: plan.nodes, retain: options.retain, log: (line) => options.log(`[${proxyMode}] ${line}`) });
+        openLabDown = options.retain ? undefined : lab.down;
+      } catch (error) {
+        if (controller.signal.aborted) throw error;
+        for (const run of runs) report.runs.push(errored(run, error, performance.now() - started));
+        files = await save();
+        continue;
+      }
+      try {
+        for (const run of runs) {
+          if (controller.signal.aborted) break;
+          const runStarted = performance.now();
+          try {
+            report.runs.push(await executeRun(lab.target, resolvedRun(run), { dir, runId, log: options.log, signal: controller.signal }));
+          } catch (error) {
+            options.log(`[${run.id}] error: ${formatError(error)}`);
+            report.runs.push(errored(run, error, performance.now() - runStarted));
+          }
+          await appendEvents(dir, run);
+          files = await save();
+        }
+      } finally {
+        if (options.retain) options.log(`[${proxyMode}] lab ${lab.name} kept: kth lab down --name ${lab.name}`);
+        else {
+          await lab.down();
+          openLabDown = undefined;
+        }
+      }
+    }
+  } finally {
+    unregister();
+    // Whatever happened, what was measured is written.
+    files = await save();
+  }
+  options.log(`report: ${reportStatus(report)} — ${files.summaryMd}`);
+  return { report, dir, files };
+}

@@ -1,0 +1,105 @@
+/**
+ * A scenario as users write it (`scenarios/*.ts` default-export `defineScenario({...})`): plain
+ * typed data, validated with every problem reported at its path, planned into a printable
+ * timeline before any cluster exists. Durations are `number` (ms) or strings like '30s', '500ms'.
+ * Names follow k6 where they fit (executor names, `startTime`, thresholds as small strings).
+ */
+export type Duration = number | string;
+export type ProxyMode = 'iptables' | 'nftables' | 'ipvs' | 'cilium';
+
+export interface WorkloadSpec {
+  /** Sample server behind the Service. */
+  server: 'http' | 'grpc';
+  replicas: number;
+  /** @default 'ClusterIP' */
+  serviceType?: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  externalTrafficPolicy?: 'Cluster' | 'Local';
+  /** HTTP keep-alive idle timeout of the server. */
+  keepAliveTimeout?: Duration;
+  /** HTTP: the server closes a connection after this many requests (0 = never). */
+  maxRequestsPerConnection?: number;
+  /** gRPC server MaxConnectionAge / MaxConnectionAgeGrace. */
+  maxConnectionAge?: Duration;
+  maxConnectionAgeGrace?: Duration;
+  /** preStop `sleep` before SIGTERM; terminationGracePeriodSeconds. */
+  preStopSleep?: Duration;
+  terminationGracePeriod?: Duration;
+}
+
+/** One load driver, running from `startTime` for `duration` (both scaled by --time-scale). */
+export interface LoadSpec {
+  name: string;
+  /** Built-in drivers; 'k6' runs scenarios/k6/<script>. @default 'builtin' */
+  driver?: 'builtin' | 'k6';
+  protocol: 'http' | 'grpc';
+  /** HTTP connection model; gRPC: the call (unary | server-stream | bidi). */
+  model?: 'persistent' | 'short-lived' | 'pooled' | 'h2';
+  call?: 'unary' | 'server-stream' | 'bidi';
+  /** Connections (HTTP) or channels (gRPC). */
+  connections: number;
+  /** k6 executor names: open model (rate) or closed model (vus). */
+  executor: 'constant-arrival-rate' | 'constant-vus';
+  /** Requests per second in total (constant-arrival-rate). */
+  rate?: number;
+  /** Requests in flight (constant-vus). */
+  vus?: number;
+  /** @default 0 */
+  startTime?: Duration;
+  duration: Duration;
+  /** Where the client runs: a pod in the cluster, or outside (NodePort/LoadBalancer). @default 'pod' */
+  from?: 'pod' | 'external';
+  /** pooled: idle timeout / max connection age of the client's pool. */
+  idleTimeout?: Duration;
+  maxConnectionAge?: Duration;
+  /** gRPC: client keepalive pings. */
+  keepalive?: Duration;
+  /** χ² sampling unit. @default 'requests' for short-lived, else 'connections' */
+  unit?: 'connections' | 'requests';
+}
+
+/** A fault or change at time `at` (scaled by --time-scale), aimed at the scenario's workload. */
+export type ChaosSpec =
+  | { at: Duration; action: 'scale'; replicas: number }
+  | { at: Duration; action: 'rollout-restart' }
+  | { at: Duration; action: 'delete-pod'; count?: number; force?: boolean }
+  | { at: Duration; action: 'kill-process'; count?: number };
+
+/**
+ * A pass/fail condition on a run, k6-threshold style: `metric op value`, e.g.
+ * 'metrics.chiSquareP >= 0.001', 'errors.total == 0', 'metrics.maxMinRatio < 1.5',
+ * 'metrics.rebalanceSeconds <= 30'. Paths are into the run's report (see harness/report/model.ts).
+ */
+export interface CheckSpec {
+  name: string;
+  expect: string;
+  /** Only for these variants (default: all). */
+  variants?: string[];
+}
+
+/** A variant changes the workload or load, e.g. the mitigation of the failure mode. */
+export interface VariantSpec {
+  name: string;
+  description?: string;
+  workload?: Partial<WorkloadSpec>;
+  /** Per load name, fields to override. */
+  load?: Record<string, Partial<LoadSpec>>;
+  /** Replaces the scenario's chaos for this variant (e.g. a graceful delete versus a crash). */
+  chaos?: ChaosSpec[];
+}
+
+export interface ScenarioSpec {
+  /** kebab-case; names the report. */
+  name: string;
+  /** What the scenario shows, in a sentence or two (goes into the report). */
+  description: string;
+  /** Lab nodes. @default 3 */
+  nodes?: number;
+  /** @default ['iptables'] */
+  proxyModes?: ProxyMode[];
+  workload: WorkloadSpec;
+  load: LoadSpec[];
+  chaos?: ChaosSpec[];
+  checks?: CheckSpec[];
+  /** At least one; the first is the baseline. @default [{ name: 'default' }] */
+  variants?: VariantSpec[];
+}

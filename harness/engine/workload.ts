@@ -1,0 +1,30 @@
+import { toMs } from '../core/duration.ts';
+import type { SampleServiceParams } from '../../manifests/sample-service.ts';
+import type { Duration, WorkloadSpec } from './types.ts';
+
+const ms = (value: Duration | undefined, where: string): number | undefined => (value === undefined ? undefined : toMs(value, where));
+
+/** The sample Service a scenario's workload asks for, as manifests/sample-service.ts renders it. */
+export function workloadParams(workload: WorkloadSpec, names: { name: string; namespace: string; runId: string }): SampleServiceParams {
+  const settings: Record<string, number> = {};
+  const keepAlive = ms(workload.keepAliveTimeout, 'workload.keepAliveTimeout');
+  if (keepAlive !== undefined && workload.server === 'http') settings.keepAliveTimeoutMs = keepAlive;
+  if (workload.maxRequestsPerConnection !== undefined && workload.server === 'http') settings.maxRequestsPerConnection = workload.maxRequestsPerConnection;
+  const age = ms(workload.maxConnectionAge, 'workload.maxConnectionAge');
+  if (age !== undefined) settings.maxConnectionAgeMs = age;
+  const grace = ms(workload.maxConnectionAgeGrace, 'workload.maxConnectionAgeGrace');
+  if (grace !== undefined && workload.server === 'grpc') settings.maxConnectionAgeGraceMs = grace;
+  const preStop = ms(workload.preStopSleep, 'workload.preStopSleep');
+  const termination = ms(workload.terminationGracePeriod, 'workload.terminationGracePeriod');
+  return {
+    ...names,
+    server: workload.server,
+    replicas: workload.replicas,
+    // Spread over nodes as a real Deployment of a Service usually is: node-local effects show.
+    topologySpread: {},
+    service: { type: workload.serviceType ?? 'ClusterIP', ...(workload.externalTrafficPolicy ? { externalTrafficPolicy: workload.externalTrafficPolicy } : {}) },
+    ...(preStop ? { preStop: { seconds: Math.ceil(preStop / 1000) } } : {}),
+    ...(termination !== undefined ? { terminationGracePeriodSeconds: Math.ceil(termination / 1000) } : {}),
+    ...(Object.keys(settings).length > 0 ? { settings } : {}),
+  };
+}

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { environmentError } from '../core/errors.ts';
+import { findLabProcesses } from './processes.ts';
+
+function environOf(pid: number): Map<string, string> {
+  const env = new Map<string, string>();
+  try {
+    for (const entry of readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')) {
+      const at = entry.indexOf('=');
+      if (at > 0) env.set(entry.slice(0, at), entry.slice(at + 1));
+    }
+  } catch {
+    // Gone meanwhile.
+  }
+  return env;
+}
+
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The main process of a lab pod's container: among the lab's processes (KTH_LAB marker) carrying
+ * the pod's downward-API identity, the one whose parent is not one of them. Found by environment,
+ * never by name, so only a process the lab started can be chosen.
+ */
+export function podMainProcess(lab: string, namespace: string, pod: string): number {
+  const members = findLabProcesses(lab).map((p) => p.pid).filter((pid) => {
+    const env = environOf(pid);
+    return env.get('POD_NAME') === pod && env.get('POD_NAMESPACE') === namespace;
+  });
+  const set = new Set(members);
+  const roots = members.filter((pid) => !set.has(parentOf(pid)));
+  if (roots.length === 0) throw environmentError(`no running process of pod ${namespace}/${pod} in lab ${lab}`, { hint: 'the pod may have stopped already; kth lab status shows what runs' });
+  return roots[0]!;
+}
+
+/** SIGKILL to a pod's main process: a crash, which the lab's node agent sees and restarts. */
+export function crashPod(lab: string, namespace: string, pod: string): number {
+  const pid = podMainProcess(lab, namespace, pod);
+  process.kill(pid, 'SIGKILL');
+  return pid;
+}

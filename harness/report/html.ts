@@ -1,0 +1,154 @@
+import { escapeXml as esc } from './escape.ts';
+import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel, statusText } from './format.ts';
+import { reportStatus, type Report, type RunReport } from './model.ts';
+import { legendSwatch, rateChartSvg, seriesStyle, shareBarsSvg } from './svg.ts';
+import { checkValue, chiSquareText, comparison, crossCheckVerdict, latencyBasis, rateSeries } from './view.ts';
+
+/**
+ * index.html: one self-contained file (inline CSS and SVG, no script, nothing fetched), written as
+ * well-formed XHTML-compatible markup so it can be checked with an XML parser. Every data string
+ * goes through `esc`.
+ */
+export function renderHtml(report: Report): string {
+  const status = reportStatus(report);
+  const env = report.environment;
+  const body = [
+    `<header><h1>${esc(report.scenario.name)} <span class="status ${status}">${esc(statusText(status))}</span></h1>`,
+    report.scenario.description ? `<p>${esc(report.scenario.description)}</p>` : '',
+    '<dl class="meta">',
+    meta('run', report.runId),
+    meta('scenario file', `${report.scenario.file} (sha256 ${report.scenario.sha256.slice(0, 12)})`),
+    meta('environment', `${env.provider} · Kubernetes ${env.kubernetesVersion} · kernel ${env.kernel} · kth ${env.harnessVersion} · ${env.host}`),
+    meta('time', `${report.startedAt} → ${report.finishedAt}${report.timeScale !== 1 ? ` (time scale ${report.timeScale})` : ''}`),
+    '</dl></header>',
+    report.runs.length > 1 ? comparisonSection(report) : '',
+    ...report.runs.map((run, i) => runSection(run, `run-${i + 1}`)),
+  ];
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en"><head><meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/>',
+    `<title>${esc(`${report.scenario.name} — ${status} — kth report`)}</title>`,
+    `<style>${css}</style></head>`,
+    `<body>${body.filter(Boolean).join('\n')}</body></html>`,
+    '',
+  ].join('\n');
+}
+
+const meta = (term: string, value: string) => `<dt>${esc(term)}</dt><dd>${esc(value)}</dd>`;
+
+function table(head: string[], rows: string[][], className = ''): string {
+  const cells = (row: string[], tag: string) => row.map((cell) => `<${tag}>${cell}</${tag}>`).join('');
+  return `<table${className ? ` class="${className}"` : ''}><thead><tr>${cells(head, 'th')}</tr></thead><tbody>${rows.map((row) => `<tr>${cells(row, 'td')}</tr>`).join('')}</tbody></table>`;
+}
+
+function comparisonSection(report: Report): string {
+  const { head, rows } = comparison(report);
+  const escaped = rows.map((row) => row.map((cell, i) => (i === 0 ? `<strong>${esc(cell)}</strong>` : esc(cell))));
+  return `<section id="comparison"><h2>Comparison of runs</h2>${table(head.map(esc), escaped, 'numbers')}</section>`;
+}
+
+function runSection(run: RunReport, id: string): string {
+  const out = [`<section class="run" id="${id}"><h2>${esc(runLabel(run))} <span class="status ${run.status}">${esc(statusText(run.status))}</span></h2>`];
+  if (run.reason) out.push(`<p class="reason">${esc(run.reason)}</p>`);
+  out.push(`<p>Duration ${esc(formatOffset(run.durationMs))}.</p>`);
+
+  const bars = shareBarsSvg(run, `${id}-shares`);
+  if (bars) out.push('<h3>Share per pod</h3>', bars);
+
+  const rates = rateChartSvg(run, `${id}-rate`);
+  if (rates) out.push('<h3>Requests per second per pod</h3>', rates, legend(run), rateTable(run));
+
+  if (run.checks.length > 0) {
+    out.push(
+      '<h3>Checks</h3>',
+      table(
+        ['check', 'expect', 'value', 'threshold', 'result'].map(esc),
+        run.checks.map((check) => [
+          esc(check.name),
+          `<code>${esc(check.expect)}</code>`,
+          esc(checkValue(check)),
+          esc(formatNumber(check.threshold)),
+          `<span class="${check.pass ? 'pass' : 'fail'}">${check.pass ? '✔ pass' : '✘ fail'}</span>${check.note ? ` ${esc(check.note)}` : ''}`,
+        ]),
+        'checks',
+      ),
+    );
+  }
+  if (run.pods && run.pods.length > 0) {
+    out.push(
+      '<h3>Pods</h3>',
+      table(
+        ['pod', 'node', 'ip', 'requests', 'connections', 'share', 'errors', 'p50', 'p99'].map(esc),
+        run.pods.map((pod) =>
+          [pod.name, pod.node, pod.ip, String(pod.requests), String(pod.connections), formatShare(pod.share), String(pod.errors), formatMs(pod.latencyMs?.p50), formatMs(pod.latencyMs?.p99)].map(esc),
+        ),
+        'numbers',
+      ),
+    );
+  }
+  if (run.metrics || run.totals) {
+    const verdict = crossCheckVerdict(run);
+    const items: string[] = [];
+    if (run.metrics) {
+      items.push(meta('Jain index', formatNumber(run.metrics.jainIndex)), meta('max/min', formatMaxMin(run)), meta('χ²', chiSquareText(run)));
+      if (run.metrics.rebalanceSeconds !== undefined) items.push(meta('rebalance', run.metrics.rebalanceSeconds === null ? 'never rebalanced' : `${formatNumber(run.metrics.rebalanceSeconds)} s`));
+      if (run.metrics.propagationLagMs !== undefined) items.push(meta('endpoint propagation lag', formatMs(run.metrics.propagationLagMs)));
+      items.push(meta('source IP preserved', formatShare(run.metrics.sourceIpPreservedRatio)));
+      if (run.metrics.crossNodeRatio !== undefined) items.push(meta('cross-node hops', formatShare(run.metrics.crossNodeRatio)));
+    }
+    if (run.totals) {
+      const t = run.totals;
+      items.push(meta('requests', `${t.requests} (${t.attributed} attributed, ${t.unattributed} unattributed, ${t.dropped} dropped)`), meta('server-counted', formatNumber(t.serverCounted)));
+      items.push(`<dt>cross-check</dt><dd${verdict.agree === false ? ' class="fail"' : ''}>${esc(verdict.text)}${verdict.differences.length ? `<ul>${verdict.differences.map((d) => `<li>${esc(d)}</li>`).join('')}</ul>` : ''}</dd>`);
+    }
+    out.push('<h3>Fairness and totals</h3>', `<dl class="meta">${items.join('')}</dl>`);
+  }
+  if (run.errors) {
+    const kinds = Object.entries(run.errors.byKind).sort((a, b) => b[1] - a[1]);
+    out.push(`<h3>Errors by kind</h3><p>${esc(`${run.errors.total} errors in total.`)}</p>`);
+    if (kinds.length > 0) out.push(table(['kind', 'count'], kinds.map(([kind, n]) => [esc(kind), esc(String(n))]), 'numbers'));
+  }
+  if (run.latencyMs) {
+    const l = run.latencyMs;
+    out.push('<h3>Latency</h3>', table(['p50', 'p90', 'p99', 'max'], [[l.p50, l.p90, l.p99, l.max].map((v) => esc(formatMs(v)))], 'numbers'), `<p>${esc(latencyBasis(run))}</p>`);
+  }
+  if (run.timeline.length > 0) {
+    out.push('<h3>Timeline</h3>', table(['t', 'kind', 'detail'], run.timeline.map((e) => [esc(formatOffset(e.t)), esc(e.kind), esc(e.detail)])));
+  }
+  out.push('</section>');
+  return out.join('\n');
+}
+
+/** The chart's legend as text next to a line sample: pod names are readable and searchable here. */
+function legend(run: RunReport): string {
+  const series = rateSeries(run);
+  const items = series.pods.map((pod, i) => {
+    const style = seriesStyle(i);
+    return `<li>${legendSwatch(style.color, style.dash)} ${esc(pod.name)}</li>`;
+  });
+  if (series.errors.some((n) => n > 0)) items.push(`<li>${legendSwatch('#000', '1 2')} errors (all pods)</li>`);
+  items.push(`<li>${legendSwatch('#B00020', '4 2')} timeline marker</li>`);
+  return `<ul class="legend">${items.join('')}</ul>`;
+}
+
+/** The chart's numbers as a table, folded away: for screen readers and for reading exact values. */
+function rateTable(run: RunReport): string {
+  const series = rateSeries(run);
+  const rows = series.times.map((t, k) => [esc(formatOffset(t)), ...series.pods.map((pod) => esc(String(pod.rps[k]))), esc(String(series.errors[k]))]);
+  return `<details><summary>Data: requests per second per pod</summary>${table(['t', ...series.pods.map((pod) => esc(pod.name)), 'errors'], rows, 'numbers')}</details>`;
+}
+
+const css = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1000px;padding:1rem 1.5rem;color:#1a1a1a}
+h1{font-size:1.5rem}h2{margin-top:2.2rem;border-bottom:1px solid #ccc}h3{font-size:1.05rem;margin-top:1.4rem}
+table{border-collapse:collapse;margin:.4rem 0}th,td{border:1px solid #ddd;padding:.2rem .55rem;text-align:left;vertical-align:top}
+th{background:#f4f4f4}table.numbers td{text-align:right}table.numbers td:first-child{text-align:left}
+dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem}dl.meta dt{font-weight:600}dl.meta dd{margin:0}
+.status{font-size:.8em;padding:.05rem .45rem;border-radius:.3rem;border:1px solid currentColor}
+.passed,.pass{color:#0a6b2d}.failed,.error,.fail{color:#b00020;font-weight:600}.unsupported{color:#666}
+table.checks td:last-child{white-space:nowrap}
+.reason{border-left:4px solid #b00020;padding-left:.6rem}
+svg.chart{max-width:100%;height:auto;font-size:12px;font-family:inherit}svg text{fill:#1a1a1a}svg .tick{fill:#555}svg .value,svg .marker text{paint-order:stroke;stroke:#fff;stroke-width:3px}
+ul.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}ul.legend svg{vertical-align:middle}
+code{font-size:.92em}details{margin:.4rem 0}
+`.trim();

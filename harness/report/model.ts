@@ -1,0 +1,81 @@
+import type { RunSummary } from '../analysis/run-summary.ts';
+
+/**
+ * report.json: the one data model every renderer (summary.md, index.html, junit.xml, diff) reads.
+ * The fields design.md names are a contract: only ever add fields, and bump `schemaVersion` on
+ * any change a reader must know about.
+ */
+export const reportSchemaVersion = 1;
+
+export type RunStatus = 'passed' | 'failed' | 'error' | 'unsupported';
+
+/** One evaluated check: `expect` as written, the value found at its path, pass or not. */
+export interface CheckResult {
+  name: string;
+  expect: string;
+  pass: boolean;
+  /** The measured value (null when the metric could not be computed: the check fails). */
+  value: number | null;
+  threshold: number;
+  /** Why it failed or could not be evaluated, for people. */
+  note?: string;
+}
+
+/** A point on the run's timeline, ms from the run's start (chaos, endpoint changes, phases). */
+export interface TimelineEntry {
+  t: number;
+  kind: string;
+  detail: string;
+}
+
+/** Requests per second per pod (one load, one second): the data of the share-over-time chart. */
+export interface SeriesPoint {
+  /** ms from the run's start (bucket start). */
+  t: number;
+  load: string;
+  pod: string;
+  requests: number;
+  errors: number;
+}
+
+/** One (proxy mode × variant) run of a scenario. */
+export interface RunReport extends Partial<RunSummary> {
+  proxyMode: string;
+  variant: string;
+  status: RunStatus;
+  /** Why the run errored or is unsupported (e.g. "IPVS needs the ip_vs kernel module"). */
+  reason?: string;
+  /** ms, monotonic clock, from the run's start to its end. */
+  durationMs: number;
+  metrics?: RunSummary['metrics'] & {
+    rebalanceSeconds?: number | null;
+    propagationLagMs?: number | null;
+    crossNodeRatio?: number | null;
+  };
+  /** Per load name: its own summary (the run-level fields above sum every load). */
+  loads?: Record<string, RunSummary>;
+  timeline: TimelineEntry[];
+  series: SeriesPoint[];
+  checks: CheckResult[];
+}
+
+export interface Report {
+  schemaVersion: number;
+  runId: string;
+  scenario: { name: string; description: string; file: string; sha256: string };
+  startedAt: string;
+  finishedAt: string;
+  /** How durations were scaled (--time-scale); 1 = as written. */
+  timeScale: number;
+  environment: { provider: string; kubernetesVersion: string; kernel: string; harnessVersion: string; host: string };
+  runs: RunReport[];
+}
+
+/** Overall outcome: error beats failed beats passed; unsupported runs alone do not fail a report. */
+export function reportStatus(report: Pick<Report, 'runs'>): RunStatus {
+  const statuses = report.runs.map((run) => run.status);
+  if (statuses.includes('error')) return 'error';
+  if (statuses.includes('failed')) return 'failed';
+  if (statuses.length > 0 && statuses.every((status) => status === 'unsupported')) return 'unsupported';
+  return 'passed';
+}

@@ -1,0 +1,98 @@
+import { formatMaxMin, formatMs, formatNumber, formatP, missing, runLabel, statusText } from './format.ts';
+import type { CheckResult, Report, RunReport } from './model.ts';
+
+/**
+ * What the renderers show beyond the model's own fields, derived once here so summary.md and
+ * index.html say the same thing. Nothing here measures: it regroups and words what analysis found.
+ */
+
+/** Series buckets are one second wide (model.ts SeriesPoint), so a bucket's requests are its rate. */
+export const seriesBucketMs = 1000;
+
+/** The share each pod would get if traffic were spread evenly; null without pods. */
+export function fairShare(run: Pick<RunReport, 'pods'>): number | null {
+  const n = run.pods?.length ?? 0;
+  return n === 0 ? null : 1 / n;
+}
+
+export interface RateSeries {
+  /** Bucket starts, ms from the run's start, ascending, with no gaps. */
+  times: number[];
+  /** Requests per second per pod (every load summed), one value per time. */
+  pods: { name: string; rps: number[] }[];
+  /** Errors per second over all pods, one value per time. */
+  errors: number[];
+}
+
+/**
+ * Per-pod rates on a gap-free time axis: a second in which a pod (or every pod) answered nothing
+ * has no series point, and must plot as 0 rather than be bridged by a line (an outage would vanish).
+ */
+export function rateSeries(run: Pick<RunReport, 'series' | 'pods'>): RateSeries {
+  const points = run.series ?? [];
+  if (points.length === 0) return { times: [], pods: [], errors: [] };
+  const first = Math.min(...points.map((p) => p.t));
+  const last = Math.max(...points.map((p) => p.t));
+  const times: number[] = [];
+  for (let t = first; t <= last; t += seriesBucketMs) times.push(t);
+  const index = (t: number) => Math.round((t - first) / seriesBucketMs);
+  // Pods in the run's order first (stable colours between charts), then any only the series names.
+  const names = [...new Set([...(run.pods ?? []).map((p) => p.name), ...points.map((p) => p.pod)])];
+  const byPod = new Map(names.map((name) => [name, times.map(() => 0)]));
+  const errors = times.map(() => 0);
+  for (const point of points) {
+    const i = index(point.t);
+    byPod.get(point.pod)![i]! += point.requests;
+    errors[i]! += point.errors;
+  }
+  return { times, pods: names.map((name) => ({ name, rps: byPod.get(name)! })), errors };
+}
+
+/** How latency was measured, in words (open vs closed model). */
+export function latencyBasis(run: Pick<RunReport, 'load'>): string {
+  if (!run.load) return 'How latency was measured is not recorded.';
+  return run.load.latencyMeasuredFrom === 'intended'
+    ? 'Latency measured from the intended send time (open model: no coordinated omission).'
+    : `Latency measured from the actual send time (closed model${run.load.coordinatedOmission ? ': coordinated omission — stalls hold back sending, so they are under-represented' : ''}).`;
+}
+
+/** The χ² result with its sampling unit and whether the approximation holds. */
+export function chiSquareText(run: Pick<RunReport, 'metrics'>): string {
+  const metrics = run.metrics;
+  if (!metrics) return missing;
+  const chi = metrics.chiSquare;
+  const basis = `over ${chi.n} ${chi.unit}, χ² ${formatNumber(chi.statistic)}, df ${chi.degreesOfFreedom}`;
+  const validity = chi.valid ? 'valid' : `not reliable${chi.note ? `: ${chi.note}` : ''}`;
+  return `p ${formatP(metrics.chiSquareP)} (${basis}; ${validity})`;
+}
+
+/** Client totals against the servers' own counters: agree, differ (with every difference), or not read. */
+export function crossCheckVerdict(run: Pick<RunReport, 'crossCheck' | 'totals'>): { agree: boolean | null; text: string; differences: string[] } {
+  const check = run.crossCheck;
+  if (!check || check.serverTotal === null) return { agree: null, text: 'not cross-checked (server counters not read)', differences: [] };
+  return check.agree
+    ? { agree: true, text: `agree: servers counted ${check.serverTotal}, clients attributed ${check.clientTotal}`, differences: [] }
+    : { agree: false, text: `differ: servers counted ${check.serverTotal}, clients attributed ${check.clientTotal}`, differences: check.differences };
+}
+
+/** A check's measured value; null means the metric could not be computed (the check then fails). */
+export function checkValue(check: CheckResult): string {
+  return check.value === null ? 'not measured' : formatNumber(check.value);
+}
+
+/** One row per metric, one column per run: the comparison table both renderers show first. */
+export function comparison(report: Pick<Report, 'runs'>): { head: string[]; rows: string[][] } {
+  const runs = report.runs;
+  const row = (label: string, cell: (run: RunReport) => string) => [label, ...runs.map(cell)];
+  return {
+    head: ['', ...runs.map(runLabel)],
+    rows: [
+      row('status', (run) => statusText(run.status)),
+      row('Jain index', (run) => formatNumber(run.metrics?.jainIndex)),
+      row('χ² p', (run) => formatP(run.metrics?.chiSquareP)),
+      row('max/min', (run) => formatMaxMin(run)),
+      row('errors', (run) => formatNumber(run.errors?.total)),
+      row('p99', (run) => formatMs(run.latencyMs?.p99)),
+    ],
+  };
+}

@@ -1,0 +1,37 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../../../harness/core/paths.ts';
+import { planScenario } from '../../../harness/engine/plan.ts';
+import { loadScenario } from '../../../harness/engine/scenario.ts';
+
+/** design.md's list: names users and CI jobs rely on. */
+const builtins = ['keepalive-imbalance', 'grpc-multiplex', 'scale-out-rebalance', 'max-connection-age-sweep', 'rollout-prestop', 'pod-kill', 'external-traffic-policy', 'proxy-mode-matrix'];
+const dir = join(repoRoot, 'scenarios');
+const files = readdirSync(dir).filter((name) => name.endsWith('.ts'));
+
+describe('built-in scenarios (scenarios/*.ts)', () => {
+  it('THEN exactly the design names exist, one file each', () => {
+    expect(files.map((name) => name.slice(0, -3)).sort()).toEqual([...builtins].sort());
+  });
+
+  it.each(files)('GIVEN %s WHEN loaded and planned THEN it validates, names itself after its file, and stays short', async (name) => {
+    const { spec } = await loadScenario(join(dir, name));
+    expect(spec.name).toBe(name.slice(0, -3));
+    const plan = planScenario(spec, { timeScale: 1 });
+    // Modest as written (≤ 2 minutes of load across all runs), so --time-scale 0.2 smoke runs are short.
+    expect(plan.totalMs).toBeLessThanOrEqual(120_000);
+    expect(planScenario(spec, { timeScale: 0.2 }).totalMs).toBeLessThanOrEqual(24_000);
+    // Every run has something to assert, and the timeline has its loads.
+    for (const run of plan.runs) {
+      expect(run.checks.length).toBeGreaterThan(0);
+      expect(run.timeline.filter((event) => event.kind === 'load-start')).toHaveLength(run.loads.length);
+    }
+  });
+
+  it.each(files)('GIVEN %s THEN its header says the failure mode, the mitigation and what the checks assert', (name) => {
+    const header = /^\/\*\*([\s\S]*?)\*\//.exec(readFileSync(join(dir, name), 'utf8'))?.[1] ?? '';
+    expect(header).toMatch(/Failure mode/);
+    expect(header).toMatch(/Mitigation|Sweep/);
+    expect(header).toMatch(/Checks/);
+  });
+});

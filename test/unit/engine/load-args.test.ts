@@ -1,0 +1,30 @@
+import { loadArgv } from '../../../harness/engine/load-args.ts';
+import { workloadParams } from '../../../harness/engine/workload.ts';
+import { renderSampleService } from '../../../manifests/sample-service.ts';
+
+describe('what the engine asks of kth load and of the sample service', () => {
+  it('GIVEN a persistent HTTP load at a constant arrival rate THEN kth load gets the scaled duration, the model, the rate and the expected pods', () => {
+    const argv = loadArgv({ spec: { name: 'few', protocol: 'http', model: 'persistent', connections: 2, executor: 'constant-arrival-rate', rate: 50, duration: '60s' }, startMs: 0, durationMs: 12_000, target: 'http://198.18.16.10:80/', expectPods: ['a', 'b'], eventsFile: '/tmp/e.ndjson' });
+    expect(argv.slice(0, 5)).toEqual(['http', '--target', 'http://198.18.16.10:80/', '--duration', '12.000s']);
+    expect(argv).toEqual(expect.arrayContaining(['--connections', '2', '--model', 'persistent', '--rate', '50', '--expect-pods', 'a,b', '--events', '/tmp/e.ndjson', '--json']));
+    expect(argv).not.toContain('--concurrency');
+  });
+
+  it('GIVEN a closed-model gRPC load with a pooled-style setting THEN vus become --concurrency and settings keep their unscaled values', () => {
+    const argv = loadArgv({ spec: { name: 'g', protocol: 'grpc', call: 'unary', connections: 4, executor: 'constant-vus', vus: 8, duration: '30s', keepalive: '10s' }, startMs: 0, durationMs: 6000, target: '198.18.16.11:9090', expectPods: [], eventsFile: '/tmp/g.ndjson' });
+    expect(argv).toEqual(expect.arrayContaining(['grpc', '--channels', '4', '--call', 'unary', '--concurrency', '8', '--keepalive', '10.000s']));
+    expect(argv).not.toContain('--expect-pods');
+  });
+
+  it('GIVEN a workload with preStop, grace and server settings THEN the rendered Deployment carries them', () => {
+    const params = workloadParams({ server: 'http', replicas: 3, preStopSleep: '5s', terminationGracePeriod: '20s', keepAliveTimeout: '30s', maxRequestsPerConnection: 100, maxConnectionAge: '10s' }, { name: 'web', namespace: 'kth-default', runId: 'r1' });
+    const { deployment, service } = renderSampleService(params);
+    const pod = deployment.spec!.template.spec!;
+    expect(pod.terminationGracePeriodSeconds).toBe(20);
+    expect(JSON.stringify(pod.containers[0]!.lifecycle?.preStop)).toMatch(/5/);
+    const env = Object.fromEntries((pod.containers[0]!.env ?? []).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({ KTH_MAX_REQUESTS_PER_CONNECTION: '100' });
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['KTH_KEEPALIVE_TIMEOUT', 'KTH_MAX_CONNECTION_AGE']));
+    expect(service.spec?.type).toBe('ClusterIP');
+  });
+});

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HarnessError } from '../../../harness/core/errors.ts';
+import { loadScenario, parseExpect, reportPathProblem, validateScenario } from '../../../harness/engine/scenario.ts';
+import type { ScenarioSpec } from '../../../harness/engine/types.ts';
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const fixture = (name: string) => join(fixtures, name);
+
+/** The error a call throws (fails the test when it throws nothing). */
+async function failure(run: () => unknown): Promise<HarnessError> {
+  try {
+    await run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(HarnessError);
+    return error as HarnessError;
+  }
+  throw new Error('expected a bad-input error, got none');
+}
+
+/** The `  - path: message` lines of a validation error. */
+const problemLines = (error: HarnessError) =>
+  error.message
+    .split('\n')
+    .filter((line) => line.startsWith('  - '))
+    .map((line) => line.slice(4));
+
+const minimal = (): ScenarioSpec => ({
+  name: 'm',
+  description: 'd',
+  workload: { server: 'http', replicas: 1 },
+  load: [{ name: 'client', protocol: 'http', connections: 1, executor: 'constant-vus', vus: 1, duration: '1s' }],
+});
+
+describe('loadScenario', () => {
+  it('GIVEN a minimal valid scenario module WHEN loaded THEN its default export, path and sha256 come back', async () => {
+    const loaded = await loadScenario(fixture('valid-minimal.ts'));
+    expect(loaded.spec.name).toBe('minimal');
+    expect(loaded.path).toBe(fixture('valid-minimal.ts'));
+    expect(loaded.file).toBe(relative(process.cwd(), fixture('valid-minimal.ts')));
+    expect(loaded.sha256).toBe(createHash('sha256').update(readFileSync(fixture('valid-minimal.ts'))).digest('hex'));
+  });
+
+  it('GIVEN a scenario using every kind of field WHEN loaded THEN it validates', async () => {
+    const loaded = await loadScenario(fixture('valid-full.ts'));
+    expect(loaded.spec.variants?.map((variant) => variant.name)).toEqual(['baseline', 'more-channels', 'crash']);
+  });
+
+  it('GIVEN shape mistakes WHEN loaded THEN every one is listed with its path, as bad input naming the file', async () => {
+    const error = await failure(() => loadScenario(fixture('invalid-shape.ts')));
+    expect(error).toMatchObject({ kind: 'bad-input', exitCode: 2 });
+    expect(error.where).toMatch(/invalid-shape\.ts$/);
+    expect(error.message).toMatch(/invalid-shape\.ts is not valid \(\d+ problems\)/);
+    const lines = problemLines(error);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'name: must be kebab-case: lower-case letters, digits and -',
+        'nodes: must be ≥ 1',
+        expect.stringMatching(/^proxyModes\[1\]: .*"iptables"\|"nftables"\|"ipvs"\|"cilium"/),
+        "workload.keepAliveTimout: unknown key (did you mean 'keepAliveTimeout'?)",
+        expect.stringMatching(/^load\[0\]\.model: .*"persistent"/),
+        'load[0].connections: must be a whole number',
+        "load[0].duration: '10 parsecs' is not a duration: write '500ms', '30s', '2m' or milliseconds",
+        expect.stringMatching(/^chaos\[0\]\.action: .*'scale' \| 'rollout-restart' \| 'delete-pod' \| 'kill-process'/),
+        'chaos[1].at: -5 is not a non-negative number of milliseconds',
+        expect.stringMatching(/^checks\[0\]\.expect: 'metrics\.jainIndex is high' is not '<path> <op> <number>'/),
+        expect.stringMatching(/^colour: unknown key \(allowed: name, description/),
+      ]),
+    );
+    expect(lines).toHaveLength(11);
+  });
+
+  it('GIVEN well-shaped but contradictory fields WHEN loaded THEN every cross-field problem is listed with its path', async () => {
+    const error = await failure(() => loadScenario(fixture('invalid-meaning.ts')));
+    expect(problemLines(error)).toEqual([
+      "proxyModes[1]: 'ipvs' is listed twice",
+      'workload.keepAliveTimeout: applies to the http server only',
+      'load[0].rate: required by executor constant-arrival-rate (requests per second in total)',
+      'load[0].model: applies to http loads only (gRPC: call)',
+      "load[1].name: 'client' is already the name of load[0]",
+      'load[1].vus: required by executor constant-vus (requests in flight)',
+      'load[1].call: applies to grpc loads only (HTTP: model)',
+      'load[1].protocol: a http load cannot drive the grpc server (workload.server)',
+      'load[1].from: external clients need workload.serviceType NodePort or LoadBalancer',
+      'chaos[0].at: 25s is not before the last load ends (20s): nothing would observe it',
+      "checks[0].variants[0]: no variant named 'nope' (variants: a)",
+      "checks[0].expect: 'metrics.jainIdx' is not a number in the run report (did you mean 'metrics.jainIndex'?)",
+      "checks[1].expect: no load named 'server' (loads: client)",
+      "variants[1].name: 'a' is already the name of variants[0]",
+      "variants[1].load.ghost: no load named 'ghost' (loads: client)",
+      'variants[1].load.client.vus: required by executor constant-vus (requests in flight)',
+    ]);
+  });
+
+  it('GIVEN a module without a default export WHEN loaded THEN bad input says how to export it', async () => {
+    const error = await failure(() => loadScenario(fixture('invalid-no-default.ts')));
+    expect(error.kind).toBe('bad-input');
+    expect(error.message).toMatch(/has no default export/);
+    expect(error.hint).toMatch(/export default defineScenario/);
+  });
+
+  it('GIVEN a module that throws on import WHEN loaded THEN bad input carries its message and the cause', async () => {
+    const error = await failure(() => loadScenario(fixture('invalid-throws.ts')));
+    expect(error.kind).toBe('bad-input');
+    expect(error.message).toMatch(/cannot load scenario .*invalid-throws\.ts: scenario module exploded/);
+    expect((error.cause as Error).message).toBe('scenario module exploded');
+  });
+
+  it('GIVEN a path that does not exist WHEN loaded THEN bad input lists the built-in scenarios', async () => {
+    const error = await failure(() => loadScenario(fixture('missing.ts')));
+    expect(error.kind).toBe('bad-input');
+    expect(error.message).toMatch(/no such file/);
+    expect(error.hint).toMatch(/scenarios\/keepalive-imbalance\.ts/);
+  });
+
+  it('GIVEN a built-in scenario name without its path WHEN loaded THEN the hint names the file', async () => {
+    const error = await failure(() => loadScenario('pod-kill'));
+    expect(error.hint).toMatch(/did you mean .*scenarios\/pod-kill\.ts\?/);
+  });
+});
+
+describe('validateScenario', () => {
+  it('GIVEN a valid scenario THEN the same value comes back', () => {
+    const spec = minimal();
+    expect(validateScenario(spec, 'x.ts')).toBe(spec);
+  });
+
+  it('GIVEN something that is not an object THEN one problem at the root', async () => {
+    const error = await failure(() => validateScenario(42, 'x.ts'));
+    expect(problemLines(error)).toEqual([expect.stringMatching(/^\(scenario\): .*expected object/)]);
+  });
+
+  it('GIVEN required fields left out THEN each is reported as required', async () => {
+    const error = await failure(() => validateScenario({ name: 'x', load: [{ name: 'l' }] }, 'x.ts'));
+    expect(problemLines(error)).toEqual(
+      expect.arrayContaining(['description: required', 'workload: required', 'load[0].protocol: required', 'load[0].connections: required', 'load[0].executor: required', 'load[0].duration: required']),
+    );
+  });
+
+  it('GIVEN a variant that breaks only after merging THEN the problem points into the variant, not the base', async () => {
+    const spec = { ...minimal(), variants: [{ name: 'base' }, { name: 'grpc', workload: { server: 'grpc' as const } }, { name: 'short', load: { client: { duration: '100ms' } } }], chaos: [{ at: '500ms', action: 'rollout-restart' as const }] };
+    const error = await failure(() => validateScenario(spec, 'x.ts'));
+    expect(problemLines(error)).toEqual([
+      'variants[1].load.client.protocol: a http load cannot drive the grpc server (workload.server)',
+      'variants[2]: chaos[0].at: 500ms is not before the last load ends (100ms): nothing would observe it',
+    ]);
+  });
+
+  it('GIVEN a preStop sleep as long as the grace period THEN it is rejected (the kubelet would kill during preStop)', async () => {
+    const error = await failure(() => validateScenario({ ...minimal(), workload: { server: 'http', replicas: 1, preStopSleep: '30s' } }, 'x.ts'));
+    expect(problemLines(error)).toEqual(['workload.preStopSleep: 30s must be shorter than terminationGracePeriod (30s): the kubelet kills the pod when the grace period ends']);
+  });
+
+  it('GIVEN a pool-only setting on a persistent HTTP load THEN it is flagged (it would be silently ignored), while a max age is not', async () => {
+    const spec = minimal();
+    spec.load[0] = { ...spec.load[0]!, model: 'persistent', idleTimeout: '2s', maxConnectionAge: '2s' };
+    const error = await failure(() => validateScenario(spec, 'x.ts'));
+    expect(problemLines(error)).toEqual(["load[0].idleTimeout: applies to model 'pooled' only"]);
+  });
+});
+
+describe('parseExpect', () => {
+  it.each([
+    ['metrics.chiSquareP >= 0.001', { path: 'metrics.chiSquareP', op: '>=', threshold: 0.001 }],
+    ['errors.total==0', { path: 'errors.total', op: '==', threshold: 0 }],
+    ['  latencyMs.p99 < 250 ', { path: 'latencyMs.p99', op: '<', threshold: 250 }],
+    ['loads.client.errors.byKind.grpc-unavailable != -1e3', { path: 'loads.client.errors.byKind.grpc-unavailable', op: '!=', threshold: -1000 }],
+    ['metrics.maxMinRatio > 1.5', { path: 'metrics.maxMinRatio', op: '>', threshold: 1.5 }],
+    ['metrics.rebalanceSeconds <= 30', { path: 'metrics.rebalanceSeconds', op: '<=', threshold: 30 }],
+  ])('GIVEN %p THEN it parses', (expect_, parsed) => {
+    expect(parseExpect(expect_)).toEqual(parsed);
+  });
+
+  it.each(['errors.total = 0', 'errors.total => 0', 'errors.total == zero', '== 0', 'errors.total == 0x10', 'errors.total < 1 2'])('GIVEN %p THEN bad input', (expect_) => {
+    expect(() => parseExpect(expect_)).toThrow(expect.objectContaining({ kind: 'bad-input' }));
+  });
+});
+
+describe('reportPathProblem', () => {
+  it('GIVEN paths a run report has THEN no problem', () => {
+    for (const path of ['errors.total', 'errors.byKind.refused', 'metrics.sourceIpPreservedRatio', 'metrics.rebalanceSeconds', 'totals.serverCounted', 'loads.a.latencyMs.p99', 'loads.a.errors.byKind.reset']) {
+      expect(reportPathProblem(path, ['a'])).toBeUndefined();
+    }
+  });
+
+  it('GIVEN a run-only metric under one load THEN it is not a per-load number', () => {
+    expect(reportPathProblem('loads.a.metrics.rebalanceSeconds', ['a'])).toMatch(/not a per-load number/);
+  });
+});

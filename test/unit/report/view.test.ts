@@ -1,0 +1,43 @@
+import { fairShare, rateSeries } from '../../../harness/report/view.ts';
+
+const pod = (name: string) => ({ name, node: '', ip: '', requests: 0, connections: 0, share: 0, errors: 0, latencyMs: { p50: null, p90: null, p99: null, max: null } });
+
+describe('rateSeries', () => {
+  it('GIVEN two loads hitting one pod and a second with no responses at all THEN loads add up and the silent second is 0, not skipped', () => {
+    const series = rateSeries({
+      pods: undefined,
+      series: [
+        { t: 0, load: 'http', pod: 'a', requests: 10, errors: 0 },
+        { t: 0, load: 'grpc', pod: 'a', requests: 5, errors: 1 },
+        { t: 0, load: 'http', pod: 'b', requests: 7, errors: 0 },
+        // t = 1000: an outage, nothing answered.
+        { t: 2000, load: 'http', pod: 'b', requests: 9, errors: 2 },
+      ],
+    });
+    expect(series.times).toEqual([0, 1000, 2000]);
+    expect(series.pods).toEqual([
+      { name: 'a', rps: [15, 0, 0] },
+      { name: 'b', rps: [7, 0, 9] },
+    ]);
+    expect(series.errors).toEqual([1, 0, 2]);
+  });
+
+  it('GIVEN pods in the run that never appear in the series THEN they still get a (flat zero) line, in the run\'s pod order', () => {
+    const series = rateSeries({ pods: [pod('z'), pod('a')], series: [{ t: 0, load: 'x', pod: 'a', requests: 1, errors: 0 }] });
+    expect(series.pods).toEqual([
+      { name: 'z', rps: [0] },
+      { name: 'a', rps: [1] },
+    ]);
+  });
+
+  it('GIVEN no series THEN empty', () => {
+    expect(rateSeries({ series: [], pods: [] })).toEqual({ times: [], pods: [], errors: [] });
+  });
+});
+
+describe('fairShare', () => {
+  it('GIVEN 4 pods THEN 0.25; GIVEN none THEN null', () => {
+    expect(fairShare({ pods: ['a', 'b', 'c', 'd'].map(pod) })).toBe(0.25);
+    expect(fairShare({ pods: [] })).toBeNull();
+  });
+});
