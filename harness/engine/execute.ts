@@ -5,7 +5,9 @@ import type { RunSummary } from '../analysis/run-summary.ts';
 import { environmentError } from '../core/errors.ts';
 import { repoRoot } from '../core/paths.ts';
 import { apply, type Cluster, ensureNamespace, podsOf, waitForDeployment, waitForPodReady } from '../kube/cluster.ts';
+import { watchEndpointSlices } from '../kube/slice-watch.ts';
 import { crossCheck } from '../analysis/cross-check.ts';
+import { endpointTransitions, propagationLag } from '../analysis/propagation.ts';
 import { counterDelta, type ServerCounters } from '../load/server-metrics.ts';
 import type { RequestSample } from '../recorder/events.ts';
 import type { RunReport, TimelineEntry } from '../report/model.ts';
@@ -140,6 +142,9 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
   };
   const before = stablePods ? await readCounters() : [];
 
+  // EndpointSlice changes on the run's clock: when pods became routable or left, and (with the
+  // per-pod samples) how long traffic took to follow.
+  const slices = await watchEndpointSlices(cluster, namespace, serviceName);
   const t0 = Date.now();
   const endMs = Math.max(0, ...run.loads.map((load) => load.startMs + load.durationMs));
   options.log(`${label} running: ${run.loads.length} load(s), ${run.chaos.length} chaos action(s), ${(endMs / 1000).toFixed(1)} s`);
@@ -186,6 +191,7 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
     await chaosDone;
   } finally {
     clearInterval(progress);
+    slices.stop();
     options.signal?.removeEventListener('abort', abort);
   }
 
@@ -213,6 +219,14 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
     merged.totals.serverCounted = merged.crossCheck.serverTotal;
   }
 
+  const transitions = endpointTransitions(slices.changes);
+  const initialAt = transitions.length > 0 ? Math.min(...transitions.map((transition) => transition.at)) : 0;
+  for (const transition of transitions) {
+    if (transition.at === initialAt) continue; // the endpoints as they stood before the clock started
+    timeline.push({ t: transition.at - t0, kind: transition.change === 'added' ? 'endpoint-ready' : 'endpoint-removed', detail: `${transition.pod} ${transition.change === 'added' ? 'ready in' : 'left'} the EndpointSlices` });
+  }
+  const propagation = propagationLag(transitions, samples, { ignoreInitial: true });
+
   const report: RunReport = {
     proxyMode: run.proxyMode,
     variant: run.variant,
@@ -222,12 +236,15 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
     loads,
     timeline: timeline.sort((a, b) => a.t - b.t),
     series,
+    propagation: propagation.lags.map((lag) => ({ pod: lag.pod, change: lag.change, sliceAtMs: lag.sliceAt - t0, requestAtMs: lag.requestAt === null ? null : lag.requestAt - t0, lagMs: lag.lagMs })),
     checks: [],
   };
   if (merged) {
     report.metrics = {
       ...merged.metrics,
       ...(scaleOut ? { rebalanceSeconds: rebalanceSeconds(samples, scaleOut.atEpochMs, podsBefore, scaleOut.replicas) } : {}),
+      propagationLagMs: propagation.maxAddedLagMs,
+      trafficAfterRemovalMs: propagation.maxRemovedLagMs,
     };
   }
   report.checks = evaluateChecks(report, run.checks);

@@ -354,7 +354,7 @@ const summaryPaths = [
   'load.sent',
 ];
 /** Numbers only a whole run has (timeline metrics, measured across loads). */
-const runOnlyPaths = ['durationMs', 'metrics.rebalanceSeconds', 'metrics.propagationLagMs', 'metrics.crossNodeRatio'];
+const runOnlyPaths = ['durationMs', 'metrics.rebalanceSeconds', 'metrics.propagationLagMs', 'metrics.trafficAfterRemovalMs', 'metrics.crossNodeRatio'];
 const errorKindPath = /^errors\.byKind\.[a-z0-9][a-z0-9-]*$/;
 
 /** The number paths a check may name (errors.byKind.<kind> and loads.<load>.<path> besides). */

@@ -49,9 +49,14 @@ export interface RunReport extends Partial<RunSummary> {
   durationMs: number;
   metrics?: RunSummary['metrics'] & {
     rebalanceSeconds?: number | null;
+    /** Longest time from a pod becoming ready in the EndpointSlices to its first response (ms). */
     propagationLagMs?: number | null;
+    /** Longest time a pod still answered after leaving the ready endpoints (ms; negative: it stopped first). */
+    trafficAfterRemovalMs?: number | null;
     crossNodeRatio?: number | null;
   };
+  /** Per endpoint change during the run: when the slice said so and when traffic followed (ms from the run's start). */
+  propagation?: { pod: string; change: 'added' | 'removed'; sliceAtMs: number; requestAtMs: number | null; lagMs: number | null }[];
   /** Per load name: its own summary (the run-level fields above sum every load). */
   loads?: Record<string, RunSummary>;
   timeline: TimelineEntry[];

@@ -96,3 +96,21 @@ export function comparison(report: Pick<Report, 'runs'>): { head: string[]; rows
     ],
   };
 }
+
+/**
+ * Endpoint propagation in words, or undefined when the run saw no endpoint change: how long new
+ * pods waited for traffic after turning ready, and how long old pods still got traffic after leaving.
+ */
+export function propagationText(run: RunReport): string | undefined {
+  const lags = run.propagation ?? [];
+  if (lags.length === 0) return undefined;
+  const parts: string[] = [];
+  const added = lags.filter((lag) => lag.change === 'added');
+  const removed = lags.filter((lag) => lag.change === 'removed');
+  if (added.length > 0) parts.push(`${added.length} pod(s) became ready; first traffic after at most ${formatMs(run.metrics?.propagationLagMs ?? null)}${added.some((lag) => lag.lagMs === null) ? ` (${added.filter((lag) => lag.lagMs === null).length} never got any)` : ''}`);
+  if (removed.length > 0) {
+    const after = run.metrics?.trafficAfterRemovalMs ?? null;
+    parts.push(`${removed.length} pod(s) left the endpoints; ${after === null ? 'no traffic seen around it' : after >= 0 ? `the last answered up to ${formatMs(after)} after leaving` : `every one had stopped answering before it left (by ${formatMs(-after)} at least)`}`);
+  }
+  return `${parts.join('; ')} (EndpointSlice watch vs. per-pod response times, one host clock)`;
+}

@@ -41,3 +41,26 @@ describe('fairShare', () => {
     expect(fairShare({ pods: [] })).toBeNull();
   });
 });
+
+describe('endpoint propagation in words', () => {
+  it('GIVEN pods added and removed THEN the text gives the longest wait for traffic and says old pods answered after leaving', async () => {
+    const { propagationText } = await import('../../../harness/report/view.ts');
+    const run = {
+      proxyMode: 'iptables', variant: 'v', status: 'passed', durationMs: 1, timeline: [], series: [], checks: [],
+      metrics: { propagationLagMs: 250, trafficAfterRemovalMs: 980 },
+      propagation: [
+        { pod: 'new', change: 'added', sliceAtMs: 1000, requestAtMs: 1250, lagMs: 250 },
+        { pod: 'old', change: 'removed', sliceAtMs: 1000, requestAtMs: 1980, lagMs: 980 },
+      ],
+    } as unknown as Parameters<typeof propagationText>[0];
+    expect(propagationText(run)).toMatch(/1 pod\(s\) became ready; first traffic after at most 250.*1 pod\(s\) left the endpoints; the last answered up to 980/);
+  });
+
+  it('GIVEN removed pods that had all stopped before leaving THEN it says so; GIVEN no changes THEN nothing is said', async () => {
+    const { propagationText } = await import('../../../harness/report/view.ts');
+    const base = { proxyMode: 'iptables', variant: 'v', status: 'passed', durationMs: 1, timeline: [], series: [], checks: [] };
+    const stopped = { ...base, metrics: { trafficAfterRemovalMs: -50 }, propagation: [{ pod: 'old', change: 'removed', sliceAtMs: 1000, requestAtMs: 950, lagMs: -50 }] } as unknown as Parameters<typeof propagationText>[0];
+    expect(propagationText(stopped)).toMatch(/every one had stopped answering before it left \(by 50/);
+    expect(propagationText(base as unknown as Parameters<typeof propagationText>[0])).toBeUndefined();
+  });
+});

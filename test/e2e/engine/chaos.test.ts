@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Report, RunReport } from '../../../harness/report/model.ts';
+
+function kth(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['harness/bin/kth.mjs', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+const kinds = (run: RunReport, kind: string) => run.timeline.filter((entry) => entry.kind === kind);
+
+describe('chaos on the embedded lab: the rollout-prestop scenario', () => {
+  let out: string;
+  let report: Report;
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), 'kth-e2e-chaos-'));
+    const result = await kth(['run', 'scenarios/rollout-prestop.ts', '--time-scale', '0.2', '--out', out]);
+    if (result.code !== 0) throw new Error(`kth run exited ${result.code}:\n${result.stderr}`);
+    const [dir] = await readdir(out);
+    report = JSON.parse(await readFile(join(out, dir!, 'report.json'), 'utf8')) as Report;
+  }, 300_000);
+  afterAll(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('GIVEN a rollout restart under load THEN each run\'s timeline shows the restart and every pod swap as the EndpointSlices saw it', () => {
+    for (const run of report.runs) {
+      expect(kinds(run, 'chaos-end').map((entry) => entry.detail)).toEqual(['rollout restart of web']);
+      // 3 replicas replaced one by one: 3 new pods became ready, 3 old ones left.
+      expect(kinds(run, 'endpoint-ready')).toHaveLength(3);
+      expect(kinds(run, 'endpoint-removed')).toHaveLength(3);
+      const restartAt = kinds(run, 'chaos-start')[0]!.t;
+      for (const entry of [...kinds(run, 'endpoint-ready'), ...kinds(run, 'endpoint-removed')]) expect(entry.t).toBeGreaterThan(restartAt);
+    }
+  });
+
+  it('GIVEN no preStop THEN the rollout fails requests; GIVEN a preStop sleep THEN none fails, because old pods kept serving after they left the endpoints', () => {
+    const [plain, prestop] = report.runs;
+    expect(plain).toMatchObject({ variant: 'no-prestop', status: 'passed' });
+    expect(plain!.errors!.total).toBeGreaterThan(0);
+    expect(prestop).toMatchObject({ variant: 'prestop-sleep', status: 'passed' });
+    expect(prestop!.errors!.total).toBe(0);
+    const removed = prestop!.propagation!.filter((lag) => lag.change === 'removed');
+    expect(removed).toHaveLength(3);
+    // The proxies still sent each old pod traffic after its removal: what the preStop sleep absorbed.
+    for (const lag of removed) expect(lag.lagMs).toBeGreaterThan(0);
+    expect(prestop!.metrics!.trafficAfterRemovalMs).toBeGreaterThan(0);
+    // New pods got traffic once ready: the lag is measured and bounded by the run.
+    expect(prestop!.metrics!.propagationLagMs).toBeGreaterThan(0);
+    expect(prestop!.metrics!.propagationLagMs).toBeLessThan(12_000);
+  });
+});
