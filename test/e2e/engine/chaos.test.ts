@@ -56,3 +56,40 @@ describe('chaos on the embedded lab: the rollout-prestop scenario', () => {
     expect(prestop!.metrics!.propagationLagMs).toBeLessThan(12_000);
   });
 });
+
+describe('chaos on the embedded lab: the scale-out-rebalance scenario', () => {
+  let out: string;
+  let report: Report;
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), 'kth-e2e-scale-'));
+    const result = await kth(['run', 'scenarios/scale-out-rebalance.ts', '--time-scale', '0.3', '--out', out]);
+    if (result.code !== 0) throw new Error(`kth run exited ${result.code}:\n${result.stderr}`);
+    const [dir] = await readdir(out);
+    report = JSON.parse(await readFile(join(out, dir!, 'report.json'), 'utf8')) as Report;
+  }, 300_000);
+  afterAll(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('GIVEN 3 → 6 replicas under 30 held connections THEN the 3 new pods get nothing: the report counts them with 0 and never sees a rebalance', () => {
+    const run = report.runs.find((r) => r.variant === 'persistent')!;
+    expect(kinds(run, 'chaos-end').map((entry) => entry.detail)).toEqual(['scaled web to 6 replicas']);
+    expect(kinds(run, 'endpoint-ready')).toHaveLength(3);
+    expect(run.pods).toHaveLength(6);
+    expect(run.pods!.filter((pod) => pod.requests === 0)).toHaveLength(3);
+    expect(run.metrics!.rebalanceSeconds).toBeNull();
+    // Nothing reconnected: the 30 connections of the start carried every request.
+    expect(run.pods!.reduce((sum, pod) => sum + pod.connections, 0)).toBe(30);
+  });
+
+  it('GIVEN connections recycled by the server or by the client THEN every new pod reaches its share, and the report says how soon', () => {
+    for (const variant of ['server-max-requests', 'client-max-age']) {
+      const run = report.runs.find((r) => r.variant === variant)!;
+      expect(run.status).toBe('passed');
+      expect(run.pods).toHaveLength(6);
+      for (const pod of run.pods!) expect(pod.requests).toBeGreaterThan(0);
+      expect(run.metrics!.rebalanceSeconds).toBeGreaterThan(0);
+      expect(run.errors!.total).toBe(0);
+    }
+  });
+});
