@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import leven from 'leven';
 import { z } from 'zod';
 import { toMs } from '../core/duration.ts';
 import { badInput } from '../core/errors.ts';
@@ -464,8 +465,8 @@ export async function loadScenario(file: string): Promise<LoadedScenario> {
   try {
     module = (await import(pathToFileURL(path).href)) as { default?: unknown };
   } catch (error) {
-    // Outside a `"type": "module"` package tsx treats a .ts file as CommonJS, which the ESM-only
-    // loader of bin/kth.mjs leaves untranslated: the type annotations then read as syntax errors.
+    // Outside a `"type": "module"` package a .ts file is CommonJS to Node; bin/kth.mjs registers
+    // tsx for both module systems, but a runner without its CommonJS hook fails here with a SyntaxError.
     const commonJs = error instanceof SyntaxError && path.endsWith('.ts') ? '; outside this repository name the file .mts, or put a package.json with "type": "module" next to it' : '';
     throw badInput(`cannot load scenario ${shown}: ${(error as Error).message?.split('\n')[0] ?? String(error)}`, {
       where: shown,
@@ -487,7 +488,7 @@ function closest(word: string, candidates: readonly string[]): string | undefine
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(word.length / 4)) + 1;
   for (const candidate of candidates) {
-    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    const distance = leven(word.toLowerCase(), candidate.toLowerCase());
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
@@ -496,14 +497,3 @@ function closest(word: string, candidates: readonly string[]): string | undefine
   return best;
 }
 
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
-}

@@ -1,6 +1,6 @@
 import { renderHtml } from '../../../harness/report/html.ts';
 import { escapeXml } from '../../../harness/report/escape.ts';
-import { checkXml, decodeXml, type XmlCheck } from './xml.ts';
+import { checkXml, type XmlCheck } from './xml.ts';
 import { evilPod, fixtureReport } from './fixture.ts';
 
 type Element = XmlCheck['elements'][number];
@@ -65,15 +65,15 @@ describe('index.html', () => {
   it('GIVEN a pod name with <&>"\' THEN it is escaped everywhere and reads back exactly (bar tooltip, legend, tables)', () => {
     expect(html).not.toContain(evilPod);
     expect(html).toContain(escapeXml(evilPod));
-    const barTitles = subtree(parsed.elements, charts[0]!).filter((e) => e.name === 'title').map((e) => decodeXml(e.text));
+    const barTitles = subtree(parsed.elements, charts[0]!).filter((e) => e.name === 'title').map((e) => e.text);
     expect(barTitles).toContain(`${evilPod}: 33.0% of requests (330 requests, 4 connections, 3 errors)`);
-    expect(parsed.elements.filter((e) => e.name === 'td').map((e) => decodeXml(e.text))).toContain(evilPod);
+    expect(parsed.elements.filter((e) => e.name === 'td').map((e) => e.text)).toContain(evilPod);
   });
 
   it('GIVEN a chaos entry at 4 s THEN the rate chart has a labelled marker between the points of seconds 3 and 4', () => {
     const rate = subtree(parsed.elements, charts[3]!);
-    const markerTitle = rate.find((e) => e.name === 'title' && decodeXml(e.text).startsWith('4.0 s chaos: delete-pod'))!;
-    expect(decodeXml(markerTitle.text)).toBe(`4.0 s chaos: delete-pod ${evilPod} (graceful)`);
+    const markerTitle = rate.find((e) => e.name === 'title' && e.text.startsWith('4.0 s chaos: delete-pod'))!;
+    expect(markerTitle.text).toBe(`4.0 s chaos: delete-pod ${evilPod} (graceful)`);
     const marker = rate[rate.indexOf(markerTitle) + 1]!;
     expect(marker.name).toBe('line');
     const lines = rate.filter((e) => e.name === 'polyline' && e.attributes.class === 'pod');
