@@ -189,3 +189,11 @@ describe('reportPathProblem', () => {
     expect(reportPathProblem('loads.a.metrics.rebalanceSeconds', ['a'])).toMatch(/not a per-load number/);
   });
 });
+
+describe('loads kth run cannot start', () => {
+  it('GIVEN a k6 load THEN it is refused, saying what to use instead', async () => {
+    const { validateScenario: validate } = await import('../../../harness/engine/scenario.ts');
+    const spec = { name: 'k', description: 'd', workload: { server: 'http', replicas: 1 }, load: [{ name: 'c', driver: 'k6', protocol: 'http', connections: 1, executor: 'constant-arrival-rate', rate: 1, duration: '1s' }] };
+    expect(() => validate(spec, 'k.ts')).toThrow(/load\[0\]\.driver: kth run starts built-in loads only for now/);
+  });
+});
