@@ -95,7 +95,8 @@ export function rateChartSvg(run: RunReport, id: string): string | null {
   const plotHeight = height - margin.top - margin.bottom;
   const markerTimes = run.timeline.map((entry) => entry.t);
   const t0 = Math.min(0, series.times[0]!, ...markerTimes);
-  const t1 = Math.max(series.times.at(-1)! + seriesBucketMs, run.durationMs, ...markerTimes);
+  // The axis spans the load clock (series and timeline), not durationMs, which also counts deploy and settle.
+  const t1 = Math.max(series.times.at(-1)! + seriesBucketMs, ...markerTimes);
   const hasErrors = series.errors.some((n) => n > 0);
   const peak = Math.max(...series.pods.flatMap((pod) => pod.rps), ...(hasErrors ? series.errors : [0]));
   const yScale = niceScale(peak);

@@ -1,0 +1,56 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listLabs } from '../../../harness/lab/lab.ts';
+
+const kth = (...args: string[]) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, ['harness/bin/kth.mjs', ...args], (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }));
+  });
+
+// Everything below is refused before any cluster exists: no lab appears, no report is written.
+describe('kth run: bad input is refused before anything starts', () => {
+  let out: string;
+  beforeEach(async () => {
+    out = await mkdtemp(join(tmpdir(), 'kth-run-input-'));
+  });
+  afterEach(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it.each([
+    [['scenarios/no-such.ts'], /cannot read scenario scenarios\/no-such\.ts: no such file/, /built-in: .*scenarios\/keepalive-imbalance\.ts/],
+    [['keepalive-imbalance'], /cannot read scenario/, /did you mean scenarios\/keepalive-imbalance\.ts\?/],
+    [['scenarios/keepalive-imbalance.ts', '--time-scale', '0'], /--time-scale/, /--time-scale/],
+    [['scenarios/keepalive-imbalance.ts', '--proxy-mode', 'iptables,userspace'], /userspace/, /--proxy-mode/],
+    [['scenarios/keepalive-imbalance.ts', '--provider', 'minikube'], /--provider: 'minikube' is not one of lab, kind, existing/, /--provider/],
+    [['scenarios/keepalive-imbalance.ts', '--baseline', '/nonexistent/report.json'], /report\.json/, /baseline|report/],
+  ])('GIVEN kth run %j THEN exit 2 saying what is wrong and how to fix it', async (args, what, how) => {
+    const labsBefore = (await listLabs()).map((lab) => lab.name);
+    const { code, stderr } = await kth('run', ...args, '--out', out);
+    expect(stderr).toMatch(what);
+    expect(stderr).toMatch(how);
+    expect(code).toBe(2);
+    expect(await readdir(out)).toEqual([]);
+    expect((await listLabs()).map((lab) => lab.name)).toEqual(labsBefore);
+  }, 30_000);
+
+  it('GIVEN a provider not built yet THEN exit 3 naming it, before any cluster', async () => {
+    const { code, stderr } = await kth('run', 'scenarios/keepalive-imbalance.ts', '--provider', 'kind', '--out', out);
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/provider 'kind' is not available yet/);
+    expect(stderr).toMatch(/--provider lab/);
+    expect(await readdir(out)).toEqual([]);
+  }, 30_000);
+
+  it('GIVEN a scenario file with mistakes THEN exit 2 listing each with its path', async () => {
+    const file = join(out, 'broken.mts');
+    await writeFile(file, `export default ${JSON.stringify({ name: 'Broken Name', description: 'x', workload: { server: 'http', replicas: 0 }, load: [] })};\n`);
+    const { code, stderr } = await kth('run', file, '--out', join(out, 'reports'));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/- name: /);
+    expect(stderr).toMatch(/- workload\.replicas: /);
+    expect(stderr).toMatch(/- load: /);
+  }, 30_000);
+});
