@@ -20,6 +20,7 @@ const commandGroups: Record<string, () => Promise<Register>> = {
   plan: async () => (await import('./commands/plan.ts')).registerPlan,
   report: async () => (await import('./commands/report.ts')).registerReport,
   run: async () => (await import('./commands/run.ts')).registerRun,
+  inspect: async () => (await import('./commands/inspect.ts')).registerInspect,
 };
 
 // The CLI is the only layer that prints errors and chooses exit codes; everything below throws.
