@@ -20,6 +20,8 @@ export default defineScenario({
   workload: { server: 'grpc', replicas: 3, maxConnectionAgeGrace: '1s' },
   load: [{ name: 'client', protocol: 'grpc', call: 'unary', connections: 30, executor: 'constant-arrival-rate', rate: 300, duration: '40s' }],
   chaos: [{ at: '10s', action: 'scale', replicas: 6 }],
+  // 30 channels over 6 pods are 5 ± 2 per pod: see scale-out-rebalance.
+  rebalanceFraction: 0.5,
   variants: [
     { name: 'age-never', description: 'baseline: no MaxConnectionAge' },
     { name: 'age-2s', description: 'GOAWAY after 2s (±10% jitter)', workload: { maxConnectionAge: '2s' } },

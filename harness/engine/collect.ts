@@ -30,15 +30,15 @@ export function seriesOf(load: string, samples: readonly RequestSample[], runSta
 }
 
 /**
- * Seconds from a scale-out until every new pod carries at least 80 % of its fair share (one-second
- * resolution, see analysis/rebalance.ts); null when it never happened within the run.
+ * Seconds from a scale-out until every new pod carries at least `fraction` of its fair share (one
+ * second resolution, see analysis/rebalance.ts); null when it never happened within the run.
  */
-export function rebalanceSeconds(samples: readonly RequestSample[], scaleOutAtEpochMs: number, podsBefore: readonly string[], podCount: number): number | null {
+export function rebalanceSeconds(samples: readonly RequestSample[], scaleOutAtEpochMs: number, podsBefore: readonly string[], podCount: number, fraction = 0.8): number | null {
   const before = new Set(podsBefore);
   const newPods = [...new Set(samples.filter((s) => s.t + s.bucketMs > scaleOutAtEpochMs).map((s) => s.pod))].filter((pod) => !before.has(pod));
   // New pods that never served anything still count: they are why a run never rebalances.
   const missing = Math.max(0, podCount - podsBefore.length - newPods.length);
   if (missing > 0) return null;
   if (newPods.length === 0) return null;
-  return rebalanceTime(samples, { scaleOutAt: scaleOutAtEpochMs, newPods, podCount }).seconds;
+  return rebalanceTime(samples, { scaleOutAt: scaleOutAtEpochMs, newPods, podCount, fraction }).seconds;
 }

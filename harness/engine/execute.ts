@@ -30,6 +30,8 @@ export interface ResolvedRun {
   loads: { spec: LoadSpec; startMs: number; durationMs: number }[];
   chaos: { spec: ChaosSpec; atMs: number }[];
   checks: CheckSpec[];
+  /** Fraction of its fair share every new pod must reach for a scale-out to count as rebalanced. */
+  rebalanceFraction: number;
 }
 
 /** What the engine needs from a provider's cluster to run one variant (lab today). */
@@ -242,7 +244,7 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
   if (merged) {
     report.metrics = {
       ...merged.metrics,
-      ...(scaleOut ? { rebalanceSeconds: rebalanceSeconds(samples, scaleOut.atEpochMs, podsBefore, scaleOut.replicas) } : {}),
+      ...(scaleOut ? { rebalanceSeconds: rebalanceSeconds(samples, scaleOut.atEpochMs, podsBefore, scaleOut.replicas, run.rebalanceFraction), rebalanceFraction: run.rebalanceFraction } : {}),
       propagationLagMs: propagation.maxAddedLagMs,
       trafficAfterRemovalMs: propagation.maxRemovedLagMs,
     };

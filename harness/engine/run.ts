@@ -54,9 +54,9 @@ async function appendEvents(dir: string, run: RunPlan): Promise<void> {
   await finished(out);
 }
 
-function resolvedRun(plan: RunPlan): ResolvedRun {
+function resolvedRun(plan: RunPlan, rebalanceFraction: number): ResolvedRun {
   const { workload, loads, chaos, checks } = specsOf(plan);
-  return { proxyMode: plan.proxyMode, variant: plan.variant, workload, loads, chaos, checks };
+  return { proxyMode: plan.proxyMode, variant: plan.variant, workload, loads, chaos, checks, rebalanceFraction };
 }
 
 function unsupported(plan: RunPlan, reason: string): RunReport {
@@ -134,7 +134,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
           if (controller.signal.aborted) break;
           const runStarted = performance.now();
           try {
-            report.runs.push(await executeRun(lab.target, resolvedRun(run), { dir, runId, log: options.log, signal: controller.signal }));
+            report.runs.push(await executeRun(lab.target, resolvedRun(run, scenario.spec.rebalanceFraction ?? 0.8), { dir, runId, log: options.log, signal: controller.signal }));
           } catch (error) {
             options.log(`[${run.id}] error: ${formatError(error)}`);
             report.runs.push(errored(run, error, performance.now() - runStarted));

@@ -105,6 +105,7 @@ const scenarioSchema = z.strictObject({
   chaos: z.array(chaosSchema).optional(),
   checks: z.array(checkSchema).optional(),
   variants: z.array(variantSchema).min(1, { error: 'needs at least one variant (or leave it out)' }).optional(),
+  rebalanceFraction: z.number({ error: 'must be a number' }).gt(0, { error: 'must be > 0' }).max(1, { error: 'must be ≤ 1' }).optional(),
 });
 
 /** Keys each object may have, for "did you mean" on a misspelt key. */

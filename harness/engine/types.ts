@@ -102,4 +102,10 @@ export interface ScenarioSpec {
   checks?: CheckSpec[];
   /** At least one; the first is the baseline. @default [{ name: 'default' }] */
   variants?: VariantSpec[];
+  /**
+   * After a scale-out, a run has rebalanced in the first second in which every new pod carries at
+   * least this fraction of its fair share (metrics.rebalanceSeconds). With few connections the
+   * split per second is noisy: state what the scenario can expect. @default 0.8
+   */
+  rebalanceFraction?: number;
 }

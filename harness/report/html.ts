@@ -2,7 +2,7 @@ import { escapeXml as esc } from './escape.ts';
 import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel, statusText } from './format.ts';
 import { reportStatus, type Report, type RunReport } from './model.ts';
 import { legendSwatch, rateChartSvg, seriesStyle, shareBarsSvg } from './svg.ts';
-import { checkValue, chiSquareText, comparison, crossCheckVerdict, latencyBasis, propagationText, rateSeries } from './view.ts';
+import { checkValue, chiSquareText, comparison, crossCheckVerdict, latencyBasis, propagationText, rateSeries, rebalanceText } from './view.ts';
 
 /**
  * index.html: one self-contained file (inline CSS and SVG, no script, nothing fetched), written as
@@ -91,7 +91,8 @@ function runSection(run: RunReport, id: string): string {
     const items: string[] = [];
     if (run.metrics) {
       items.push(meta('Jain index', formatNumber(run.metrics.jainIndex)), meta('max/min', formatMaxMin(run)), meta('χ²', chiSquareText(run)));
-      if (run.metrics.rebalanceSeconds !== undefined) items.push(meta('rebalance', run.metrics.rebalanceSeconds === null ? 'never rebalanced' : `${formatNumber(run.metrics.rebalanceSeconds)} s`));
+      const rebalance = rebalanceText(run);
+      if (rebalance) items.push(meta('rebalance', rebalance));
       const propagation = propagationText(run);
       if (propagation) items.push(meta('endpoints', propagation));
       items.push(meta('source IP preserved', formatShare(run.metrics.sourceIpPreservedRatio)));

@@ -49,6 +49,8 @@ export interface RunReport extends Partial<RunSummary> {
   durationMs: number;
   metrics?: RunSummary['metrics'] & {
     rebalanceSeconds?: number | null;
+    /** The fraction of its fair share each new pod had to reach for rebalanceSeconds. */
+    rebalanceFraction?: number;
     /** Longest time from a pod becoming ready in the EndpointSlices to its first response (ms). */
     propagationLagMs?: number | null;
     /** Longest time a pod still answered after leaving the ready endpoints (ms; negative: it stopped first). */

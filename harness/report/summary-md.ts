@@ -2,7 +2,7 @@ import { escapeMarkdown, markdownCode } from './escape.ts';
 import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel, statusText } from './format.ts';
 import { markdownTable, unicodeBar } from './markdown-table.ts';
 import { reportStatus, type Report, type RunReport } from './model.ts';
-import { checkValue, chiSquareText, comparison, crossCheckVerdict, fairShare, latencyBasis, propagationText } from './view.ts';
+import { checkValue, chiSquareText, comparison, crossCheckVerdict, fairShare, latencyBasis, propagationText, rebalanceText } from './view.ts';
 
 /** Timeline entries listed per run; the rest are in index.html and report.json. */
 const timelineLimit = 20;
@@ -58,6 +58,8 @@ function runSection(run: RunReport): string[] {
   if (run.metrics) {
     out.push(`**Fairness:** Jain ${formatNumber(run.metrics.jainIndex)} · max/min ${escapeMarkdown(formatMaxMin(run))} · χ² ${escapeMarkdown(chiSquareText(run))}`, '');
   }
+  const rebalance = rebalanceText(run);
+  if (rebalance) out.push(`**Rebalance:** ${escapeMarkdown(rebalance)}`, '');
   const propagation = propagationText(run);
   if (propagation) out.push(`**Endpoints:** ${escapeMarkdown(propagation)}`, '');
   if (run.checks.length > 0) {

@@ -114,3 +114,12 @@ export function propagationText(run: RunReport): string | undefined {
   }
   return `${parts.join('; ')} (EndpointSlice watch vs. per-pod response times, one host clock)`;
 }
+
+/** The rebalance time with how it was taken, or undefined when the run had no scale-out. */
+export function rebalanceText(run: RunReport): string | undefined {
+  const seconds = run.metrics?.rebalanceSeconds;
+  if (seconds === undefined) return undefined;
+  const fraction = run.metrics?.rebalanceFraction ?? 0.8;
+  const how = `every new pod at ≥ ${Math.round(fraction * 100)}% of its fair share within one second`;
+  return seconds === null ? `never rebalanced (${how})` : `${formatNumber(seconds)} s after the scale-out (${how})`;
+}

@@ -67,3 +67,12 @@ describe('pods that got nothing', () => {
     expect(merged.latencyMs).toEqual(latency); // one load: its own percentiles stand
   });
 });
+
+describe('rebalance at a stated fraction', () => {
+  it('GIVEN the new pod at 40 % of its fair share THEN it has not rebalanced at 0.8, but has at 0.3', () => {
+    // 2 pods after the scale-out: fair share 50 %; the new pod holds 20 % = 40 % of it.
+    const samples = [sample(1000, 'old', 10), sample(2000, 'old', 8), sample(2000, 'new', 2)];
+    expect(rebalanceSeconds(samples, 1500, ['old'], 2)).toBeNull();
+    expect(rebalanceSeconds(samples, 1500, ['old'], 2, 0.3)).toBe(1.5);
+  });
+});

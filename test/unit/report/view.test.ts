@@ -64,3 +64,14 @@ describe('endpoint propagation in words', () => {
     expect(propagationText(base as unknown as Parameters<typeof propagationText>[0])).toBeUndefined();
   });
 });
+
+describe('rebalance in words', () => {
+  it('GIVEN a scale-out run THEN the time says how it was taken (the stated fraction of the fair share); GIVEN none THEN nothing', async () => {
+    const { rebalanceText } = await import('../../../harness/report/view.ts');
+    const base = { proxyMode: 'iptables', variant: 'v', status: 'passed', durationMs: 1, timeline: [], series: [], checks: [] };
+    const run = (metrics: Record<string, unknown>) => ({ ...base, metrics }) as unknown as Parameters<typeof rebalanceText>[0];
+    expect(rebalanceText(run({ rebalanceSeconds: 3.5, rebalanceFraction: 0.5 }))).toBe('3.5 s after the scale-out (every new pod at ≥ 50% of its fair share within one second)');
+    expect(rebalanceText(run({ rebalanceSeconds: null }))).toBe('never rebalanced (every new pod at ≥ 80% of its fair share within one second)');
+    expect(rebalanceText(run({}))).toBeUndefined();
+  });
+});
