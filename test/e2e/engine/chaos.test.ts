@@ -62,7 +62,7 @@ describe('chaos on the embedded lab: the scale-out-rebalance scenario', () => {
   let report: Report;
   beforeAll(async () => {
     out = await mkdtemp(join(tmpdir(), 'kth-e2e-scale-'));
-    const result = await kth(['run', 'scenarios/scale-out-rebalance.ts', '--time-scale', '0.3', '--out', out]);
+    const result = await kth(['run', 'scenarios/scale-out-rebalance.ts', '--time-scale', '0.4', '--out', out]);
     if (result.code !== 0) throw new Error(`kth run exited ${result.code}:\n${result.stderr}`);
     const [dir] = await readdir(out);
     report = JSON.parse(await readFile(join(out, dir!, 'report.json'), 'utf8')) as Report;
