@@ -128,7 +128,7 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
   };
   const where = (load: LoadSpec) => (load.from === 'external' ? ('external' as const) : { pod: client! });
 
-  // Settle once per client location: the proxy has programmed every endpoint before the clock starts.
+  // Settle from where each load will run: the proxy there sends to every Ready pod before the clock starts.
   for (const load of run.loads) {
     const argv = ['load', load.spec.protocol, '--target', targetFor(load.spec), '--expect-pods', podsBefore.join(','), '--settle', '60s', '--max-requests', '1', '--rate', '10', '--duration', '1s', '--json'];
     const result = await finished(target.spawnClient(where(load.spec), argv));
