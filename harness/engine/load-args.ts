@@ -22,6 +22,15 @@ const seconds = (ms: number) => `${Math.max(0.001, ms / 1000).toFixed(3)}s`;
 export function loadArgv(run: LoadRun): string[] {
   const { spec } = run;
   const setting = (value: LoadSpec['idleTimeout'], where: string) => seconds(toMs(value!, where));
+  if (spec.driver === 'k6') {
+    // The real k6: one VU per connection, as many as the load's connections.
+    const k6 = ['k6', '--target', run.target, '--duration', seconds(run.durationMs), '--json', '--events', run.eventsFile, '--model', spec.model ?? 'persistent', '--vus', String(spec.connections)];
+    if (spec.script) k6.push('--script', spec.script);
+    k6.push(...(spec.executor === 'constant-vus' ? ['--concurrency', String(spec.vus)] : ['--rate', String(spec.rate)]));
+    if (spec.unit) k6.push('--unit', spec.unit);
+    if (run.expectPods.length > 0) k6.push('--expect-pods', run.expectPods.join(','));
+    return k6;
+  }
   const argv = [spec.protocol, '--target', run.target, '--duration', seconds(run.durationMs), '--json', '--events', run.eventsFile];
   argv.push(spec.protocol === 'http' ? '--connections' : '--channels', String(spec.connections));
   if (spec.protocol === 'http') argv.push('--model', spec.model ?? 'persistent');

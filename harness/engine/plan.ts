@@ -35,6 +35,8 @@ export interface PlannedWorkload {
 export interface PlannedLoad {
   name: string;
   driver: NonNullable<LoadSpec['driver']>;
+  /** k6 only. */
+  script?: string;
   protocol: LoadSpec['protocol'];
   /** HTTP only. @default 'persistent' (as `kth load http`) */
   model?: NonNullable<LoadSpec['model']>;
@@ -170,6 +172,7 @@ export function planScenario(spec: ScenarioSpec, options: PlanOptions): Plan {
         return {
           name: l.name,
           driver: l.driver ?? 'builtin',
+          ...(l.script !== undefined ? { script: l.script } : {}),
           protocol: l.protocol,
           ...(model ? { model } : {}),
           ...(l.protocol === 'grpc' ? { call: l.call ?? 'unary' } : {}),

@@ -54,6 +54,7 @@ const workloadSchema = z.strictObject({
 const loadSchema = z.strictObject({
   name: kebab,
   driver: z.enum(['builtin', 'k6']).optional(),
+  script: z.string().regex(/^[\w.-]+\.(ts|js)$/, { error: 'must be a file name in scenarios/k6/ (e.g. http-shares.ts)' }).optional(),
   protocol: z.enum(['http', 'grpc']),
   model: z.enum(['persistent', 'short-lived', 'pooled', 'h2']).optional(),
   call: z.enum(['unary', 'server-stream', 'bidi']).optional(),
@@ -234,8 +235,11 @@ function runProblems(workload: Obj | undefined, loads: readonly (Obj | undefined
     if (executor === 'constant-vus' && load.vus === undefined) add(here('vus'), 'required by executor constant-vus (requests in flight)');
     if (executor === 'constant-vus' && load.rate !== undefined) add(here('rate'), 'applies to executor constant-arrival-rate only');
     if (executor === 'constant-arrival-rate' && load.vus !== undefined) add(here('vus'), 'applies to executor constant-vus only');
-    // k6 runs (harness/k6, scenarios/k6) are folded into the recorder, but kth run does not start them yet.
-    if (load.driver === 'k6') add(here('driver'), "kth run starts built-in loads only for now: use driver 'builtin' (k6 scripts run with harness/k6/runner.ts)");
+    // k6 drives HTTP/1.1 with a connection per VU (persistent) or per request (short-lived).
+    if (load.driver === 'k6') {
+      if (protocol === 'grpc') add(here('driver'), "k6 loads are http here (scenarios/k6 scripts); use driver 'builtin' for gRPC");
+      else if (!['persistent', 'short-lived'].includes(text(load.model) ?? 'persistent')) add(here('model'), "k6 runs model 'persistent' or 'short-lived'");
+    } else if (load.script !== undefined) add(here('script'), "applies to driver 'k6' only");
     if (protocol === 'grpc' && load.model !== undefined) add(here('model'), 'applies to http loads only (gRPC: call)');
     if (protocol === 'http' && load.call !== undefined) add(here('call'), 'applies to grpc loads only (HTTP: model)');
     if (protocol === 'http' && load.keepalive !== undefined) add(here('keepalive'), 'applies to grpc loads only');

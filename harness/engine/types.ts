@@ -29,8 +29,10 @@ export interface WorkloadSpec {
 /** One load driver, running from `startTime` for `duration` (both scaled by --time-scale). */
 export interface LoadSpec {
   name: string;
-  /** Built-in drivers; 'k6' runs scenarios/k6/<script>. @default 'builtin' */
+  /** Built-in drivers; 'k6' runs the real k6 on `script` (HTTP, persistent or short-lived). @default 'builtin' */
   driver?: 'builtin' | 'k6';
+  /** k6 only: the script, a name in scenarios/k6/. @default 'http-shares.ts' */
+  script?: string;
   protocol: 'http' | 'grpc';
   /** HTTP connection model; gRPC: the call (unary | server-stream | bidi). */
   model?: 'persistent' | 'short-lived' | 'pooled' | 'h2';

@@ -68,7 +68,8 @@ export async function runK6(options: K6RunOptions): Promise<K6RunResult> {
     };
     // A stale file from an earlier run must not be followed before k6 truncates it.
     rmSync(outFile, { force: true });
-    const source = options.recorder.source(sourceName, 'intended');
+    // constant-vus is a closed model: k6 sends when a VU is free, so latency is from the actual send.
+    const source = options.recorder.source(sourceName, options.executor === 'constant-vus' ? 'actual' : 'intended');
     const url = new URL(options.target);
     const k6Run = run([k6, 'run', '--quiet', '--no-color', '--out', `json=${outFile}`, script], {
       env,

@@ -29,6 +29,8 @@ interface LoadFlags {
   call?: string;
   client?: string;
   lb?: string;
+  script?: string;
+  vus?: string;
   keepalive?: string;
   streamCount?: string;
   expectPods?: string;
@@ -71,6 +73,15 @@ export function registerLoad(program: Command): void {
       .option('--pipelining <n>', 'HTTP/1.1 requests in flight per connection', '1')
       .option('--streams <n>', 'h2: streams in flight per connection at most', '100'),
   ).action(async (flags: LoadFlags) => runLoadCommand('http', flags));
+
+  common(
+    load
+      .command('k6')
+      .description('HTTP load by the real k6 binary (scenarios/k6/*.ts), its output folded into the same run shape')
+      .option('--script <file>', 'k6 script; relative names are taken from scenarios/k6/', 'http-shares.ts')
+      .option('--model <model>', 'persistent (k6 reuses each VU\'s connection) | short-lived (noConnectionReuse)', 'persistent')
+      .option('--vus <n>', 'k6 VUs (each holds its own connection): pre-allocated for --rate, the concurrency otherwise', '10'),
+  ).action(async (flags: LoadFlags) => runLoadCommand('k6', flags));
 
   common(
     load
@@ -147,7 +158,7 @@ async function scrapeAll(endpoints: readonly MetricsEndpoint[]): Promise<ServerC
   return Promise.all(endpoints.map((endpoint) => scrapeServer(endpoint)));
 }
 
-async function runLoadCommand(kind: 'http' | 'grpc', flags: LoadFlags): Promise<void> {
+async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): Promise<void> {
   const arrival = arrivalFromFlags(flags);
   const maxRequests = integer(flags.maxRequests, '--max-requests', 1);
   const requestTimeoutMs = duration(flags.timeout, '--timeout')!;
@@ -177,6 +188,37 @@ async function runLoadCommand(kind: 'http' | 'grpc', flags: LoadFlags): Promise<
     }
     // Each protocol's driver is loaded only when used: grpc-js is heavy for an HTTP-only run.
     start = async (recorder, signal) => (await import('../../load/http/driver.ts')).runHttpLoad({ target, model, connections, arrival, maxRequests, requestTimeoutMs, idleTimeoutMs, maxConnectionAgeMs, pipelining, streamsPerConnection, recorder, signal });
+  } else if (kind === 'k6') {
+    const model = oneOf(flags.model, '--model', ['persistent', 'short-lived'] as const)!;
+    const vus = integer(flags.vus, '--vus', 1)!;
+    if (arrival.executor === 'ramping-arrival-rate') throw badInput('--ramp: the k6 script runs constant-arrival-rate or constant-vus', { where: '--ramp', hint: 'use --rate or --concurrency with kth load k6' });
+    if (maxRequests !== undefined) throw badInput('--max-requests: k6 runs for --duration', { where: '--max-requests' });
+    try {
+      new URL(target);
+    } catch {
+      throw badInput(`--target: '${target}' is not a URL`, { where: '--target', hint: 'write http://host:port/path' });
+    }
+    unit = unitFlag ?? (model === 'short-lived' ? 'requests' : 'connections');
+    description = `k6 ${flags.script}, model ${model}, ${arrival.executor === 'constant-vus' ? arrival.concurrency : vus} VU(s)`;
+    start = async (recorder) => {
+      const { runK6 } = await import('../../k6/runner.ts');
+      const startedAt = recorder.now();
+      const k6 = await runK6({
+        script: flags.script!,
+        target,
+        executor: arrival.executor === 'constant-vus' ? 'constant-vus' : 'constant-arrival-rate',
+        ...(arrival.executor === 'constant-arrival-rate' ? { rate: arrival.rate } : {}),
+        durationMs: arrival.durationMs,
+        vus: arrival.executor === 'constant-vus' ? arrival.concurrency : vus,
+        noConnectionReuse: model === 'short-lived',
+        requestTimeoutMs,
+        recorder,
+      });
+      const endedAt = recorder.now();
+      // k6 schedules for itself: what it sent and dropped is what its own metrics say.
+      const schedule = { reason: 'duration' as const, startedAt, arrivalsEndedAt: endedAt, endedAt, scheduled: k6.counts.httpReqs + k6.counts.dropped, sent: k6.counts.httpReqs, dropped: k6.counts.dropped, abandoned: 0 };
+      return { source: k6.source, model: `k6-${model}`, arrival: arrival.executor === 'constant-vus' ? 'closed' : 'open', schedule, totals: k6.totals };
+    };
   } else {
     const channels = integer(flags.connections ?? flags.channels, flags.connections !== undefined ? '--connections' : '--channels', 1)!;
     const call = oneOf<GrpcCall>(flags.call, '--call', grpcCalls)!;
@@ -195,7 +237,7 @@ async function runLoadCommand(kind: 'http' | 'grpc', flags: LoadFlags): Promise<
   }
 
   // Settle first: its probes reach the servers, so their baselines are read after it.
-  const settled = settleMs > 0 ? await (await import('../../load/settle.ts')).settle({ kind, target, expectPods, timeoutMs: settleMs }) : undefined;
+  const settled = settleMs > 0 ? await (await import('../../load/settle.ts')).settle({ kind: kind === 'grpc' ? 'grpc' : 'http', target, expectPods, timeoutMs: settleMs }) : undefined;
   const writer = flags.events ? createNdjsonWriter(flags.events) : undefined;
   const recorder = new Recorder({ granularity: 'pod', ...(writer ? { sink: writer.sink } : {}) });
   const before = endpoints.length > 0 ? await scrapeAll(endpoints) : [];

@@ -90,4 +90,24 @@ describe('kth run on the embedded lab', () => {
     expect(report.runs[0]?.reason).toMatch(/interrupted/);
     expect((await listLabs()).map((lab) => lab.name)).toEqual(labsBefore);
   }, 300_000);
+
+  it('GIVEN the built-in driver and k6 on the same Service at once THEN each load has its own summary, and together they equal what the servers counted', async () => {
+    const result = await kthRun(['test/e2e/engine/fixtures/two-drivers.ts', '--time-scale', '0.25', '--out', out]);
+    expect(result.code).toBe(0);
+    const dir = await onlyReportDir(out);
+    const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Report;
+    const [run] = report.runs;
+    expect(run!.status).toBe('passed');
+    const builtin = run!.loads!.builtin!;
+    const k6 = run!.loads!.k6!;
+    expect(k6.load.source).toBe('k6');
+    // 5 s at 60/s each (k6 also sends at the very end of its duration: one more at most).
+    expect(builtin.totals.attributed).toBe(300);
+    expect(k6.totals.attributed).toBeGreaterThanOrEqual(300);
+    expect(k6.totals.attributed).toBeLessThanOrEqual(301);
+    expect(run!.totals!.attributed).toBe(builtin.totals.attributed + k6.totals.attributed);
+    expect(run!.crossCheck?.agree).toBe(true);
+    expect(run!.totals!.serverCounted).toBe(run!.totals!.attributed);
+    expect(new Set(run!.series.map((point) => point.load))).toEqual(new Set(['builtin', 'k6']));
+  }, 300_000);
 });

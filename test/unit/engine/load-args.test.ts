@@ -27,4 +27,10 @@ describe('what the engine asks of kth load and of the sample service', () => {
     expect(Object.keys(env)).toEqual(expect.arrayContaining(['KTH_KEEPALIVE_TIMEOUT', 'KTH_MAX_CONNECTION_AGE']));
     expect(service.spec?.type).toBe('ClusterIP');
   });
+
+  it('GIVEN a k6 load THEN kth load k6 gets one VU per connection, the model and the script', () => {
+    const argv = loadArgv({ spec: { name: 'k', driver: 'k6', script: 'http-shares.ts', protocol: 'http', model: 'short-lived', connections: 6, executor: 'constant-arrival-rate', rate: 40, duration: '10s' }, startMs: 0, durationMs: 2500, target: 'http://198.18.16.10:80/', expectPods: ['a'], eventsFile: '/tmp/k.ndjson' });
+    expect(argv.slice(0, 5)).toEqual(['k6', '--target', 'http://198.18.16.10:80/', '--duration', '2.500s']);
+    expect(argv).toEqual(expect.arrayContaining(['--model', 'short-lived', '--vus', '6', '--script', 'http-shares.ts', '--rate', '40', '--expect-pods', 'a', '--json']));
+  });
 });

@@ -190,10 +190,18 @@ describe('reportPathProblem', () => {
   });
 });
 
-describe('loads kth run cannot start', () => {
-  it('GIVEN a k6 load THEN it is refused, saying what to use instead', async () => {
+describe('k6 loads', () => {
+  const k6Load = (extra: Record<string, unknown>) => ({ name: 'k', description: 'd', workload: { server: 'http', replicas: 1 }, load: [{ name: 'c', driver: 'k6', protocol: 'http', connections: 1, executor: 'constant-arrival-rate', rate: 1, duration: '1s', ...extra }] });
+
+  it('GIVEN a short-lived k6 load with a script THEN it is valid', async () => {
     const { validateScenario: validate } = await import('../../../harness/engine/scenario.ts');
-    const spec = { name: 'k', description: 'd', workload: { server: 'http', replicas: 1 }, load: [{ name: 'c', driver: 'k6', protocol: 'http', connections: 1, executor: 'constant-arrival-rate', rate: 1, duration: '1s' }] };
-    expect(() => validate(spec, 'k.ts')).toThrow(/load\[0\]\.driver: kth run starts built-in loads only for now/);
+    expect(validate(k6Load({ model: 'short-lived', script: 'http-shares.ts' }), 'k.ts').load[0]).toMatchObject({ driver: 'k6', script: 'http-shares.ts' });
+  });
+
+  it('GIVEN a pooled k6 load, or a script on a built-in load THEN each is refused at its path', async () => {
+    const { validateScenario: validate } = await import('../../../harness/engine/scenario.ts');
+    expect(() => validate(k6Load({ model: 'pooled' }), 'k.ts')).toThrow(/load\[0\]\.model: k6 runs model 'persistent' or 'short-lived'/);
+    expect(() => validate(k6Load({ driver: 'builtin', script: 'x.ts' }), 'k.ts')).toThrow(/load\[0\]\.script: applies to driver 'k6' only/);
+    expect(() => validate(k6Load({ script: '../../etc/passwd' }), 'k.ts')).toThrow(/load\[0\]\.script: must be a file name in scenarios\/k6/);
   });
 });
