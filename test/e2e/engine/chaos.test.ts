@@ -15,19 +15,24 @@ function kth(args: string[]): Promise<{ code: number | null; stderr: string }> {
 
 const kinds = (run: RunReport, kind: string) => run.timeline.filter((entry) => entry.kind === kind);
 
-describe('chaos on the embedded lab: the rollout-prestop scenario', () => {
-  let out: string;
-  let report: Report;
-  beforeAll(async () => {
-    out = await mkdtemp(join(tmpdir(), 'kth-e2e-chaos-'));
-    const result = await kth(['run', 'scenarios/rollout-prestop.ts', '--time-scale', '0.2', '--out', out]);
+/** Runs a built-in scenario (it must pass: exit 0) into a temporary directory; returns its report and removes the directory. */
+async function passingRun(scenario: string, timeScale: string): Promise<Report> {
+  const out = await mkdtemp(join(tmpdir(), 'kth-e2e-chaos-'));
+  try {
+    const result = await kth(['run', scenario, '--time-scale', timeScale, '--out', out]);
     if (result.code !== 0) throw new Error(`kth run exited ${result.code}:\n${result.stderr}`);
     const [dir] = await readdir(out);
-    report = JSON.parse(await readFile(join(out, dir!, 'report.json'), 'utf8')) as Report;
-  }, 300_000);
-  afterAll(async () => {
+    return JSON.parse(await readFile(join(out, dir!, 'report.json'), 'utf8')) as Report;
+  } finally {
     await rm(out, { recursive: true, force: true });
-  });
+  }
+}
+
+describe('chaos on the embedded lab: the rollout-prestop scenario', () => {
+  let report: Report;
+  beforeAll(async () => {
+    report = await passingRun('scenarios/rollout-prestop.ts', '0.2');
+  }, 300_000);
 
   it('GIVEN a rollout restart under load THEN each run\'s timeline shows the restart and every pod swap as the EndpointSlices saw it', () => {
     for (const run of report.runs) {
@@ -58,18 +63,11 @@ describe('chaos on the embedded lab: the rollout-prestop scenario', () => {
 });
 
 describe('chaos on the embedded lab: the scale-out-rebalance scenario', () => {
-  let out: string;
   let report: Report;
   beforeAll(async () => {
-    out = await mkdtemp(join(tmpdir(), 'kth-e2e-scale-'));
-    const result = await kth(['run', 'scenarios/scale-out-rebalance.ts', '--time-scale', '0.4', '--out', out]);
-    if (result.code !== 0) throw new Error(`kth run exited ${result.code}:\n${result.stderr}`);
-    const [dir] = await readdir(out);
-    report = JSON.parse(await readFile(join(out, dir!, 'report.json'), 'utf8')) as Report;
+    // New pods take ~3 s to start whatever the time scale: 0.4 leaves them time to be reached.
+    report = await passingRun('scenarios/scale-out-rebalance.ts', '0.4');
   }, 300_000);
-  afterAll(async () => {
-    await rm(out, { recursive: true, force: true });
-  });
 
   it('GIVEN 3 → 6 replicas under 30 held connections THEN the 3 new pods get nothing: the report counts them with 0 and never sees a rebalance', () => {
     const run = report.runs.find((r) => r.variant === 'persistent')!;

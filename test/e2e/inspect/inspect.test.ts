@@ -13,6 +13,7 @@ import { labLayout } from '../../../harness/lab/layout.ts';
 import type { LoadBalancerStatus } from '../../../harness/lab/load-balancer/controller.ts';
 import { labNames } from '../../../harness/lab/names.ts';
 import { labResidue, noResidue, testLabName } from '../../support/residue.ts';
+import { eventually } from '../../support/eventually.ts';
 
 const exec = promisify(execFile);
 
@@ -50,17 +51,6 @@ describe('kth inspect service on a 3-node lab in iptables mode', () => {
       return undefined;
     }
   };
-  async function eventually(what: string, timeoutMs: number, check: () => Promise<true | string>): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    let last = 'not checked';
-    while (performance.now() < deadline) {
-      const verdict = await check();
-      if (verdict === true) return;
-      last = verdict;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`${what}: not within ${timeoutMs / 1000}s (${last})`);
-  }
 
   beforeAll(async () => {
     const started = performance.now();

@@ -11,6 +11,7 @@ import type { LoadBalancerStatus } from '../../../harness/lab/load-balancer/cont
 import { labNames } from '../../../harness/lab/names.ts';
 import { parsePeer } from '../../../harness/workloads/identity.ts';
 import { labResidue, noResidue, testLabName } from '../../support/residue.ts';
+import { eventually } from '../../support/eventually.ts';
 
 const exec = promisify(execFile);
 
@@ -103,18 +104,6 @@ describe.each(['iptables', 'nftables'] as const)('external traffic (NodePort, Lo
     const pods = await podsOf(cluster, ns, 'app.kubernetes.io/name=web');
     return [...new Set(pods.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
       .map((p) => p.spec?.nodeName as string))].sort();
-  }
-  /** Polls `check` (bounded in time) until it returns true; fails with its last answer. */
-  async function eventually(what: string, timeoutMs: number, check: () => Promise<true | string>): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    let last = 'not checked';
-    while (performance.now() < deadline) {
-      const verdict = await check();
-      if (verdict === true) return;
-      last = verdict;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`${what}: not within ${timeoutMs / 1000}s (${last})`);
   }
   const lbTable = async () => (await exec('ip', ['netns', 'exec', names.netns('lb'), 'nft', 'list', 'table', 'ip', 'kth_lb'])).stdout;
 
