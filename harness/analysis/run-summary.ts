@@ -137,16 +137,10 @@ export function summarizeRun(sources: readonly SourceTotals[], options: SummaryO
   }
   const rows = [...pods.values()].sort((a, b) => a.name.localeCompare(b.name));
   for (const row of rows) {
-    row.share = attributed === 0 ? 0 : row.requests / attributed;
     const merged = podLatency.get(row.name);
     if (merged) row.latencyMs = percentilesMs(merged);
   }
-
-  const counts = rows.map((row) => row.requests);
-  const ratio = maxMinRatio(counts);
-  const observed = rows.map((row) => (options.unit === 'connections' ? row.connections : row.requests));
-  const shares = options.expectedShares ? rows.map((row) => options.expectedShares?.[row.name] ?? 0) : undefined;
-  const chi = chiSquareTest(observed, options.unit, shares);
+  const fairness = fairnessOf(rows, attributed, options.unit, options.expectedShares);
   const measuredFrom = sources[0]?.measuredFrom ?? 'intended';
   const check = options.serverCounts ? crossCheck(new Map(rows.filter((row) => row.requests > 0).map((row) => [row.name, row.requests])), options.serverCounts) : undefined;
   return {
@@ -155,11 +149,7 @@ export function summarizeRun(sources: readonly SourceTotals[], options: SummaryO
     errors: { total: errors, byKind },
     latencyMs: percentilesMs(latency),
     metrics: {
-      jainIndex: jainIndex(counts),
-      maxMinRatio: ratio === Infinity ? null : ratio,
-      starvedPods: ratio === Infinity ? rows.filter((row) => row.requests === 0).map((row) => row.name) : [],
-      chiSquareP: chi.pValue,
-      chiSquare: { unit: chi.unit, n: chi.n, statistic: chi.statistic, degreesOfFreedom: chi.degreesOfFreedom, valid: chi.valid, note: chi.note },
+      ...fairness,
       sourceIpPreservedRatio: peerChecked === 0 ? null : peerPreserved / peerChecked,
     },
     load: { source: sources.map((source) => source.source).join('+'), latencyMeasuredFrom: measuredFrom, coordinatedOmission: measuredFrom === 'actual', sent },
@@ -167,6 +157,29 @@ export function summarizeRun(sources: readonly SourceTotals[], options: SummaryO
   };
 }
 
-function emptyRow(name: string, node = '', ip = ''): PodRow {
+type Fairness = Pick<RunSummary['metrics'], 'jainIndex' | 'maxMinRatio' | 'starvedPods' | 'chiSquareP' | 'chiSquare'>;
+
+/**
+ * Sets each row's share of `attributed` and computes the fairness metrics of the rows: Jain's
+ * index and max/min over requests, χ² over `unit` against fair (or the given) shares. The one
+ * place these are derived, for a load's summary and for a run merged from several loads.
+ */
+export function fairnessOf(rows: PodRow[], attributed: number, unit: SamplingUnit, expectedShares?: Readonly<Record<string, number>>): Fairness {
+  for (const row of rows) row.share = attributed === 0 ? 0 : row.requests / attributed;
+  const counts = rows.map((row) => row.requests);
+  const ratio = maxMinRatio(counts);
+  const observed = rows.map((row) => (unit === 'connections' ? row.connections : row.requests));
+  const chi = chiSquareTest(observed, unit, expectedShares ? rows.map((row) => expectedShares[row.name] ?? 0) : undefined);
+  return {
+    jainIndex: jainIndex(counts),
+    maxMinRatio: ratio === Infinity ? null : ratio,
+    starvedPods: ratio === Infinity ? rows.filter((row) => row.requests === 0).map((row) => row.name) : [],
+    chiSquareP: chi.pValue,
+    chiSquare: { unit: chi.unit, n: chi.n, statistic: chi.statistic, degreesOfFreedom: chi.degreesOfFreedom, valid: chi.valid, note: chi.note },
+  };
+}
+
+/** A pod that served nothing (expected, or unseen): zero counts, no latency. */
+export function emptyRow(name: string, node = '', ip = ''): PodRow {
   return { name, node, ip, requests: 0, connections: 0, share: 0, errors: 0, latencyMs: { p50: null, p90: null, p99: null, max: null } };
 }

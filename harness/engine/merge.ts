@@ -1,7 +1,4 @@
-import type { PodRow, RunSummary } from '../analysis/run-summary.ts';
-import { chiSquareTest, jainIndex, maxMinRatio } from '../analysis/fairness.ts';
-
-const noLatency = { p50: null, p90: null, p99: null, max: null };
+import { emptyRow, fairnessOf, type PodRow, type RunSummary } from '../analysis/run-summary.ts';
 
 /**
  * The run-level view of several loads' summaries. One load that saw every expected pod: its
@@ -30,33 +27,24 @@ export function mergeRuns(summaries: readonly RunSummary[], expectedPods: readon
       preserved += summary.metrics.sourceIpPreservedRatio * summary.totals.attributed;
     }
     for (const row of summary.pods) {
-      const merged = pods.get(row.name) ?? { ...row, requests: 0, connections: 0, errors: 0, share: 0, latencyMs: { ...noLatency } };
+      const merged = pods.get(row.name) ?? emptyRow(row.name, row.node, row.ip);
       merged.requests += row.requests;
       merged.connections += row.connections;
       merged.errors += row.errors;
       pods.set(row.name, merged);
     }
   }
-  for (const pod of expectedPods) if (!pods.has(pod)) pods.set(pod, { name: pod, node: '', ip: '', requests: 0, connections: 0, share: 0, errors: 0, latencyMs: { ...noLatency } });
+  for (const pod of expectedPods) if (!pods.has(pod)) pods.set(pod, emptyRow(pod));
   if (only) for (const row of only.pods) pods.get(row.name)!.latencyMs = row.latencyMs;
   const rows = [...pods.values()].sort((a, b) => a.name.localeCompare(b.name));
-  for (const row of rows) row.share = totals.attributed === 0 ? 0 : row.requests / totals.attributed;
-  const counts = rows.map((row) => row.requests);
-  const unit = summaries[0]!.metrics.chiSquare.unit;
-  const chi = chiSquareTest(rows.map((row) => (unit === 'connections' ? row.connections : row.requests)), unit);
-  const ratio = maxMinRatio(counts);
   const first = summaries[0]!;
   return {
     pods: rows,
     totals,
     errors: { total: totals.errors, byKind },
-    latencyMs: only ? only.latencyMs : { ...noLatency },
+    latencyMs: only ? only.latencyMs : emptyRow('').latencyMs,
     metrics: {
-      jainIndex: jainIndex(counts),
-      maxMinRatio: ratio === Infinity ? null : ratio,
-      starvedPods: ratio === Infinity ? rows.filter((row) => row.requests === 0).map((row) => row.name) : [],
-      chiSquareP: chi.pValue,
-      chiSquare: { unit, n: chi.n, statistic: chi.statistic, degreesOfFreedom: chi.degreesOfFreedom, valid: chi.valid, note: chi.note },
+      ...fairnessOf(rows, totals.attributed, first.metrics.chiSquare.unit),
       sourceIpPreservedRatio: checked === 0 ? null : preserved / checked,
     },
     load: { ...first.load, sent, source: summaries.map((summary) => summary.load.source).join('+') },
