@@ -1,4 +1,4 @@
-import type { V1Container, V1Deployment, V1EnvVar, V1Lifecycle, V1Probe, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1EnvVar, V1Lifecycle, V1Pod, V1Probe, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { badInput } from '../harness/core/errors.ts';
 import { grpcServerOptionsSchema, grpcSettings } from '../harness/workloads/grpc/options.ts';
@@ -332,4 +332,15 @@ function livenessProbe(port: number, params: ProbeParams | undefined): V1Probe {
  */
 function preStopHook(seconds: number, method: 'sleep' | 'exec'): V1Lifecycle {
   return method === 'sleep' ? { preStop: { sleep: { seconds } } } : { preStop: { exec: { command: ['sleep', String(seconds)] } } };
+}
+
+/**
+ * Where a sample server pod counts for itself: `http://<pod IP>:<port>/metrics`, the port read from
+ * the pod's own spec (gRPC: its `metrics` side port; HTTP: its serving port), so custom ports hold.
+ */
+export function serverMetricsUrl(pod: V1Pod): string {
+  const ports = pod.spec?.containers.flatMap((container) => container.ports ?? []) ?? [];
+  const port = ports.find((p) => p.name === 'metrics') ?? ports.find((p) => p.name === 'http');
+  if (!port) throw badInput(`pod ${pod.metadata?.name} has no 'metrics' or 'http' container port`, { hint: 'is it a kth sample server (manifests/sample-service.ts)?' });
+  return `http://${pod.status?.podIP}:${port.containerPort}/metrics`;
 }

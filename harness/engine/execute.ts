@@ -13,7 +13,7 @@ import type { RequestSample } from '../recorder/events.ts';
 import type { RunReport, TimelineEntry } from '../report/model.ts';
 import { clientPod } from '../../manifests/client-pod.ts';
 import { ManagedByLabel, NameLabel, RunIdLabel } from '../../manifests/names.ts';
-import { sampleServiceObjects } from '../../manifests/sample-service.ts';
+import { sampleServiceObjects, serverMetricsUrl } from '../../manifests/sample-service.ts';
 import { performChaos, type ChaosTarget } from './chaos.ts';
 import { evaluateChecks } from './checks.ts';
 import { rebalanceSeconds, requestSamples, seriesOf } from './collect.ts';
@@ -80,10 +80,9 @@ const sleepUntil = (epochMs: number, signal?: AbortSignal) =>
     }, { once: true });
   });
 
-/** pod=URL of each server's own counters (HTTP on its port, gRPC on the side port). */
-function metricsEndpoints(pods: readonly V1Pod[], server: 'http' | 'grpc'): string[] {
-  const port = server === 'http' ? 8080 : 9091;
-  return pods.map((pod) => `${pod.metadata?.name}=http://${pod.status?.podIP}:${port}/metrics`);
+/** pod=URL of each server's own counters. */
+function metricsEndpoints(pods: readonly V1Pod[]): string[] {
+  return pods.map((pod) => `${pod.metadata?.name}=${serverMetricsUrl(pod)}`);
 }
 
 /**
@@ -105,7 +104,8 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
   await apply(cluster, sampleServiceObjects(params));
   await waitForDeployment(cluster, namespace, serviceName, 180_000);
   const service = await cluster.core.readNamespacedService({ name: serviceName, namespace });
-  let servers = (await podsOf(cluster, namespace, selectorOf(runId))).filter((pod) => !pod.metadata?.deletionTimestamp);
+  const livePods = async () => (await podsOf(cluster, namespace, selectorOf(runId))).filter((pod) => !pod.metadata?.deletionTimestamp);
+  let servers = await livePods();
   const podsBefore = servers.map((pod) => pod.metadata?.name as string);
 
   // The servers' own counters cross-check the clients while the pods stay the same (chaos would
@@ -128,17 +128,18 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
   };
   const where = (load: LoadSpec) => (load.from === 'external' ? ('external' as const) : { pod: client! });
 
-  // Settle from where each load will run: the proxy there sends to every Ready pod before the clock starts.
-  for (const load of run.loads) {
-    const argv = ['load', load.spec.protocol, '--target', targetFor(load.spec), '--expect-pods', podsBefore.join(','), '--settle', '60s', '--max-requests', '1', '--rate', '10', '--duration', '1s', '--json'];
-    const result = await finished(target.spawnClient(where(load.spec), argv));
+  // Settle once from each place loads run (a client pod, or outside): the proxy there sends to
+  // every Ready pod before the clock starts. Every load speaks the workload's protocol.
+  for (const load of new Map(run.loads.map((load) => [load.spec.from ?? 'pod', load.spec])).values()) {
+    const argv = ['load', load.protocol, '--target', targetFor(load), '--expect-pods', podsBefore.join(','), '--settle', '60s', '--max-requests', '1', '--rate', '10', '--duration', '1s', '--json'];
+    const result = await finished(target.spawnClient(where(load), argv));
     if (result.code !== 0) throw environmentError(`${label} the path to the Service did not settle: ${result.stderr.trim() || result.stdout.trim()}`);
     const settle = (JSON.parse(result.stdout) as { settle?: { settledMs: number; probes: number } }).settle;
-    options.log(`${label} data path settled for load ${load.spec.name} (${settle?.probes ?? '?'} probes, ${Math.round(settle?.settledMs ?? 0)} ms)`);
+    options.log(`${label} data path settled from ${load.from ?? 'pod'} clients (${settle?.probes ?? '?'} probes, ${Math.round(settle?.settledMs ?? 0)} ms)`);
   }
 
   const readCounters = async (): Promise<ServerCounters[]> => {
-    const result = await finished(target.spawnClient({ pod: client! }, ['load', 'counters', '--server-metrics', metricsEndpoints(servers, run.workload.server).join(',')]));
+    const result = await finished(target.spawnClient({ pod: client! }, ['load', 'counters', '--server-metrics', metricsEndpoints(servers).join(',')]));
     if (result.code !== 0) throw environmentError(`${label} could not read the servers' counters: ${result.stderr.trim()}`);
     return JSON.parse(result.stdout) as ServerCounters[];
   };
@@ -212,7 +213,7 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
   }
   // Every pod that could have served: those at the start and those serving at the end (a
   // scale-out's new pods). One that got nothing is the finding, so it is counted with 0.
-  servers = (await podsOf(cluster, namespace, selectorOf(runId))).filter((pod) => !pod.metadata?.deletionTimestamp);
+  servers = await livePods();
   const expected = [...new Set([...podsBefore, ...servers.map((pod) => pod.metadata?.name as string)])];
   const merged = mergeRuns(Object.values(loads), expected);
   if (stablePods && merged) {

@@ -7,7 +7,7 @@ import { environmentError } from '../core/errors.ts';
 import { onInterrupt } from '../core/interrupts.ts';
 import { apply, connect, ensureNamespace, podsOf, waitForDeployment, waitForPodReady } from '../kube/cluster.ts';
 import { clientPod } from '../../manifests/client-pod.ts';
-import { sampleServiceObjects } from '../../manifests/sample-service.ts';
+import { sampleServiceObjects, serverMetricsUrl } from '../../manifests/sample-service.ts';
 import { labDown, labUp } from './lab.ts';
 import { labNames } from './names.ts';
 
@@ -57,7 +57,7 @@ export async function runLabSmoke(options: SmokeOptions): Promise<SmokeResult> {
     await waitForDeployment(cluster, ns, 'web', 90_000);
     const service = await cluster.core.readNamespacedService({ name: 'web', namespace: ns });
     const servers = await podsOf(cluster, ns, 'app.kubernetes.io/name=web');
-    const metrics = servers.map((p) => `${p.metadata?.name}=http://${p.status?.podIP}:8080/metrics`).join(',');
+    const metrics = servers.map((p) => `${p.metadata?.name}=${serverMetricsUrl(p)}`).join(',');
     await apply(cluster, [clientPod({ name: 'client', namespace: ns, runId: name })]);
     const client = await waitForPodReady(cluster, ns, 'client');
     const netns = labNames(name).podNetns(client.metadata?.uid ?? '');

@@ -139,3 +139,14 @@ describe('sample service manifests', () => {
     expect(documents).toEqual(JSON.parse(JSON.stringify(objects)));
   });
 });
+
+describe('where a sample server counts for itself', () => {
+  it('GIVEN pods rendered from the manifests (default and custom ports) THEN the metrics URL uses the pod IP and the port the pod spec names', async () => {
+    const { renderSampleService, serverMetricsUrl } = await import('../../../manifests/sample-service.ts');
+    const podOf = (params: Parameters<typeof renderSampleService>[0]) => ({ metadata: { name: 'p' }, spec: renderSampleService(params).deployment.spec!.template.spec!, status: { podIP: '198.18.128.9' } });
+    expect(serverMetricsUrl(podOf({ name: 'web', namespace: 'n', runId: 'r', server: 'http' }))).toBe('http://198.18.128.9:8080/metrics');
+    expect(serverMetricsUrl(podOf({ name: 'echo', namespace: 'n', runId: 'r', server: 'grpc' }))).toBe('http://198.18.128.9:9091/metrics');
+    expect(serverMetricsUrl(podOf({ name: 'echo', namespace: 'n', runId: 'r', server: 'grpc', ports: { metrics: 9500 } }))).toBe('http://198.18.128.9:9500/metrics');
+    expect(() => serverMetricsUrl({ metadata: { name: 'x' }, spec: { containers: [{ name: 'c' }] } })).toThrow(/no 'metrics' or 'http' container port/);
+  });
+});
