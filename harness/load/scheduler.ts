@@ -315,6 +315,19 @@ export interface DriveOptions {
 }
 
 /**
+ * The head every driver's run has in common: its recorder source (latency from the intended send
+ * time for open models, the actual send for closed ones), the recorder's clock started, and the
+ * `load-start` event with the driver's own settings.
+ */
+export function beginLoad(recorder: Recorder, load: { source: string; target: string; model: string; arrival: Arrival; config: Record<string, unknown> }): { source: SourceRecorder; open: boolean } {
+  const open = isOpen(load.arrival);
+  const source = recorder.source(load.source, open ? 'intended' : 'actual');
+  recorder.startTimer();
+  recorder.emit({ kind: 'load-start', t: recorder.now(), source: source.source, target: load.target, model: load.model, arrival: open ? 'open' : 'closed', config: load.config });
+  return { source, open };
+}
+
+/**
  * Runs `pool` on the schedule to its end, always closes it, and records the run's `load-end`
  * (sent, completed, dropped, abandoned) — the tail every driver's run has in common.
  */

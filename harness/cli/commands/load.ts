@@ -106,6 +106,14 @@ export function registerLoad(program: Command): void {
     });
 }
 
+function requireUrl(target: string): void {
+  try {
+    new URL(target);
+  } catch {
+    throw badInput(`--target: '${target}' is not a URL`, { where: '--target', hint: 'write http://host:port/path' });
+  }
+}
+
 function integer(value: string | undefined, flag: string, min: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -181,11 +189,7 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
     const streamsPerConnection = integer(flags.streams, '--streams', 1);
     unit = unitFlag ?? (model === 'short-lived' ? 'requests' : 'connections');
     description = `model ${model}, ${connections} connection(s)`;
-    try {
-      new URL(target);
-    } catch {
-      throw badInput(`--target: '${target}' is not a URL`, { where: '--target', hint: 'write http://host:port/path' });
-    }
+    requireUrl(target);
     // Each protocol's driver is loaded only when used: grpc-js is heavy for an HTTP-only run.
     start = async (recorder, signal) => (await import('../../load/http/driver.ts')).runHttpLoad({ target, model, connections, arrival, maxRequests, requestTimeoutMs, idleTimeoutMs, maxConnectionAgeMs, pipelining, streamsPerConnection, recorder, signal });
   } else if (kind === 'k6') {
@@ -193,11 +197,7 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
     const vus = integer(flags.vus, '--vus', 1)!;
     if (arrival.executor === 'ramping-arrival-rate') throw badInput('--ramp: the k6 script runs constant-arrival-rate or constant-vus', { where: '--ramp', hint: 'use --rate or --concurrency with kth load k6' });
     if (maxRequests !== undefined) throw badInput('--max-requests: k6 runs for --duration', { where: '--max-requests' });
-    try {
-      new URL(target);
-    } catch {
-      throw badInput(`--target: '${target}' is not a URL`, { where: '--target', hint: 'write http://host:port/path' });
-    }
+    requireUrl(target);
     unit = unitFlag ?? (model === 'short-lived' ? 'requests' : 'connections');
     description = `k6 ${flags.script}, model ${model}, ${arrival.executor === 'constant-vus' ? arrival.concurrency : vus} VU(s)`;
     start = async (recorder) => {
@@ -231,8 +231,8 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
     const driver = await import('../../load/grpc/driver.ts');
     const options = { target, channels, call, arrival, lbPolicy, keepaliveTimeMs, streamCount, maxRequests, requestTimeoutMs, ...(client ? { client } : {}) };
     // Before any connection: an h2 client asked for a run it cannot make fails here (exit 2).
-    driver.validateGrpcLoad({ ...options, recorder: undefined as never });
-    description = `${call} calls over ${channels} channel(s), ${lbPolicy ?? 'pick_first'}, client ${driver.grpcClientFor({ ...options, recorder: undefined as never })}`;
+    driver.validateGrpcLoad(options);
+    description = `${call} calls over ${channels} channel(s), ${lbPolicy ?? 'pick_first'}, client ${driver.grpcClientFor(options)}`;
     start = async (recorder, signal) => driver.runGrpcLoad({ ...options, recorder, signal });
   }
 

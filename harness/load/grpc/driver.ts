@@ -2,10 +2,10 @@ import * as grpc from '@grpc/grpc-js';
 import { badInput } from '../../core/errors.ts';
 import type { Recorder, SourceRecorder } from '../../recorder/recorder.ts';
 import { echoClientConstructor } from '../../workloads/grpc/proto.ts';
-import { isOpen, validateArrival, type Arrival } from '../arrival.ts';
+import { validateArrival, type Arrival } from '../arrival.ts';
 import { attributionFromWhoReply, type WhoReplyFields } from '../attribution.ts';
 import { grpcErrorKind } from '../errors.ts';
-import { driveToEnd, type LanePool } from '../scheduler.ts';
+import { beginLoad, driveToEnd, type LanePool } from '../scheduler.ts';
 import type { LoadResult } from '../http/driver.ts';
 import { H2Pool } from '../http/h2-pool.ts';
 import { grpcUnaryExchange } from './h2-unary.ts';
@@ -79,7 +79,8 @@ interface Chat {
 
 const stateName = (state: grpc.connectivityState) => grpc.connectivityState[state] ?? String(state);
 
-export function validateGrpcLoad(options: GrpcLoadOptions): void {
+/** Needs no recorder: the CLI checks a run before it makes one. */
+export function validateGrpcLoad(options: Omit<GrpcLoadOptions, 'recorder'>): void {
   if (!options.target || /^https?:\/\//.test(options.target)) throw badInput(`target: '${options.target}' is not a gRPC target`, { where: 'target', hint: 'write host:port or dns:///name:port' });
   if (!Number.isInteger(options.channels) || options.channels < 1) throw badInput(`channels: ${options.channels} must be a whole number ≥ 1`, { where: 'channels' });
   if (options.client === 'h2' && !h2Capable(options)) {
@@ -94,12 +95,12 @@ function h2Origin(target: string): string | undefined {
   return /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d+$/.test(address) ? `http://${address}` : undefined;
 }
 
-function h2Capable(options: GrpcLoadOptions): boolean {
+function h2Capable(options: Omit<GrpcLoadOptions, 'recorder'>): boolean {
   return options.call === 'unary' && (options.lbPolicy ?? 'pick_first') === 'pick_first' && h2Origin(options.target) !== undefined && options.channelOptions === undefined;
 }
 
 /** The client a run uses: the one asked for, else h2 where it can serve, else grpc-js. */
-export function grpcClientFor(options: GrpcLoadOptions): GrpcClient {
+export function grpcClientFor(options: Omit<GrpcLoadOptions, 'recorder'>): GrpcClient {
   return options.client ?? (h2Capable(options) ? 'h2' : 'grpc-js');
 }
 
@@ -332,19 +333,14 @@ function splitPeer(peer: string): [string, number] {
 export async function runGrpcLoad(options: GrpcLoadOptions): Promise<LoadResult> {
   validateGrpcLoad(options);
   const recorder = options.recorder;
-  const open = isOpen(options.arrival);
-  const source = recorder.source(options.source ?? 'grpc', open ? 'intended' : 'actual');
   const now = recorder.now;
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const client = grpcClientFor(options);
-  recorder.startTimer();
-  recorder.emit({
-    kind: 'load-start',
-    t: now(),
-    source: source.source,
+  const { source, open } = beginLoad(recorder, {
+    source: options.source ?? 'grpc',
     target: options.target,
     model: `grpc-${options.call}`,
-    arrival: open ? 'open' : 'closed',
+    arrival: options.arrival,
     config: { client, channels: options.channels, arrival: options.arrival, lbPolicy: options.lbPolicy ?? 'pick_first', keepaliveTimeMs: options.keepaliveTimeMs ?? null, streamCount: options.streamCount ?? null },
   });
   const pool: LanePool<unknown> & { close(): Promise<void> } =

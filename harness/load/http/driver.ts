@@ -1,7 +1,7 @@
 import { badInput } from '../../core/errors.ts';
 import type { Recorder, SourceTotals } from '../../recorder/recorder.ts';
-import { isOpen, validateArrival, type Arrival } from '../arrival.ts';
-import { driveToEnd, type LanePool, type ScheduleResult } from '../scheduler.ts';
+import { validateArrival, type Arrival } from '../arrival.ts';
+import { beginLoad, driveToEnd, type LanePool, type ScheduleResult } from '../scheduler.ts';
 import { H1Pool } from './h1-pool.ts';
 import { H2Pool, httpExchange } from './h2-pool.ts';
 import { LeanH1Pool } from './lean-h1-pool.ts';
@@ -91,21 +91,16 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<LoadResult>
   const recorder = options.recorder;
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
-  const open = isOpen(options.arrival);
-  const source = recorder.source(options.source ?? 'http', open ? 'intended' : 'actual');
   const now = recorder.now;
   const path = `${url.pathname}${url.search}` || '/';
   const method = options.method ?? 'GET';
   const headers = options.headers ?? {};
   const origin = url.origin;
-  recorder.startTimer();
-  recorder.emit({
-    kind: 'load-start',
-    t: now(),
-    source: source.source,
+  const { source, open } = beginLoad(recorder, {
+    source: options.source ?? 'http',
     target: options.target,
     model: options.model,
-    arrival: open ? 'open' : 'closed',
+    arrival: options.arrival,
     config: { connections: options.connections, arrival: options.arrival, maxRequests: options.maxRequests ?? null, requestTimeoutMs, maxConnectionAgeMs: options.maxConnectionAgeMs ?? 0, idleTimeoutMs: options.idleTimeoutMs ?? null },
   });
 

@@ -80,8 +80,7 @@ describe('gRPC driver against the sample server', () => {
   });
 
   it('GIVEN --client h2 for a streaming call THEN it is refused as bad input naming the client', () => {
-    const recorder = new Recorder();
-    expect(() => validateGrpcLoad({ target: '127.0.0.1:1', channels: 1, call: 'bidi', client: 'h2', arrival: { executor: 'constant-arrival-rate', rate: 1, durationMs: 100 }, recorder })).toThrow(/client: h2 makes unary pick_first calls/);
+    expect(() => validateGrpcLoad({ target: '127.0.0.1:1', channels: 1, call: 'bidi', client: 'h2', arrival: { executor: 'constant-arrival-rate', rate: 1, durationMs: 100 } })).toThrow(/client: h2 makes unary pick_first calls/);
   });
 
   it('GIVEN server-streaming calls of 5 replies THEN every reply is attributed and counted as the server counted it', async () => {
