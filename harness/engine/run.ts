@@ -110,7 +110,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
   try {
     for (const proxyMode of plan.proxyModes) {
       const runs = plan.runs.filter((run) => run.proxyMode === proxyMode);
-      const why = labUnsupported(proxyMode);
+      const why = await labUnsupported(proxyMode);
       if (why) {
         options.log(`[${proxyMode}] unsupported here: ${why}`);
         for (const run of runs) report.runs.push(unsupported(run, why));
@@ -134,7 +134,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
           if (controller.signal.aborted) break;
           const runStarted = performance.now();
           try {
-            report.runs.push(await executeRun(lab.target, resolvedRun(run, scenario.spec.rebalanceFraction ?? 0.8), { dir, runId, log: options.log, signal: controller.signal }));
+            report.runs.push({ ...(await executeRun(lab.target, resolvedRun(run, scenario.spec.rebalanceFraction ?? 0.8), { dir, runId, log: options.log, signal: controller.signal })), dataplane: lab.dataplane });
           } catch (error) {
             options.log(`[${run.id}] error: ${formatError(error)}`);
             report.runs.push(errored(run, error, performance.now() - runStarted));

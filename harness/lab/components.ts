@@ -1,6 +1,5 @@
 import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { stringify } from 'yaml';
 import { requireBinary } from '../setup/binaries.ts';
 import { labNetwork, nodeIp } from './addressing.ts';
 import type { LabLayout } from './layout.ts';
@@ -8,6 +7,8 @@ import { labNames } from './names.ts';
 import type { LabPki } from './pki.ts';
 import type { LabSpec } from './spec.ts';
 import type { LoadBalancerConfigInput } from './load-balancer/config.ts';
+import type { AgentConfigInput } from './agent/config.ts';
+import type { NodeDataplane } from './dataplane/types.ts';
 
 /** V8 flags for the lab's long-running Node.js components: idle memory matters more than throughput. */
 export const LEAN_NODE_FLAGS = ['--optimize-for-size', '--max-semi-space-size=1'];
@@ -22,9 +23,20 @@ export interface ComponentSpec {
    * When the component counts as started: an endpoint polled (from the control-plane namespace)
    * until it answers 2xx, or — for a node agent — its Node registered with a podCIDR.
    */
-  health?: { url: string; clientCert?: boolean } | { registersNode: string };
+  health?: { url: string; clientCert?: boolean } | { registersNode: string } | { exec: string[] };
   /** Start only after these components are healthy. */
   after: string[];
+  /** Extra environment. */
+  env?: Record<string, string>;
+  /** How long it may take to turn healthy (default: the supervisor's start-up bound). */
+  startupTimeoutMs?: number;
+  /** Stopped after every other component of its namespace (a node sandbox outlives what runs in it). */
+  stopLast?: boolean;
+  /**
+   * A one-shot step run by the supervisor itself instead of a process (e.g. applying CRDs);
+   * healthy when it resolves. `argv` is then empty.
+   */
+  task?: () => Promise<void>;
 }
 
 export function controlPlaneComponents(spec: LabSpec, layout: LabLayout, pki: LabPki): ComponentSpec[] {
@@ -110,61 +122,31 @@ export function loadBalancerComponent(spec: LabSpec, layout: LabLayout): Compone
   };
 }
 
-/** kube-proxy and the lab node agent for node `index`, both inside the node's namespace. */
-export async function nodeComponents(spec: LabSpec, layout: LabLayout, index: number): Promise<ComponentSpec[]> {
+/** The lab node agent of node `index`, inside the node's namespace (and sandbox, when the data plane gives one). */
+export async function nodeAgentComponent(spec: LabSpec, layout: LabLayout, index: number, plane: NodeDataplane): Promise<ComponentSpec> {
   const names = labNames(spec.name);
   const nodeName = names.nodeName(index);
-  const ip = nodeIp(index);
-  const proxyConfig = layout.config(`kube-proxy-${nodeName}.yaml`);
-  await writeFile(proxyConfig, stringify({
-    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
-    kind: 'KubeProxyConfiguration',
-    clientConnection: { kubeconfig: layout.internalKubeconfig },
-    hostnameOverride: nodeName,
-    mode: spec.proxyMode,
-    clusterCIDR: labNetwork.clusterCidr,
-    detectLocalMode: 'NodeCIDR',
-    healthzBindAddress: `${ip}:10256`,
-    metricsBindAddress: `${ip}:10249`,
-    nodePortAddresses: ['primary'],
-    // A node namespace shares the host's conntrack table limits; kube-proxy must not resize them.
-    conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
-    iptables: { minSyncPeriod: '0s', syncPeriod: '30s' },
-    nftables: { minSyncPeriod: '0s', syncPeriod: '30s' },
-    ipvs: { minSyncPeriod: '0s', syncPeriod: '30s', scheduler: 'rr' },
-  }));
   const agentConfig = layout.config(`agent-${nodeName}.json`);
   await writeFile(agentConfig, JSON.stringify({
     labName: spec.name,
     nodeName,
     nodeIndex: index,
-    nodeIp: ip,
+    nodeIp: nodeIp(index),
     kubeconfigPath: layout.internalKubeconfig,
     stateDir: layout.node(nodeName),
     clusterCidr: labNetwork.clusterCidr,
     podNetnsPrefix: names.podNetnsPrefix,
     repoRoot: spec.repoRoot,
-  }, null, 2));
-  const netns = names.nodeNetns(index);
-  return [
-    {
-      name: `agent-${nodeName}`,
-      netns,
-      // Small-heap flags: an idle agent is mostly the Kubernetes client's code; this keeps it ~170 MB, not ~230.
-      argv: [process.execPath, ...LEAN_NODE_FLAGS, `${spec.repoRoot}/harness/bin/kth.mjs`, 'lab', 'agent', '--config', agentConfig],
-      health: { registersNode: nodeName },
-      // Started with the API server, not after it: loading the agent takes seconds of CPU that
-      // overlap the API server's own start; the agent retries registration until it answers.
-      after: ['etcd'],
-    },
-    {
-      name: `kube-proxy-${nodeName}`,
-      netns,
-      argv: [requireBinary('kube-proxy'), '--config', proxyConfig, '--v', '1'],
-      health: { url: `http://${ip}:10256/healthz` },
-      // kube-proxy polls for its Node with a growing backoff: starting it once the Node and its
-      // podCIDR exist saves seconds of start-up.
-      after: [`agent-${nodeName}`],
-    },
-  ];
+    ...(plane.cni ? { cni: plane.cni } : {}),
+  } satisfies AgentConfigInput, null, 2));
+  return {
+    name: `agent-${nodeName}`,
+    netns: names.nodeNetns(index),
+    // Small-heap flags: an idle agent is mostly the Kubernetes client's code; this keeps it ~170 MB, not ~230.
+    argv: plane.enter([process.execPath, ...LEAN_NODE_FLAGS, `${spec.repoRoot}/harness/bin/kth.mjs`, 'lab', 'agent', '--config', agentConfig]),
+    health: { registersNode: nodeName },
+    // Started with the API server, not after it: loading the agent takes seconds of CPU that
+    // overlap the API server's own start; the agent retries registration until it answers.
+    after: ['etcd', ...plane.agentAfter],
+  };
 }

@@ -6,7 +6,9 @@ import { badInput, environmentError, HarnessError } from '../core/errors.ts';
 import { formatMs } from '../core/duration.ts';
 import { onInterrupt, wasInterrupted } from '../core/interrupts.ts';
 import { repoRoot, stateRoot } from '../core/paths.ts';
-import { ipvsCapability, nftablesCapability, rootCapability } from '../setup/host-capabilities.ts';
+import { rootCapability } from '../setup/host-capabilities.ts';
+import { type Dataplane, dataplaneFor } from './dataplane/index.ts';
+import { labCgroupProcs } from './dataplane/node-cgroup.ts';
 import { requireBinary } from '../setup/binaries.ts';
 import { KUBERNETES_VERSION } from '../setup/versions.ts';
 import { labLayout, labsDir } from './layout.ts';
@@ -16,12 +18,14 @@ import { claimSlot, releaseSlot } from './slots.ts';
 import { LEAN_NODE_FLAGS } from './components.ts';
 import { hostLinks, listNetns } from './netns.ts';
 import { findLabProcesses, isAlive, terminate } from './processes.ts';
-import { type LabProxyMode, type LabSpec, labSpecSchema, type LabStatus, labStatusSchema, proxyModes } from './spec.ts';
+import { type CiliumOptions, ciliumOptionsSchema, type LabProxyMode, type LabSpec, labSpecSchema, type LabStatus, labStatusSchema, proxyModes } from './spec.ts';
 
 export interface LabUpOptions {
   name?: string;
   nodes?: number;
   proxyMode?: string;
+  /** Cilium's options (cilium mode only). */
+  cilium?: Partial<CiliumOptions>;
   /** The process that owns the lab; when it dies, `kth cleanup` removes the lab. */
   ownerPid?: number;
   /** Progress lines, for people. */
@@ -47,10 +51,12 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 20) throw badInput(`--nodes ${nodes} is out of range`, { where: '--nodes', hint: 'use 1 to 20 nodes' });
   const proxyMode = (options.proxyMode ?? 'iptables') as LabProxyMode;
   if (!proxyModes.includes(proxyMode)) {
-    throw badInput(`proxy mode '${options.proxyMode}' is not one the lab runs`, { where: '--proxy-mode', hint: `use one of ${proxyModes.join(', ')} (Cilium runs on the kind and existing providers)` });
+    throw badInput(`proxy mode '${options.proxyMode}' is not one the lab runs`, { where: '--proxy-mode', hint: `use one of ${proxyModes.join(', ')}` });
   }
-  checkHostSupports(proxyMode);
-  for (const binary of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'] as const) requireBinary(binary);
+  if (options.cilium && proxyMode !== 'cilium') throw badInput(`Cilium options were given for a ${proxyMode} lab`, { where: '--cilium-*', hint: 'use them with --proxy-mode cilium' });
+  const dataplane = dataplaneFor(proxyMode);
+  await checkHostSupports(dataplane);
+  for (const binary of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', ...dataplane.binaries] as const) requireBinary(binary);
   const log = options.log ?? (() => {});
   // The next start after a crash removes what the crashed run left (labs whose owner or supervisor died).
   for (const removed of await cleanupLabs()) log(`removed orphaned lab ${removed.lab} (${removed.processes} processes, ${removed.netns.length} namespaces)`);
@@ -67,7 +73,11 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
     await rm(layout.dir, { recursive: true, force: true });
     throw error;
   });
-  const spec: LabSpec = { name, nodes, proxyMode, slot, createdAt: new Date().toISOString(), repoRoot, kubernetesVersion: KUBERNETES_VERSION, ...(options.ownerPid ? { ownerPid: options.ownerPid } : {}) };
+  const spec: LabSpec = {
+    name, nodes, proxyMode, slot, createdAt: new Date().toISOString(), repoRoot, kubernetesVersion: KUBERNETES_VERSION,
+    ...(options.ownerPid ? { ownerPid: options.ownerPid } : {}),
+    ...(proxyMode === 'cilium' ? { cilium: ciliumOptionsSchema.parse(options.cilium ?? {}) } : {}),
+  };
   await writeFile(layout.spec, JSON.stringify(spec, null, 2));
 
   const started = performance.now();
@@ -79,7 +89,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
     await createLabNetwork({ lab: name, nodes, slot });
     log(`lab ${name}: starting control plane and nodes`);
     startSupervisor(spec);
-    const status = await followStatus(name, options.timeoutMs ?? 150_000, log);
+    const status = await followStatus(name, options.timeoutMs ?? dataplane.startupBoundMs, log);
     log(`lab ${name}: ready in ${formatMs(performance.now() - started)}`);
     return { spec, status, kubeconfig: layout.kubeconfig, internalKubeconfig: layout.internalKubeconfig, stateDir: layout.dir };
   } catch (error) {
@@ -94,12 +104,12 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
   }
 }
 
-function checkHostSupports(mode: LabProxyMode): void {
+async function checkHostSupports(dataplane: Dataplane): Promise<void> {
   const root = rootCapability();
   if (!root.available) throw environmentError(root.detail, { hint: root.fix });
-  const feature = mode === 'ipvs' ? ipvsCapability() : mode === 'nftables' ? nftablesCapability() : undefined;
-  if (feature && !feature.available) {
-    throw environmentError(`proxy mode ${mode} cannot run on this host: ${feature.detail}`, { where: '--proxy-mode', hint: feature.fix });
+  const problems = await dataplane.hostProblems();
+  if (problems.length > 0) {
+    throw environmentError(`proxy mode ${dataplane.mode} cannot run on this host: ${problems.join('; ')}`, { where: '--proxy-mode', hint: 'kth doctor lists what each proxy mode needs and how to get it' });
   }
 }
 
@@ -185,9 +195,12 @@ export async function labDown(name: string): Promise<Removed> {
   const status = await readStatus(name);
   const spec = await readSpec(name);
   if (status?.supervisorPid && isAlive(status.supervisorPid)) await terminate([status.supervisorPid], 15_000);
-  const leftovers = findLabProcesses(name).map((p) => p.pid);
+  // Processes by the lab's marker, and anything else still in its node cgroups (cilium mode).
+  const leftovers = [...new Set([...findLabProcesses(name).map((p) => p.pid), ...labCgroupProcs(name)])];
   await terminate(leftovers);
   const { netns, links } = await destroyLabNetwork(name);
+  // What outlives processes and namespaces (node cgroups in cilium mode); tried for every mode, as a crash may have left no spec.
+  await dataplaneFor('cilium').cleanup(name);
   if (spec) await releaseSlot(name, spec.slot);
   await rm(labLayout(name).dir, { recursive: true, force: true });
   return { lab: name, processes: leftovers.length, netns, links };

@@ -1,7 +1,19 @@
 import { z } from 'zod';
 
-export const proxyModes = ['iptables', 'nftables', 'ipvs'] as const;
+export const proxyModes = ['iptables', 'nftables', 'ipvs', 'cilium'] as const;
 export type LabProxyMode = (typeof proxyModes)[number];
+
+/** What users compare Cilium on (cilium mode only). */
+export const ciliumOptionsSchema = z.strictObject({
+  /** Socket LB for the node's own sockets only (pods get per-packet tc LB), or for pods too. */
+  socketLb: z.enum(['hostns-only', 'all']).default('hostns-only'),
+  /** Backend selection for new connections. */
+  lbAlgorithm: z.enum(['random', 'maglev']).default('random'),
+  /** NodePort forwarding to a remote backend: SNAT to the node, or direct server return. */
+  nodePortMode: z.enum(['snat', 'dsr']).default('snat'),
+});
+export type CiliumOptions = z.infer<typeof ciliumOptionsSchema>;
+export const defaultCiliumOptions: CiliumOptions = ciliumOptionsSchema.parse({});
 
 /** What `lab up` was asked for, stored as lab.json: the one record `down` and `status` read. */
 export const labSpecSchema = z.object({
@@ -15,6 +27,8 @@ export const labSpecSchema = z.object({
   ownerPid: z.number().int().optional(),
   repoRoot: z.string(),
   kubernetesVersion: z.string(),
+  /** Cilium's options, for a cilium-mode lab. */
+  cilium: ciliumOptionsSchema.optional(),
 });
 export type LabSpec = z.infer<typeof labSpecSchema>;
 

@@ -2,9 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { CoreV1Api } from '@kubernetes/client-node';
-import { lastLines } from '../core/exec.ts';
+import { lastLines, run } from '../core/exec.ts';
 import { hostLink, labNetwork } from './addressing.ts';
-import { type ComponentSpec, controlPlaneComponents, nodeComponents } from './components.ts';
+import { type ComponentSpec, controlPlaneComponents, nodeAgentComponent } from './components.ts';
+import { dataplaneFor } from './dataplane/index.ts';
 import { GiveUp, probe, waitFor } from './health.ts';
 import { type LabLayout, labLayout } from './layout.ts';
 import { LAB_MARKER_ENV, labNames } from './names.ts';
@@ -65,27 +66,41 @@ export async function runSupervisor(labName: string): Promise<void> {
     await writeKubeconfig(layout.internalKubeconfig, pki, `https://${labNetwork.controlPlaneIp}:${labNetwork.apiServerPort}`, `kth-${spec.name}`);
     mark('certificates');
 
-    const components = controlPlaneComponents(spec, layout, pki);
-    for (let i = 1; i <= spec.nodes; i += 1) components.push(...(await nodeComponents(spec, layout, i)));
+    const dataplane = dataplaneFor(spec.proxyMode);
+    const components = [...controlPlaneComponents(spec, layout, pki), ...dataplane.clusterComponents(spec, layout)];
+    for (let i = 1; i <= spec.nodes; i += 1) {
+      const node = await dataplane.node(spec, layout, i);
+      components.push(await nodeAgentComponent(spec, layout, i, node), ...node.components);
+    }
     const healthy = new Set<string>();
     const startWhenReady = async (component: ComponentSpec): Promise<void> => {
       await waitFor(`${component.name}'s dependencies`, STARTUP_TIMEOUT_MS, async () =>
         component.after.every((dep) => healthy.has(dep)) ? true : `waiting for ${component.after.filter((d) => !healthy.has(d)).join(', ')}`, 50);
       await report({ step: `starting ${component.name}` });
+      if (component.task) {
+        await waitFor(component.name, component.startupTimeoutMs ?? STARTUP_TIMEOUT_MS, async () => {
+          await component.task?.();
+          return true;
+        }, 1000);
+        healthy.add(component.name);
+        mark(component.name);
+        return;
+      }
       start(component, layout, spec, running, () => shuttingDown);
       if (component.health) {
         const health = component.health;
-        await waitFor(component.name, STARTUP_TIMEOUT_MS, async () => {
+        await waitFor(component.name, component.startupTimeoutMs ?? STARTUP_TIMEOUT_MS, async () => {
           const state = running.get(component.name);
           // A component that keeps dying before it is healthy will not become healthy: fail now,
           // with its log, rather than after the start-up timeout.
           const exits = state ? state.restarts + (state.child.exitCode !== null || state.child.signalCode !== null ? 1 : 0) : 0;
           if (state && exits >= STARTUP_CRASHES) throw new GiveUp(`exited ${exits} times while starting (last exit code ${state.child.exitCode ?? state.child.signalCode})`);
           if ('registersNode' in health) return nodeRegistered(layout, health.registersNode);
+          if ('exec' in health) return execHealthy(health.exec);
           const tls = health.clientCert ? { ca: pki.caCert, cert: pki.adminCert, key: pki.adminKey } : undefined;
           const result = await probe(health.url, tls);
           return 'status' in result && result.status >= 200 && result.status < 300 ? true : 'status' in result ? `HTTP ${result.status} ${result.body.slice(0, 200)}` : result.error;
-        }, 'registersNode' in health ? 100 : 50);
+        }, 'registersNode' in health ? 100 : 'exec' in health ? 500 : 50);
       }
       healthy.add(component.name);
       mark(component.name);
@@ -112,7 +127,7 @@ function start(component: ComponentSpec, layout: LabLayout, spec: LabSpec, runni
   const log = openSync(layout.log(component.name), 'a');
   const child = spawn(argv[0] as string, argv.slice(1), {
     stdio: ['ignore', log, log],
-    env: { ...process.env, [LAB_MARKER_ENV]: spec.name },
+    env: { ...process.env, ...component.env, [LAB_MARKER_ENV]: spec.name },
     cwd: spec.repoRoot,
   });
   closeSync(log);
@@ -131,10 +146,11 @@ function start(component: ComponentSpec, layout: LabLayout, spec: LabSpec, runni
   });
 }
 
-/** Stops node components first, then the control plane in reverse start order. */
+/** Stops node components first (node sandboxes last), then the control plane in reverse start order. */
 async function stopAll(running: Map<string, Running>): Promise<void> {
   const order = [...running.values()].reverse();
-  const waves = [order.filter((r) => r.spec.netns !== null), order.filter((r) => r.spec.netns === null)];
+  const node = order.filter((r) => r.spec.netns !== null);
+  const waves = [node.filter((r) => !r.spec.stopLast), node.filter((r) => r.spec.stopLast), order.filter((r) => r.spec.netns === null)];
   for (const wave of waves) await Promise.all(wave.map((r) => stopOne(r)));
 }
 
@@ -182,6 +198,13 @@ async function waitForNodesReady(layout: LabLayout, spec: LabSpec): Promise<void
     });
     return notReady.length === 0 ? true : `not Ready (no podCIDR, Ready condition, or a not-ready taint still set): ${notReady.join(', ')}`;
   }, 200);
+}
+
+/** A health command: healthy when it exits 0; otherwise its last output line is the reason. */
+async function execHealthy(argv: readonly string[]): Promise<true | string> {
+  const result = await run(argv, { nothrow: true, timeoutMs: 15_000 });
+  if (result.exitCode === 0) return true;
+  return `${argv.slice(-3).join(' ')}: exit ${result.exitCode} ${lastLines(`${result.stdout}\n${result.stderr}`.trim(), 1)}`;
 }
 
 function logTail(layout: LabLayout, component: string): string {

@@ -2,7 +2,7 @@ import { escapeXml as esc } from './escape.ts';
 import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel, statusText } from './format.ts';
 import { reportStatus, type Report, type RunReport } from './model.ts';
 import { legendSwatch, rateChartSvg, seriesStyle, shareBarsSvg } from './svg.ts';
-import { checkValue, chiSquareText, comparison, crossCheckVerdict, latencyBasis, propagationText, rateSeries, rebalanceText } from './view.ts';
+import { checkValue, chiSquareText, comparison, crossCheckVerdict, dataplaneText, latencyBasis, propagationText, rateSeries, rebalanceText } from './view.ts';
 
 /**
  * index.html: one self-contained file (inline CSS and SVG, no script, nothing fetched), written as
@@ -89,6 +89,8 @@ function runSection(run: RunReport, id: string): string {
   if (run.metrics || run.totals) {
     const verdict = crossCheckVerdict(run);
     const items: string[] = [];
+    const plane = dataplaneText(run);
+    if (plane) items.push(meta('data plane', plane.summary), ...(plane.features ? [meta('kernel features', plane.features)] : []));
     if (run.metrics) {
       items.push(meta('Jain index', formatNumber(run.metrics.jainIndex)), meta('max/min', formatMaxMin(run)), meta('χ²', chiSquareText(run)));
       const rebalance = rebalanceText(run);

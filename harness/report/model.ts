@@ -59,6 +59,8 @@ export interface RunReport extends Partial<RunSummary> {
   };
   /** Per endpoint change during the run: when the slice said so and when traffic followed (ms from the run's start). */
   propagation?: { pod: string; change: 'added' | 'removed'; sliceAtMs: number; requestAtMs: number | null; lagMs: number | null }[];
+  /** What carried the traffic: kube-proxy or Cilium, its version, the options compared on, the kernel features it enabled. */
+  dataplane?: { implementation: string; version: string; options: Record<string, string | number | boolean>; features?: Record<string, string | number | boolean> };
   /** Per load name: its own summary (the run-level fields above sum every load). */
   loads?: Record<string, RunSummary>;
   timeline: TimelineEntry[];

@@ -2,7 +2,7 @@ import { escapeMarkdown, markdownCode } from './escape.ts';
 import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel, statusText } from './format.ts';
 import { markdownTable, unicodeBar } from './markdown-table.ts';
 import { reportStatus, type Report, type RunReport } from './model.ts';
-import { checkValue, chiSquareText, comparison, crossCheckVerdict, fairShare, latencyBasis, propagationText, rebalanceText } from './view.ts';
+import { checkValue, chiSquareText, comparison, crossCheckVerdict, dataplaneText, fairShare, latencyBasis, propagationText, rebalanceText } from './view.ts';
 
 /** Timeline entries listed per run; the rest are in index.html and report.json. */
 const timelineLimit = 20;
@@ -27,6 +27,8 @@ export function renderSummaryMarkdown(report: Report): string {
 function runSection(run: RunReport): string[] {
   const out = [`## ${escapeMarkdown(runLabel(run))} — ${statusText(run.status)}`, ''];
   if (run.reason) out.push(`> ${escapeMarkdown(run.reason)}`, '');
+  const plane = dataplaneText(run);
+  if (plane) out.push(`**Data plane:** ${escapeMarkdown(plane.summary)}${plane.features ? ` — kernel features: ${escapeMarkdown(plane.features)}` : ''}`, '');
   if (run.pods && run.pods.length > 0) {
     const fair = fairShare(run);
     out.push(

@@ -88,11 +88,13 @@ export function comparison(report: Pick<Report, 'runs'>): { head: string[]; rows
     head: ['', ...runs.map(runLabel)],
     rows: [
       row('status', (run) => statusText(run.status)),
+      row('data plane', (run) => (run.dataplane ? `${run.dataplane.implementation} ${run.dataplane.version}` : '—')),
       row('Jain index', (run) => formatNumber(run.metrics?.jainIndex)),
       row('χ² p', (run) => formatP(run.metrics?.chiSquareP)),
       row('max/min', (run) => formatMaxMin(run)),
       row('errors', (run) => formatNumber(run.errors?.total)),
       row('p99', (run) => formatMs(run.latencyMs?.p99)),
+      row('new pod → traffic', (run) => formatMs(run.metrics?.propagationLagMs ?? null)),
     ],
   };
 }
@@ -113,6 +115,14 @@ export function propagationText(run: RunReport): string | undefined {
     parts.push(`${removed.length} pod(s) left the endpoints; ${after === null ? 'no traffic seen around it' : after >= 0 ? `the last answered up to ${formatMs(after)} after leaving` : `every one had stopped answering before it left (by ${formatMs(-after)} at least)`}`);
   }
   return `${parts.join('; ')} (EndpointSlice watch vs. per-pod response times, one host clock)`;
+}
+
+/** The run's data plane in one line: implementation, version, options; then the kernel features it reports. */
+export function dataplaneText(run: RunReport): { summary: string; features: string } | undefined {
+  const plane = run.dataplane;
+  if (!plane) return undefined;
+  const pairs = (values: Record<string, string | number | boolean> | undefined) => Object.entries(values ?? {}).map(([key, value]) => `${key}=${value}`).join(', ');
+  return { summary: `${plane.implementation} ${plane.version} (${pairs(plane.options)})`, features: pairs(plane.features) };
 }
 
 /** The rebalance time with how it was taken, or undefined when the run had no scale-out. */

@@ -1,9 +1,14 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { binaryPath, isExecutable } from './binaries.ts';
+import { binaryPath, binDir, ciliumAssetProblems, ciliumCrdFiles, ciliumLibDir, isExecutable } from './binaries.ts';
 import {
+  bpffsCapability,
   type Capability,
+  cgroup2Capability,
+  ciliumKernelCapabilities,
+  clangCapability,
+  describeProblem,
   dockerEngineCapability,
   ebpfCapability,
   ipvsCapability,
@@ -36,16 +41,48 @@ export interface DoctorReport {
 
 /** Inspects this host: kernel features, tools, binaries, and so which provider × proxy mode can run. */
 export async function runDoctor(): Promise<DoctorReport> {
-  const [netns, iptables, nft, conntrack, docker, binaries] = await Promise.all([
+  const [netns, iptables, nft, conntrack, ipset, docker, clang, bpftool, binaries] = await Promise.all([
     netnsCapability(),
     toolCapability('iptables', ['iptables', '--version'], 'apt-get install iptables'),
     toolCapability('nft', ['nft', '--version'], 'apt-get install nftables'),
     toolCapability('conntrack', ['conntrack', '--version'], 'apt-get install conntrack'),
+    toolCapability('ipset', ['ipset', '--version'], 'apt-get install ipset'),
     dockerEngineCapability(),
+    clangCapability(),
+    toolCapability('bpftool', ['bpftool', 'version'], 'apt-get install bpftool'),
     binaryCapabilities(),
   ]);
-  const host = [rootCapability(), netns, iptables, nft, nftablesCapability(), ipvsCapability(), ebpfCapability(), conntrack, docker];
-  return { host, binaries, matrix: supportMatrix(host, binaries) };
+  const host = [
+    rootCapability(),
+    netns,
+    iptables,
+    nft,
+    nftablesCapability(),
+    ipvsCapability(),
+    ipset,
+    ebpfCapability(),
+    bpffsCapability(),
+    cgroup2Capability(),
+    ...ciliumKernelCapabilities(),
+    clang,
+    bpftool,
+    conntrack,
+    docker,
+  ];
+  const installed = [...binaries, ciliumAssetsCapability()];
+  return { host, binaries: installed, matrix: supportMatrix(host, installed) };
+}
+
+/** Cilium's lib dir (bpf/ sources) and CRD manifests, which setup copies next to the binaries. */
+export function ciliumAssetsCapability(env: NodeJS.ProcessEnv = process.env): Capability {
+  const problems = ciliumAssetProblems(env);
+  if (problems.length === 0) return { name: 'cilium assets', available: true, detail: `${ciliumLibDir(env)}/bpf, ${ciliumCrdFiles(env).length} CRDs` };
+  return {
+    name: 'cilium assets',
+    available: false,
+    detail: `${problems[0]}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`,
+    fix: env.KTH_BIN_DIR ? `copy cilium-lib/bpf and cilium-crds into ${binDir(env)}` : 'npm run setup',
+  };
 }
 
 async function binaryCapabilities(): Promise<Capability[]> {
@@ -64,14 +101,18 @@ async function binaryCapabilities(): Promise<Capability[]> {
   return Promise.all(checks);
 }
 
-function supportMatrix(host: Capability[], binaries: Capability[]): SupportCell[] {
+/** Which provider × proxy mode can run, from the host and binary rows (exported for tests). */
+export function supportMatrix(host: Capability[], binaries: Capability[]): SupportCell[] {
   const has = (name: string) => [...host, ...binaries].find((c) => c.name === name);
+  // A row nobody checked counts as missing: a cell is available only on evidence.
   const missing = (names: string[]) =>
     names
-      .map((n) => has(n))
-      .filter((c): c is Capability => c !== undefined && !c.available)
-      .map((c) => `${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`);
-  const labBase = ['root', 'netns', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'];
+      .map((n) => has(n) ?? { name: n, available: false, detail: 'not checked' })
+      .filter((c) => !c.available)
+      .map(describeProblem);
+  const controlPlane = ['root', 'netns', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+  const labBase = [...controlPlane, 'kube-proxy'];
+  const ciliumNeeds = ['cilium-agent', 'cilium-cni', 'cilium-dbg', 'cilium assets', 'clang', 'eBPF', 'bpffs', 'cgroup2', 'cilium kernel config'];
   const kindBase = ['docker engine', 'kind'];
   const kubeconfig = process.env.KUBECONFIG ?? join(homedir(), '.kube', 'config');
   const cells: SupportCell[] = [];
@@ -80,8 +121,9 @@ function supportMatrix(host: Capability[], binaries: Capability[]): SupportCell[
 
   cell('lab', 'iptables', missing([...labBase, 'iptables']), 'kube-proxy iptables mode in each node namespace');
   cell('lab', 'nftables', missing([...labBase, 'nft', 'nf_tables']), 'kube-proxy nftables mode in each node namespace');
-  cell('lab', 'ipvs', missing([...labBase, 'IP_VS']), 'kube-proxy ipvs mode in each node namespace');
-  cell('lab', 'cilium', ['the lab has no container runtime to run the Cilium agent; compare Cilium on the kind or existing provider'], '');
+  cell('lab', 'ipvs', missing([...labBase, 'IP_VS', 'ipset']), 'kube-proxy ipvs mode in each node namespace');
+  // No kube-proxy in this mode: the agent replaces it.
+  cell('lab', 'cilium', missing([...controlPlane, ...ciliumNeeds]), 'cilium-agent (kube-proxy replacement) in each node namespace, pods attached by cilium-cni');
   cell('kind', 'iptables', missing(kindBase), 'kind cluster with kubeProxyMode iptables');
   cell('kind', 'nftables', missing([...kindBase, 'nf_tables']), 'kind cluster with kubeProxyMode nftables');
   // kind nodes share the host kernel, so ipvs there needs IP_VS here.

@@ -23,14 +23,13 @@ export interface GoBuildOptions {
 export async function buildGoGroup({ group, workDir, outDir, onPackage }: GoBuildOptions): Promise<string[]> {
   await mkdir(workDir, { recursive: true });
   await mkdir(outDir, { recursive: true });
-  const goMod = await downloadPinnedModule(group, workDir);
-  const replaces = group.id === 'kubernetes' ? stagingReplaces(group, goMod) : [];
+  const { goMod } = await downloadPinnedModule(group, workDir);
+  const replaces = [...(group.replaces ?? []), ...(group.id === 'kubernetes' ? stagingReplaces(group, goMod) : [])];
   await writeFile(join(workDir, 'go.mod'), wrapperGoMod(group, replaces));
   await writeFile(join(workDir, 'tools.go'), toolsFile(group.packages));
   await rm(join(workDir, 'go.sum'), { force: true });
   await goStep(group, workDir, ['go', 'mod', 'tidy'], 'resolve dependencies');
-  const argv = ['go', 'build', '-v', '-trimpath', '-ldflags', ldflags(group), '-o', `${outDir}/`, ...group.packages];
-  await goStep(group, workDir, argv, 'compile', onPackage);
+  await goStep(group, workDir, goBuildArgv(group, outDir), 'compile', onPackage);
   // go names a binary after its package path's last element, skipping a major-version suffix
   // (go.etcd.io/etcd/server/v3 → server); the harness names it after the program (etcd).
   const paths: string[] = [];
@@ -54,18 +53,27 @@ function goDefaultBinaryName(pkg: string): string {
  * whose only possible meaning is "this version is not available", whatever the proxy answered.
  * Returns the module's own go.mod.
  */
-async function downloadPinnedModule(group: BuildGroup, workDir: string): Promise<string> {
+async function downloadPinnedModule(group: BuildGroup, workDir: string): Promise<{ goMod: string; dir: string }> {
+  await mkdir(workDir, { recursive: true });
   const argv = ['go', 'mod', 'download', '-json', `${group.module}@${group.version}`];
   const result = await run(argv, { cwd: workDir, env: goEnv, nothrow: true });
   const info = (() => {
     try {
-      return JSON.parse(result.stdout) as { GoMod?: string; Error?: string };
+      return JSON.parse(result.stdout) as { GoMod?: string; Dir?: string; Error?: string };
     } catch {
       return {};
     }
   })();
-  if (result.exitCode !== 0 || !info.GoMod) throw pinError(group, info.Error ?? (result.stderr || result.stdout), 'download', argv, workDir, true);
-  return readFile(info.GoMod, 'utf8');
+  if (result.exitCode !== 0 || !info.GoMod || !info.Dir) throw pinError(group, info.Error ?? (result.stderr || result.stdout), 'download', argv, workDir, true);
+  return { goMod: await readFile(info.GoMod, 'utf8'), dir: info.Dir };
+}
+
+/**
+ * The pinned module's extracted source in the Go module cache (read-only), downloading it if
+ * needed: where setup copies a group's run-time assets from.
+ */
+export async function pinnedModuleDir(group: BuildGroup, workDir: string): Promise<string> {
+  return (await downloadPinnedModule(group, workDir)).dir;
 }
 
 /** Maps each `=> ./staging/...` of k8s.io/kubernetes's go.mod to its published version. */
@@ -76,7 +84,8 @@ function stagingReplaces(group: BuildGroup, goMod: string): string[] {
   return staged.map((module) => `${module} => ${module} ${stagingVersion}`);
 }
 
-function wrapperGoMod(group: BuildGroup, replaces: string[]): string {
+/** The wrapper module's go.mod: require the pin, plus the group's replaces as one block. */
+export function wrapperGoMod(group: BuildGroup, replaces: readonly string[]): string {
   const lines = [`module kube-traffic-harness.local/build/${group.id}`, '', 'go 1.26', '', `require ${group.module} ${group.version}`];
   if (replaces.length > 0) lines.push('', 'replace (', ...replaces.map((r) => `\t${r}`), ')');
   return `${lines.join('\n')}\n`;
@@ -87,11 +96,35 @@ function toolsFile(packages: readonly string[]): string {
   return `//go:build tools\n\npackage tools\n\nimport (\n${packages.map((p) => `\t_ "${p}"`).join('\n')}\n)\n`;
 }
 
-function ldflags(group: BuildGroup): string {
-  const [major = '', minor = ''] = group.version.replace(/^v/, '').split('.');
-  const fill = (value: string) => value.replace('{version}', group.version).replace('{major}', major).replace('{minor}', minor);
-  const stamps = Object.entries(group.versionVariables ?? {}).map(([name, value]) => `-X ${name}=${fill(value)}`);
+/**
+ * The `go build` command line. Flags that change compiled packages (-trimpath, -tags, the env in
+ * goEnv) must stay exactly as they are for the Go build cache to serve a rebuild; -v and -ldflags
+ * only touch progress output and the link step.
+ */
+export function goBuildArgv(group: BuildGroup, outDir: string): string[] {
+  const tags = group.buildTags?.length ? ['-tags', group.buildTags.join(',')] : [];
+  return ['go', 'build', '-v', '-trimpath', ...tags, '-ldflags', ldflags(group), '-o', `${outDir}/`, ...group.packages];
+}
+
+/**
+ * `-s -w` plus one `-X name=value` per version variable. The go command splits -ldflags on spaces
+ * but honours '…' and "…" quoting (cmd/internal/quoted), so a value with spaces is passed as
+ * `-X "name=value with spaces"`; a field cannot contain the quote character that encloses it.
+ */
+export function ldflags(group: BuildGroup): string {
+  const bare = group.version.replace(/^v/, '');
+  const [major = '', minor = ''] = bare.split('.');
+  const fill = (value: string) =>
+    value.replaceAll('{version}', group.version).replaceAll('{bare}', bare).replaceAll('{major}', major).replaceAll('{minor}', minor);
+  const stamps = Object.entries(group.versionVariables ?? {}).map(([name, value]) => `-X ${quoteLdflagsField(`${name}=${fill(value)}`)}`);
   return ['-s', '-w', ...stamps].join(' ');
+}
+
+function quoteLdflagsField(field: string): string {
+  if (!/[\s'"]/.test(field)) return field;
+  if (!field.includes('"')) return `"${field}"`;
+  if (!field.includes("'")) return `'${field}'`;
+  throw new Error(`an -ldflags field cannot contain both quote characters: ${field}`);
 }
 
 const goEnv = { GOFLAGS: '-mod=mod -buildvcs=false', GOTOOLCHAIN: 'local', CGO_ENABLED: '0' };

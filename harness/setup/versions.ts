@@ -7,7 +7,7 @@
  */
 export interface BuildGroup {
   /** Stable id, also the KTH_PIN_<ID> override name. */
-  readonly id: 'kubernetes' | 'etcd' | 'k6' | 'kind' | 'ghz';
+  readonly id: 'kubernetes' | 'etcd' | 'k6' | 'kind' | 'ghz' | 'cilium';
   /** The Go module that is required at `version`. */
   readonly module: string;
   readonly version: string;
@@ -17,11 +17,48 @@ export interface BuildGroup {
   readonly purpose: string;
   /** Arguments that make the binary print its version (setup runs them to verify the build). */
   readonly versionArgs: readonly string[];
-  /** Link-time `-X` settings that stamp the version where the upstream release process would. */
+  /** Per-binary exceptions to `versionArgs`, for a group whose programs disagree on how to ask. */
+  readonly binaryVersionArgs?: Readonly<Partial<Record<BinaryName, readonly string[]>>>;
+  /**
+   * Link-time `-X` settings that stamp the version where the upstream release process would.
+   * `{version}` is the pin (v1.2.3), `{bare}` the pin without its v, `{major}`/`{minor}` its parts.
+   * Values may contain spaces (the build quotes them).
+   */
   readonly versionVariables?: Readonly<Record<string, string>>;
+  /**
+   * Extra `replace` lines for the wrapper's go.mod (`old => new version`): the upstream module's
+   * own replaces (which a dependency's go.mod cannot carry) and fixes for pins the proxy refuses.
+   */
+  readonly replaces?: readonly string[];
+  /** `go build -tags`, as the upstream release build sets them. */
+  readonly buildTags?: readonly string[];
+  /** Non-Go files of the module the programs need at run time, copied next to the binaries. */
+  readonly assets?: readonly ModuleAsset[];
+}
+
+/** A directory of the pinned module copied into the binary directory by setup. */
+export interface ModuleAsset {
+  /** Directory inside the module (e.g. `bpf`). */
+  readonly from: string;
+  /** Directory relative to the binary directory (e.g. `cilium-lib/bpf`). */
+  readonly to: string;
+  /** Copy only files with this extension (`.yaml`); every file, recursively, when absent. */
+  readonly extension?: string;
 }
 
 export const KUBERNETES_VERSION = 'v1.36.3';
+
+/** Cilium's lib dir (`cilium-agent --lib-dir`, holding `bpf/`), relative to the binary directory. */
+export const CILIUM_LIB_SUBDIR = 'cilium-lib';
+/** Cilium's CRD manifests (`v2/*.yaml`, `v2alpha1/*.yaml`), relative to the binary directory. */
+export const CILIUM_CRDS_SUBDIR = 'cilium-crds';
+/**
+ * The clang the agent compiles its datapath with: Debian's clang-19 (19.1.7, the LLVM release
+ * Cilium's own image ships; Cilium needs >= 18.1). The agent runs `clang` from PATH, so the lab
+ * starts it with PATH=CILIUM_CLANG_DIR:$PATH.
+ */
+export const CILIUM_CLANG_DIR = '/usr/lib/llvm-19/bin';
+export const CILIUM_CLANG_MIN_MAJOR = 18;
 
 export const buildGroups: readonly BuildGroup[] = [
   {
@@ -77,11 +114,41 @@ export const buildGroups: readonly BuildGroup[] = [
     versionArgs: ['--version'],
     versionVariables: { 'main.version': '{version}' },
   },
+  {
+    // Last: by far the longest build (~10 min cold on 2 cores). The lab's `cilium` proxy mode:
+    // the agent (kube-proxy replacement), the CNI plugin the node agent calls, and the debug CLI.
+    id: 'cilium',
+    module: 'github.com/cilium/cilium',
+    version: 'v1.20.2',
+    packages: ['github.com/cilium/cilium/daemon', 'github.com/cilium/cilium/plugins/cilium-cni', 'github.com/cilium/cilium/cilium-dbg'],
+    purpose: 'lab cilium proxy mode (agent per node, CNI plugin, debug CLI)',
+    // cilium-cni prints its version (on stderr, exit 0) whenever CNI_COMMAND is unset, whatever
+    // the arguments; cilium-dbg has no --version flag, only a `version` command.
+    versionArgs: ['--version'],
+    binaryVersionArgs: { 'cilium-dbg': ['version'] },
+    // What Makefile.defs stamps: "<version> <git revision> <author date>"; the agent appends the
+    // Go version and parses the whole (pkg/version FromString wants all the fields).
+    versionVariables: { 'github.com/cilium/cilium/pkg/version.ciliumVersion': '{bare} {version} 2026-09-15T20:03:11Z' },
+    replaces: [
+      // Cilium's own replace (for a code generator outside every built package's import graph).
+      'sigs.k8s.io/controller-tools => github.com/cilium/controller-tools v0.21.0-1',
+      // The pinned pseudo-version (5 commits before v4.7.0) is refused by the module proxy; the
+      // diff to v4.7.0 touches only unexported BFD code.
+      'github.com/osrg/gobgp/v4 => github.com/osrg/gobgp/v4 v4.7.0',
+    ],
+    buildTags: ['osusergo'],
+    assets: [
+      { from: 'bpf', to: `${CILIUM_LIB_SUBDIR}/bpf` },
+      { from: 'pkg/k8s/apis/cilium.io/client/crds/v2', to: `${CILIUM_CRDS_SUBDIR}/v2`, extension: '.yaml' },
+      { from: 'pkg/k8s/apis/cilium.io/client/crds/v2alpha1', to: `${CILIUM_CRDS_SUBDIR}/v2alpha1`, extension: '.yaml' },
+    ],
+  },
 ];
 
-/** The binary a main package builds into: the last path element, except etcd's module root. */
+/** The binary a main package builds into: the last path element, except where the program's name differs. */
 export function binaryNameOf(pkg: string): string {
   if (pkg === 'go.etcd.io/etcd/server/v3') return 'etcd';
+  if (pkg === 'github.com/cilium/cilium/daemon') return 'cilium-agent';
   if (pkg === 'go.k6.io/k6') return 'k6';
   if (pkg === 'sigs.k8s.io/kind') return 'kind';
   return pkg.split('/').at(-1) as string;
@@ -95,7 +162,15 @@ export type BinaryName =
   | 'etcd'
   | 'k6'
   | 'kind'
-  | 'ghz';
+  | 'ghz'
+  | 'cilium-agent'
+  | 'cilium-cni'
+  | 'cilium-dbg';
+
+/** The arguments that make this binary of the group print its version. */
+export function versionArgsOf(group: BuildGroup, binary: string): readonly string[] {
+  return group.binaryVersionArgs?.[binary as BinaryName] ?? group.versionArgs;
+}
 
 /** The pins in force: the table above with any KTH_PIN_<ID> overrides applied. */
 export function effectiveGroups(env: NodeJS.ProcessEnv = process.env): BuildGroup[] {

@@ -6,6 +6,7 @@ import { badInput } from '../../core/errors.ts';
 import { labLayout } from '../../lab/layout.ts';
 import type { Removed } from '../../lab/lab.ts';
 import { labNames, validateLabName } from '../../lab/names.ts';
+import { type CiliumOptions, ciliumOptionsSchema } from '../../lab/spec.ts';
 import { registerLabLoadBalancer } from './lab-lb.ts';
 import { registerLabAgent } from './lab-agent.ts';
 import { textTable } from '../table.ts';
@@ -17,6 +18,21 @@ const progress = (line: string) => process.stderr.write(`${line}\n`);
 // @kubernetes/client-node and the load drivers, which `lab status` should not wait for.
 const labApi = () => import('../../lab/lab.ts');
 
+/** The --cilium-* flags as lab options, each checked against what the lab accepts (exit 2 with the flag). */
+function ciliumFlags(options: { ciliumSocketLb?: string; ciliumLbAlgorithm?: string; ciliumNodePortMode?: string }): Partial<CiliumOptions> | undefined {
+  const given = { socketLb: options.ciliumSocketLb, lbAlgorithm: options.ciliumLbAlgorithm, nodePortMode: options.ciliumNodePortMode };
+  const flags = { socketLb: '--cilium-socket-lb', lbAlgorithm: '--cilium-lb-algorithm', nodePortMode: '--cilium-node-port-mode' } as const;
+  const set = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  if (Object.keys(set).length === 0) return undefined;
+  const parsed = ciliumOptionsSchema.safeParse(set);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = String(issue?.path[0]) as keyof typeof flags;
+    throw badInput(`${flags[key]}: ${issue?.message}`, { where: flags[key] });
+  }
+  return set as Partial<CiliumOptions>;
+}
+
 export function registerLab(program: Command): Command {
   const lab = program.command('lab').description('the embedded lab: a real control plane and kube-proxy in network namespaces on this host');
 
@@ -25,12 +41,16 @@ export function registerLab(program: Command): Command {
     .description('create a lab and print its kubeconfig path')
     .option('--name <name>', 'lab name', 'kth')
     .option('--nodes <k>', 'number of nodes', '3')
-    .option('--proxy-mode <mode>', 'iptables | nftables | ipvs', 'iptables')
-    .action(async (options: { name: string; nodes: string; proxyMode: string }) => {
+    .option('--proxy-mode <mode>', 'iptables | nftables | ipvs | cilium', 'iptables')
+    .option('--cilium-socket-lb <scope>', 'cilium: socket LB for hostns-only (pods get per-packet tc LB) or all', undefined)
+    .option('--cilium-lb-algorithm <algorithm>', 'cilium: random | maglev', undefined)
+    .option('--cilium-node-port-mode <mode>', 'cilium: snat | dsr', undefined)
+    .action(async (options: { name: string; nodes: string; proxyMode: string; ciliumSocketLb?: string; ciliumLbAlgorithm?: string; ciliumNodePortMode?: string }) => {
       const nodes = Number(options.nodes);
       if (!Number.isInteger(nodes)) throw badInput(`--nodes '${options.nodes}' is not a whole number`, { where: '--nodes' });
       const { labUp } = await labApi();
-      const info = await labUp({ name: options.name, nodes, proxyMode: options.proxyMode, log: progress });
+      const cilium = ciliumFlags(options);
+      const info = await labUp({ name: options.name, nodes, proxyMode: options.proxyMode, ...(cilium ? { cilium } : {}), log: progress });
       const timings = Object.entries(info.status?.timings ?? {}).map(([k, v]) => `${k}=${v}s`).join(' ');
       progress(`timings (supervisor monotonic clock, from supervisor start): ${timings}`);
       process.stdout.write(`${info.kubeconfig}\n`);

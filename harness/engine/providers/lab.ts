@@ -4,19 +4,22 @@ import { labDown, labUp } from '../../lab/lab.ts';
 import { labNames } from '../../lab/names.ts';
 import { crashPod } from '../../lab/pod-process.ts';
 import { connect } from '../../kube/cluster.ts';
-import { ipvsCapability, nftablesCapability } from '../../setup/host-capabilities.ts';
+import { type DataplaneInfo, dataplaneFor } from '../../lab/dataplane/index.ts';
+import { type LabProxyMode, proxyModes } from '../../lab/spec.ts';
 import { kthArgv, type RunTarget } from '../execute.ts';
 
 /** Why this host's lab cannot run a proxy mode, or undefined when it can. */
-export function labUnsupported(mode: string): string | undefined {
-  if (mode === 'cilium') return 'the lab runs kube-proxy only; Cilium runs on the kind and existing providers';
-  const capability = mode === 'ipvs' ? ipvsCapability() : mode === 'nftables' ? nftablesCapability() : undefined;
-  return capability && !capability.available ? `proxy mode ${mode} cannot run on this host: ${capability.detail}` : undefined;
+export async function labUnsupported(mode: string): Promise<string | undefined> {
+  if (!(proxyModes as readonly string[]).includes(mode)) return `the lab has no proxy mode '${mode}'`;
+  const problems = await dataplaneFor(mode as LabProxyMode).hostProblems();
+  return problems.length > 0 ? `proxy mode ${mode} cannot run on this host: ${problems.join('; ')}` : undefined;
 }
 
 export interface OpenLab {
   name: string;
   target: RunTarget;
+  /** What carries the lab's Service traffic (for each run's report). */
+  dataplane: DataplaneInfo;
   down(): Promise<void>;
 }
 
@@ -38,5 +41,6 @@ export async function openLab(options: { proxyMode: string; nodes: number; retai
       return `${podName} (pid ${pid}, SIGKILL)`;
     },
   };
-  return { name, target, down: async () => void (await labDown(name)) };
+  const dataplane = await dataplaneFor(lab.spec.proxyMode).describe(lab.spec);
+  return { name, target, dataplane, down: async () => void (await labDown(name)) };
 }

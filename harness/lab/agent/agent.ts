@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { harnessVersion } from '../../core/version.ts';
 import { inCidr } from '../addressing.ts';
@@ -7,6 +8,7 @@ import type { AgentConfig } from './config.ts';
 import { resolveNetnsMountControl } from './host-mount-ns.ts';
 import { agentClients, EventRecorder, KubePodSink, watchObjects } from './kube.ts';
 import { hostFacts, NodeHeartbeat } from './node-status.ts';
+import type { CniPluginConfig } from './pod-attach.ts';
 import type { NodeNetContext } from './pod-network.ts';
 import { PodCidrRoutes } from './routes.ts';
 import { PodRuntime } from './runtime.ts';
@@ -39,8 +41,8 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
     if (signal.aborted) return;
     heartbeat.start();
 
-    // Nodes: routes to the others' pod CIDRs; our own podCIDR (node IPAM assigns it).
-    const routes = new PodCidrRoutes(net, config.uplinkInterface, log);
+    // Nodes: routes to the others' pod CIDRs (unless a CNI plugin routes them); our own podCIDR (node IPAM assigns it).
+    const routes = config.cni ? undefined : new PodCidrRoutes(net, config.uplinkInterface, log);
     let ownCidr: string | undefined;
     let cidrKnown!: (cidr: string) => void;
     const podCidr = new Promise<string>((resolve) => {
@@ -59,7 +61,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
     // remove (then re-add) routes an earlier agent left, cutting cross-node traffic meanwhile.
     let nodesListed = false;
     const syncRoutes = () => {
-      if (nodesListed) void routes.sync(nodes.cache.list(), config.nodeName);
+      if (nodesListed) void routes?.sync(nodes.cache.list(), config.nodeName);
     };
     const onNode = (node: V1Node) => {
       if (node.metadata?.name === config.nodeName && node.spec?.podCIDR && !ownCidr) {
@@ -80,7 +82,17 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
     if (cidr === undefined) return;
     if (!inCidr(cidr.split('/')[0] as string, config.clusterCidr)) log(`warning: podCIDR ${cidr} is outside the cluster CIDR ${config.clusterCidr}`);
     if ((await untilAborted(nodes.synced, signal)) === undefined && signal.aborted) return;
-    await routes.sync(nodes.cache.list(), config.nodeName);
+    await routes?.sync(nodes.cache.list(), config.nodeName);
+    let cni: CniPluginConfig | undefined;
+    if (config.cni) {
+      // As a kubelet: the network is ready when the plugin's daemon has written its config.
+      heartbeat.setNetwork({ ready: false, message: `cni config uninitialized (waiting for ${config.cni.confFile})` });
+      log(`waiting for the CNI config ${config.cni.confFile}`);
+      const conf = await untilAborted(waitForCniConf(config.cni.confFile, signal), signal);
+      if (conf === undefined) return;
+      cni = { plugin: join(config.cni.binDir, String(conf.type)), netConf: conf, env: config.cni.path ? { PATH: config.cni.path } : {} };
+      log(`CNI plugin ${cni.plugin} (network ${String(conf.name)})`);
+    }
     heartbeat.setNetwork({ ready: true, message: '' });
     log(`podCIDR ${cidr}; node Ready`);
 
@@ -100,6 +112,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
         baseEnv: { PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: process.env.HOME ?? '/root' },
         nodeAllocatable: { cpu: facts.cpu, memory: facts.memoryBytes },
         log,
+        ...(cni ? { cni } : {}),
       },
       cidr,
     );
@@ -129,6 +142,23 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
     mounts.close();
     log('stopped (pods left running)');
   }
+}
+
+/**
+ * Reads a CNI network config once it exists: a single plugin's config, or a conflist whose first
+ * plugin is the one to run (given the list's name and cniVersion, as runtimes pass them).
+ */
+async function waitForCniConf(path: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+  while (!signal.aborted) {
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    if (text) {
+      const parsed = JSON.parse(text) as Record<string, unknown> & { plugins?: Record<string, unknown>[] };
+      const first = parsed.plugins?.[0];
+      return first ? { cniVersion: parsed.cniVersion, name: parsed.name, ...first } : parsed;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {};
 }
 
 /** The promise's value, or undefined as soon as the signal aborts. */

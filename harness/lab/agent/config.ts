@@ -49,6 +49,12 @@ export const agentConfigSchema = z.strictObject({
    * namespaces are visible host-wide. Default: found automatically (see host-mount-ns.ts).
    */
   hostMountNamespace: z.string().optional(),
+  /**
+   * Attach pods through a CNI plugin (as a kubelet does) instead of the agent's own veth and
+   * IPAM: the node is network-ready once the plugin's daemon writes `confFile`, and the plugin
+   * named by its first `plugins[].type` is run from `binDir`. The plugin routes pod CIDRs too.
+   */
+  cni: z.strictObject({ confFile: z.string().min(1), binDir: z.string().min(1), path: z.string().optional() }).optional(),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -5,9 +5,9 @@ import type { CrashLoopBackoff } from './backoff.ts';
 import { buildContainerEnv, ContainerConfigError, type EnvLookups, expandVars } from './container-env.ts';
 import { abortableSleep, type HandlerTarget, runLifecycleHandler } from './handlers.ts';
 import { type ContainerCommand, type ImageContext, resolveContainerCommand } from './image.ts';
-import type { PodIpam } from './ipam.ts';
 import { hostVethAlias, hostVethName, podDirName, podNetnsName, podRef } from './names.ts';
-import { createPodNetwork, deletePodNetwork, type NodeNetContext, podNetworkExists } from './pod-network.ts';
+import type { PodAttacher, PodAttachTarget } from './pod-attach.ts';
+import type { NodeNetContext } from './pod-network.ts';
 import { type PersistedContainer, type PersistedPod, removePodState, toPersistedTerminated, fromPersistedTerminated, writePodState } from './pod-state.ts';
 import { type ProbeKind, ProbeWorker } from './probe-worker.ts';
 import { adoptContainer, type ContainerProcess, type ExitInfo, spawnContainer, StartError } from './process.ts';
@@ -33,7 +33,8 @@ export interface PodWorkerDeps {
   podNetnsPrefix: string;
   image: ImageContext;
   net: NodeNetContext;
-  ipam: PodIpam;
+  /** Joins pod sandboxes to the node: the agent's own veth + IPAM, or a CNI plugin. */
+  attacher: PodAttacher;
   backoff: CrashLoopBackoff;
   sink: PodSink;
   /** PATH and HOME for pod processes. */
@@ -72,7 +73,6 @@ export class PodWorker {
   private readonly dir: string;
   private readonly hostNetwork: boolean;
   private readonly podNetns: string | undefined;
-  private readonly hostVeth: string | undefined;
   private podIp: string | undefined;
   private sandboxReady = false;
   private startTime: Date | undefined;
@@ -102,7 +102,6 @@ export class PodWorker {
     this.uid = pod.metadata?.uid ?? '';
     this.hostNetwork = pod.spec?.hostNetwork === true;
     this.podNetns = this.hostNetwork ? deps.net.nodeNetns : podNetnsName(deps.podNetnsPrefix, this.uid);
-    this.hostVeth = this.hostNetwork ? undefined : hostVethName(this.uid);
     this.dir = join(deps.stateDir, 'pods', podDirName(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', this.uid));
     const slot = (spec: V1Container, init: boolean): Slot => ({
       spec,
@@ -160,7 +159,7 @@ export class PodWorker {
     this.podIp = saved.podIp;
     this.startTime = new Date(saved.startTime);
     const apiStatuses = [...(this.pod.status?.initContainerStatuses ?? []), ...(this.pod.status?.containerStatuses ?? [])];
-    const networkIntact = this.hostNetwork || (await podNetworkExists(this.deps.net, { podNetns: this.podNetns as string, hostVeth: this.hostVeth as string }));
+    const networkIntact = this.hostNetwork || (await this.deps.attacher.intact(this.attachTarget()));
     for (const slot of this.slots) {
       const persisted = saved.containers.find((c) => c.name === slot.spec.name && c.init === slot.init);
       if (!persisted) continue;
@@ -308,17 +307,17 @@ export class PodWorker {
     return false;
   }
 
+  private attachTarget(): PodAttachTarget {
+    const namespace = this.pod.metadata?.namespace ?? '';
+    const name = this.pod.metadata?.name ?? '';
+    return { uid: this.uid, namespace, name, podNetns: this.podNetns as string, alias: hostVethAlias(namespace, name) };
+  }
+
   private async createSandbox(): Promise<boolean> {
     try {
       if (this.hostNetwork) this.podIp = this.deps.nodeIp;
       else {
-        this.podIp = await this.deps.ipam.allocate(this.uid, this.ref);
-        await createPodNetwork(this.deps.net, {
-          podNetns: this.podNetns as string,
-          hostVeth: this.hostVeth as string,
-          podIp: this.podIp,
-          alias: hostVethAlias(this.pod.metadata?.namespace ?? '', this.pod.metadata?.name ?? ''),
-        });
+        this.podIp = await this.deps.attacher.attach(this.attachTarget());
       }
     } catch (error) {
       this.sandboxAttempts += 1;
@@ -719,11 +718,10 @@ export class PodWorker {
 
   private async teardownSandbox(): Promise<void> {
     this.sandboxReady = false;
-    if (!this.hostNetwork && this.podNetns && this.hostVeth) {
-      await deletePodNetwork(this.deps.net, { podNetns: this.podNetns, hostVeth: this.hostVeth }).catch((error: Error) =>
+    if (!this.hostNetwork) {
+      await this.deps.attacher.detach(this.attachTarget()).catch((error: Error) =>
         this.deps.log(`${this.ref}: removing the pod network failed: ${error.message}`),
       );
-      await this.deps.ipam.release(this.uid);
     }
   }
 
@@ -828,7 +826,7 @@ export class PodWorker {
       namespace: this.pod.metadata?.namespace ?? '',
       name: this.pod.metadata?.name ?? '',
       podNetns: this.hostNetwork ? null : (this.podNetns ?? null),
-      hostVeth: this.hostVeth ?? null,
+      hostVeth: this.hostNetwork || this.deps.attacher.kind !== 'veth' ? null : hostVethName(this.uid),
       podIp: this.podIp,
       startTime: this.startTime.toISOString(),
       completed: this.state === 'completed',

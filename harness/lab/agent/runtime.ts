@@ -1,8 +1,8 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { abortableSleep } from './handlers.ts';
 import { PodIpam } from './ipam.ts';
-import { hostVethName, podNetnsName } from './names.ts';
-import { deletePodNetwork, listPodVeths } from './pod-network.ts';
+import { hostVethAlias } from './names.ts';
+import { CniAttacher, type CniPluginConfig, type PodAttacher, VethAttacher } from './pod-attach.ts';
 import { type PersistedPod, readPodStates, removePodState } from './pod-state.ts';
 import { PodWorker, type PodWorkerDeps } from './pod-worker.ts';
 import { procStartTime } from './process.ts';
@@ -14,7 +14,10 @@ import { join } from 'node:path';
  * started twice; after the first full list, whatever belongs to pods that no longer exist is
  * removed (processes, namespaces, veths, addresses), as the kubelet's housekeeping does.
  */
-export type RuntimeDeps = Omit<PodWorkerDeps, 'ipam' | 'onFinished'>;
+export type RuntimeDeps = Omit<PodWorkerDeps, 'attacher' | 'onFinished'> & {
+  /** Attach pods through this CNI plugin instead of the agent's own veth and IPAM. */
+  cni?: CniPluginConfig;
+};
 
 export class PodRuntime {
   private readonly workers = new Map<string, PodWorker>();
@@ -25,12 +28,14 @@ export class PodRuntime {
 
   private constructor(
     private readonly deps: RuntimeDeps,
-    readonly ipam: PodIpam,
+    readonly attacher: PodAttacher,
   ) {}
 
   static async create(deps: RuntimeDeps, podCidr: string): Promise<PodRuntime> {
-    const ipam = await PodIpam.open(join(deps.stateDir, 'ipam.json'), podCidr);
-    const runtime = new PodRuntime(deps, ipam);
+    const attacher = deps.cni
+      ? new CniAttacher(deps.net, deps.cni)
+      : new VethAttacher(deps.net, await PodIpam.open(join(deps.stateDir, 'ipam.json'), podCidr), deps.podNetnsPrefix);
+    const runtime = new PodRuntime(deps, attacher);
     for (const entry of await readPodStates(deps.stateDir)) runtime.saved.set(entry.state.uid, entry);
     return runtime;
   }
@@ -58,7 +63,7 @@ export class PodRuntime {
     if (!saved && (phase === 'Succeeded' || phase === 'Failed') && !pod.metadata?.deletionTimestamp) return; // done before we knew it
     const worker = new PodWorker(pod, {
       ...this.deps,
-      ipam: this.ipam,
+      attacher: this.attacher,
       onFinished: (finishedUid) => {
         this.workers.delete(finishedUid);
         this.finished.add(finishedUid);
@@ -94,20 +99,13 @@ export class PodRuntime {
       for (const pid of pids) signal(pid, 'SIGTERM');
       for (let i = 0; i < 20 && pids.some((pid) => procStartTime(pid) !== undefined); i += 1) await abortableSleep(100);
       for (const pid of pids) signal(-pid, 'SIGKILL');
-      if (state.podNetns && state.hostVeth) await deletePodNetwork(this.deps.net, { podNetns: state.podNetns, hostVeth: state.hostVeth }).catch(() => {});
+      if (state.podNetns) {
+        const target = { uid: state.uid, namespace: state.namespace, name: state.name, podNetns: state.podNetns, alias: hostVethAlias(state.namespace, state.name) };
+        await this.attacher.detach(target).catch(() => {});
+      }
       await removePodState(dir);
     }
-    const live = new Set(this.workers.keys());
-    for (const freed of await this.ipam.releaseAllExcept(live)) this.deps.log(`address ${freed.ip} of ${freed.pod} freed (pod gone)`);
-    // Veths (and their namespaces) no known pod owns: an agent that died between steps.
-    const veths = await listPodVeths(this.deps.net);
-    const known = new Set([...this.workers.keys()].map((uid) => hostVethName(uid)));
-    for (const veth of veths) {
-      if (known.has(veth.name)) continue;
-      const uid8 = veth.name.slice(2);
-      this.deps.log(`removing stray pod network ${veth.name} (${veth.alias})`);
-      await deletePodNetwork(this.deps.net, { podNetns: podNetnsName(this.deps.podNetnsPrefix, uid8), hostVeth: veth.name }).catch(() => {});
-    }
+    await this.attacher.collectOrphans(new Set(this.workers.keys()), this.deps.log);
   }
 
   /** The agent is stopping: stop every worker, leave every pod running. */

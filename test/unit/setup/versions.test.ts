@@ -1,5 +1,5 @@
 import { binDir, pinsKey } from '../../../harness/setup/binaries.ts';
-import { binaryNameOf, buildGroups, effectiveGroups } from '../../../harness/setup/versions.ts';
+import { type BuildGroup, binaryNameOf, buildGroups, effectiveGroups, versionArgsOf } from '../../../harness/setup/versions.ts';
 
 describe('pinned versions', () => {
   it('pins Kubernetes 1.36 and etcd 3.6, as the lab needs', () => {
@@ -10,7 +10,18 @@ describe('pinned versions', () => {
 
   it('names every binary after its program', () => {
     const names = buildGroups.flatMap((g) => g.packages.map(binaryNameOf)).sort();
-    expect(names).toEqual(['etcd', 'ghz', 'k6', 'kind', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler']);
+    expect(names).toEqual(['cilium-agent', 'cilium-cni', 'cilium-dbg', 'etcd', 'ghz', 'k6', 'kind', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler']);
+    expect(binaryNameOf('github.com/cilium/cilium/daemon')).toBe('cilium-agent');
+  });
+
+  it('GIVEN the cilium group THEN it pins v1.20.2, builds last, and asks each binary for its version the way it answers', () => {
+    const cilium = buildGroups.at(-1) as BuildGroup;
+    expect(cilium.id).toBe('cilium');
+    expect(cilium.version).toBe('v1.20.2');
+    expect(cilium.buildTags).toEqual(['osusergo']);
+    expect(versionArgsOf(cilium, 'cilium-agent')).toEqual(['--version']);
+    expect(versionArgsOf(cilium, 'cilium-cni')).toEqual(['--version']);
+    expect(versionArgsOf(cilium, 'cilium-dbg')).toEqual(['version']);
   });
 
   it('GIVEN a KTH_PIN_ override WHEN resolving THEN that group changes and the cache key with it', () => {

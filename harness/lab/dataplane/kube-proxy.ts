@@ -1,0 +1,67 @@
+import { writeFile } from 'node:fs/promises';
+import { stringify } from 'yaml';
+import { requireBinary } from '../../setup/binaries.ts';
+import { ipvsCapability, nftablesCapability } from '../../setup/host-capabilities.ts';
+import { labNetwork, nodeIp } from '../addressing.ts';
+import type { LabLayout } from '../layout.ts';
+import { labNames } from '../names.ts';
+import type { LabSpec } from '../spec.ts';
+import type { Dataplane, NodeDataplane } from './types.ts';
+
+/** kube-proxy in iptables, nftables or ipvs mode: one process per node, in the node's namespace. */
+export function kubeProxyDataplane(mode: 'iptables' | 'nftables' | 'ipvs'): Dataplane {
+  return {
+    mode,
+    binaries: ['kube-proxy'],
+    async hostProblems() {
+      const feature = mode === 'ipvs' ? ipvsCapability() : mode === 'nftables' ? nftablesCapability() : undefined;
+      return feature && !feature.available ? [`${feature.detail} (fix: ${feature.fix ?? 'see kth doctor'})`] : [];
+    },
+    startupBoundMs: 150_000,
+    clusterComponents: () => [],
+    node: (spec, layout, index) => kubeProxyNode(spec, layout, index, mode),
+    cleanup: async () => [],
+    async describe(spec) {
+      return { implementation: 'kube-proxy', version: spec.kubernetesVersion, options: { mode, minSyncPeriod: '0s', ...(mode === 'ipvs' ? { scheduler: 'rr' } : {}) } };
+    },
+  };
+}
+
+async function kubeProxyNode(spec: LabSpec, layout: LabLayout, index: number, mode: string): Promise<NodeDataplane> {
+  const names = labNames(spec.name);
+  const nodeName = names.nodeName(index);
+  const ip = nodeIp(index);
+  const proxyConfig = layout.config(`kube-proxy-${nodeName}.yaml`);
+  await writeFile(proxyConfig, stringify({
+    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+    kind: 'KubeProxyConfiguration',
+    clientConnection: { kubeconfig: layout.internalKubeconfig },
+    hostnameOverride: nodeName,
+    mode,
+    clusterCIDR: labNetwork.clusterCidr,
+    detectLocalMode: 'NodeCIDR',
+    healthzBindAddress: `${ip}:10256`,
+    metricsBindAddress: `${ip}:10249`,
+    nodePortAddresses: ['primary'],
+    // A node namespace shares the host's conntrack table limits; kube-proxy must not resize them.
+    conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
+    iptables: { minSyncPeriod: '0s', syncPeriod: '30s' },
+    nftables: { minSyncPeriod: '0s', syncPeriod: '30s' },
+    ipvs: { minSyncPeriod: '0s', syncPeriod: '30s', scheduler: 'rr' },
+  }));
+  return {
+    components: [
+      {
+        name: `kube-proxy-${nodeName}`,
+        netns: names.nodeNetns(index),
+        argv: [requireBinary('kube-proxy'), '--config', proxyConfig, '--v', '1'],
+        health: { url: `http://${ip}:10256/healthz` },
+        // kube-proxy polls for its Node with a growing backoff: starting it once the Node and its
+        // podCIDR exist saves seconds of start-up.
+        after: [`agent-${nodeName}`],
+      },
+    ],
+    enter: (argv) => [...argv],
+    agentAfter: [],
+  };
+}
