@@ -1,13 +1,20 @@
-import { sampleServiceObjects } from '../../../manifests/sample-service.ts';
-import { apply, connect, ensureNamespace, readyEndpoints, waitForDeployment } from '../../../harness/kube/cluster.ts';
+import { sampleServiceObjects, serverMetricsUrl } from '../../../manifests/sample-service.ts';
+import { apply, connect, ensureNamespace, podsOf, readyEndpoints, waitForDeployment } from '../../../harness/kube/cluster.ts';
 import { type StartedLab, startLab } from '../../../harness/lab/lab.ts';
 import { labNames } from '../../../harness/lab/names.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { inCiliumNode } from '../../../harness/lab/dataplane/cilium.ts';
+import { findLabProcesses } from '../../../harness/lab/processes.ts';
+import { requireBinary } from '../../../harness/setup/binaries.ts';
 import { inNetns, loadFrom, podNetns, startClientPod } from '../../support/lab-workloads.ts';
 import { testLabName } from '../../support/residue.ts';
 
+const exec = promisify(execFile);
+
 // The lab's traffic path is real: the distribution comes from kube-proxy's own rules in each
 // node's netfilter, and the rules are read back from the node namespace.
-describe.each(['iptables', 'nftables'] as const)('ClusterIP Service on a 3-node lab in %s mode', (mode) => {
+describe.each(['iptables', 'nftables', 'cilium'] as const)('ClusterIP Service on a 3-node lab in %s mode', (mode) => {
   let lab: StartedLab;
   const ns = 'traffic';
   beforeAll(async () => {
@@ -47,10 +54,40 @@ describe.each(['iptables', 'nftables'] as const)('ClusterIP Service on a 3-node 
       expect(rules).toMatch(/^:KUBE-SERVICES /m);
       expect(rules).toMatch(new RegExp(`-A KUBE-SERVICES -d ${svc.spec?.clusterIP}/32 .*${ns}/web:http cluster IP.* -j KUBE-SVC-`));
       expect(rules.match(/-A KUBE-SVC-\S+ .*-j KUBE-SEP-/g)?.length).toBeGreaterThanOrEqual(3);
-    } else {
+    } else if (mode === 'nftables') {
       const rules = await inNetns(node, ['nft', 'list', 'table', 'ip', 'kube-proxy']);
       expect(rules).toMatch(new RegExp(`chain service-\\S+-${ns}/web/tcp/http`));
       expect(rules).toContain(svc.spec?.clusterIP as string);
+    } else {
+      // No kube-proxy anywhere: the Service lives in each agent's BPF service map, 3 backends.
+      expect(findLabProcesses(lab.spec.name).filter((p) => /\/kube-proxy( |$)/.test(p.command))).toEqual([]);
+      expect(findLabProcesses(lab.spec.name).filter((p) => /\/cilium-agent /.test(p.command))).toHaveLength(3);
+      const pods = await podsOf(cluster, ns, 'app.kubernetes.io/name=web');
+      for (let i = 1; i <= 3; i += 1) {
+        const [command, ...args] = inCiliumNode(lab.spec.name, i, [requireBinary('cilium-dbg'), 'bpf', 'lb', 'list']);
+        const { stdout } = await exec(command as string, args);
+        const lines = stdout.split('\n').filter((line) => line.startsWith(`${svc.spec?.clusterIP}:80/TCP`));
+        for (const pod of pods) expect(lines.some((line) => line.includes(`${pod.status?.podIP}:8080/TCP`))).toBe(true);
+      }
     }
   }, 240_000);
+
+  it('GIVEN 2 persistent connections WHEN they carry 200 requests THEN every request follows its connection: at most 2 pods serve, and the servers count the same', async () => {
+    const cluster = connect(lab.kubeconfig);
+    const svc = await cluster.core.readNamespacedService({ name: 'web', namespace: ns });
+    const servers = await podsOf(cluster, ns, 'app.kubernetes.io/name=web');
+    const client = await cluster.core.readNamespacedPod({ name: 'client', namespace: ns });
+    const run = await loadFrom(podNetns(lab.spec.name, client), [
+      'http', '--target', `http://${svc.spec?.clusterIP}:80/`, '--model', 'persistent', '--connections', '2',
+      '--max-requests', '200', '--duration', '30s', '--rate', '50', '--expect-pods', '3', '--unit', 'connections',
+      '--server-metrics', servers.map((pod) => `${pod.metadata?.name}=${serverMetricsUrl(pod)}`).join(','), '--settle', '30s']);
+    expect(run.totals.attributed).toBe(200);
+    expect(run.errors.total).toBe(0);
+    expect(run.totals.serverCounted).toBe(200);
+    const serving = run.pods.filter((pod) => pod.requests > 0);
+    expect(serving.length).toBeLessThanOrEqual(2);
+    // Each serving pod holds one of the two connections, or both: the data plane picked per connection.
+    expect(serving.reduce((sum, pod) => sum + pod.connections, 0)).toBe(2);
+    for (const pod of serving) expect(pod.connections).toBeGreaterThanOrEqual(1);
+  }, 120_000);
 });
