@@ -8,19 +8,21 @@ import { run } from '../core/exec.ts';
 import { repoRoot } from '../core/paths.ts';
 import { type Cluster, connect, endpointSlicesOf, podsOf } from '../kube/cluster.ts';
 import { LEAN_NODE_FLAGS } from '../lab/components.ts';
+import { inCiliumNode } from '../lab/dataplane/cilium.ts';
 import { readSpec } from '../lab/lab.ts';
 import { labLayout } from '../lab/layout.ts';
 import type { LoadBalancerStatus } from '../lab/load-balancer/controller.ts';
 import { labNames, validateLabName } from '../lab/names.ts';
-import type { LabSpec } from '../lab/spec.ts';
+import { defaultCiliumOptions, type LabSpec } from '../lab/spec.ts';
+import { requireBinary } from '../setup/binaries.ts';
 import { type HealthObservation, inspectService, type NodeRulesText, type ProxySource, type ServiceInspection } from './model.ts';
 import { kubeProxyConfigMaps, proxyModeFromConfigMaps } from './proxy-mode.ts';
 
 /**
  * The I/O half of `kth inspect service`: reads the Service, its EndpointSlices, pods and nodes
  * from the API server, and on a lab each node's kube-proxy rules (inside the node's network
- * namespace) and health check answers (from the lab load balancer's namespace). The pure half,
- * model.ts, turns what was read into the inspection.
+ * namespace) or Cilium service maps (inside the node's sandbox) and health check answers (from the
+ * lab load balancer's namespace). The pure half, model.ts, turns what was read into the inspection.
  */
 export interface InspectOptions {
   /** `<namespace>/<name>` */
@@ -203,7 +205,15 @@ async function missingService(
 
 function labProxySource(lab: string, spec: LabSpec): ProxySource {
   const source = `lab ${lab} (${labLayout(lab).spec})`;
-  if (spec.proxyMode === 'ipvs') return { mode: 'ipvs', source, note: 'ipvs rules are not read (only iptables and nftables); see them with: kth lab exec ' + lab + ' n1 -- ipvsadm -Ln' };
+  if (spec.proxyMode === 'ipvs') return { mode: 'ipvs', source, note: 'ipvs rules are not read (only iptables, nftables and Cilium\'s maps); see them with: kth lab exec ' + lab + ' n1 -- ipvsadm -Ln' };
+  if (spec.proxyMode === 'cilium') {
+    const options = spec.cilium ?? defaultCiliumOptions;
+    return {
+      mode: 'cilium',
+      source,
+      note: `Cilium replaces kube-proxy: each node's cilium-agent writes the Service's frontends and backends into BPF maps (load balancing ${options.lbAlgorithm}, socket LB ${options.socketLb}, NodePort ${options.nodePortMode}); read with cilium-dbg bpf lb list and service list in the node's sandbox`,
+    };
+  }
   return { mode: spec.proxyMode, source };
 }
 
@@ -220,11 +230,54 @@ async function clusterProxySource(cluster: Cluster, call: <T>(what: string, fn: 
   return proxyModeFromConfigMaps(found);
 }
 
-/** Each node's kube-proxy rules, read inside the node's network namespace. */
-async function readLabRules(lab: string, spec: LabSpec, timeoutMs: number): Promise<NodeRulesText[]> {
+/**
+ * The argv that runs `cilium-dbg <args…>` on lab node `index` (1-based): in the node's network
+ * namespace and its sandbox (node-sandbox.sh: the mount namespace with the agent's /run/cilium and
+ * bpffs, the node's cgroup), where cilium-dbg finds the agent's socket and the pinned BPF maps.
+ */
+export function ciliumNodeCommand(lab: string, index: number, args: readonly string[]): string[] {
+  return inCiliumNode(lab, index, [requireBinary('cilium-dbg'), ...args]);
+}
+
+/** A stuck agent must not hold the whole inspection: its table is asked for with this bound. */
+const CILIUM_AGENT_TIMEOUT_MS = 5_000;
+
+/**
+ * One node's Cilium service state: the BPF maps (read from the pins, so a stuck agent does not
+ * stop it) and the agent's own table (backend states, weights); the maps alone are an answer.
+ */
+async function readCiliumNode(lab: string, spec: LabSpec, index: number, timeoutMs: number): Promise<NodeRulesText> {
+  const node = labNames(lab).nodeName(index);
+  const netns = labNames(lab).nodeNetns(index);
+  const dbg = (args: string[], bound: number) => run(ciliumNodeCommand(lab, index, args), { nothrow: true, timeoutMs: bound, purpose: `read Cilium's service state on ${node}` });
+  const agentBound = Math.min(timeoutMs, CILIUM_AGENT_TIMEOUT_MS);
+  const [lb, frontends, services] = await Promise.all([
+    dbg(['bpf', 'lb', 'list', '-o', 'json'], timeoutMs),
+    dbg(['bpf', 'lb', 'list', '--frontends', '-o', 'json'], timeoutMs),
+    dbg(['service', 'list', '-o', 'json'], agentBound),
+  ]);
+  const failure = (what: string, r: typeof lb, bound: number) =>
+    `${what} in ${netns} ${r.exitCode === -1 && r.durationMs >= bound - 100 ? `gave no answer within ${bound / 1000}s` : `exited ${r.exitCode}: ${r.stderr.trim().split('\n').pop() ?? ''}`}`;
+  if (lb.exitCode !== 0) return { node, netns, mode: 'cilium', error: failure('cilium-dbg bpf lb list', lb, timeoutMs) };
+  return {
+    node,
+    netns,
+    mode: 'cilium',
+    lbAlgorithm: (spec.cilium ?? defaultCiliumOptions).lbAlgorithm,
+    bpfLb: lb.stdout,
+    ...(frontends.exitCode === 0 ? { bpfLbFrontends: frontends.stdout } : {}),
+    ...(services.exitCode === 0
+      ? { ciliumServices: services.stdout }
+      : { agentError: `${failure('cilium-dbg service list', services, agentBound)} (is cilium-agent on ${node} stuck?)` }),
+  };
+}
+
+/** Each node's data plane: kube-proxy's rules, read inside the node's network namespace, or Cilium's service maps. */
+export async function readLabRules(lab: string, spec: LabSpec, timeoutMs: number): Promise<NodeRulesText[]> {
   const names = labNames(lab);
   const nodes = Array.from({ length: spec.nodes }, (_, i) => ({ node: names.nodeName(i + 1), netns: names.nodeNetns(i + 1) }));
   if (spec.proxyMode === 'ipvs') return [];
+  if (spec.proxyMode === 'cilium') return Promise.all(nodes.map((_, i) => readCiliumNode(lab, spec, i + 1, timeoutMs)));
   return Promise.all(nodes.map(async ({ node, netns }): Promise<NodeRulesText> => {
     const inNode = (argv: string[]) => run(['ip', 'netns', 'exec', netns, ...argv], { nothrow: true, timeoutMs, purpose: `read kube-proxy rules of ${node}` });
     if (spec.proxyMode === 'iptables') {

@@ -1,26 +1,39 @@
 import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import { ciliumFrontends, ciliumPortRules } from './cilium.ts';
 import { iptablesPortRules } from './iptables.ts';
 import { nftPortRules } from './nftables.ts';
 import type { BlockedDestination, PortRules, RuleEndpoint } from './rules.ts';
 
 /**
  * `kth inspect service`: the traffic path of one Service, from the outside in — load balancer
- * address → NodePorts on nodes → ClusterIP:port → proxy mode and each node's rules → EndpointSlices
- * → endpoints → pods on nodes. Everything here is pure: API objects and rule text in, one model
+ * address → NodePorts on nodes → ClusterIP:port → proxy mode and each node's rules (kube-proxy's
+ * iptables or nftables rules, Cilium's BPF service maps) → EndpointSlices → endpoints → pods on nodes. Everything here is pure: API objects and rule text in, one model
  * out (printed as JSON or rendered as a tree), so it is tested with real captured objects and rules.
  */
+
+export type RulesMode = 'iptables' | 'nftables' | 'cilium';
 
 export interface NodeRulesText {
   node: string;
   /** The node's network namespace (lab). */
   netns?: string;
-  mode: 'iptables' | 'nftables';
+  mode: RulesMode;
   /** `iptables-save -t nat` */
   nat?: string;
   /** `iptables-save -t filter` (its "has no endpoints" rules). */
   filter?: string;
   /** `nft list table ip kube-proxy` */
   nft?: string;
+  /** cilium: `cilium-dbg bpf lb list -o json` (the BPF service map's slots) */
+  bpfLb?: string;
+  /** cilium: `cilium-dbg bpf lb list --frontends -o json` (each frontend's active and inactive counts) */
+  bpfLbFrontends?: string;
+  /** cilium: `cilium-dbg service list -o json` (the agent's table: Service names, backend states, weights) */
+  ciliumServices?: string;
+  /** cilium: why the agent's table could not be read (the maps were). */
+  agentError?: string;
+  /** cilium: how new connections pick among the active backends. @default 'random' */
+  lbAlgorithm?: 'random' | 'maglev';
   /** Why the rules could not be read. */
   error?: string;
 }
@@ -119,12 +132,17 @@ export type ChainEndpoint = RuleEndpoint & { pod?: string; node?: string };
 
 export interface ChainCheck {
   kind: 'cluster' | 'local';
-  /** Whether kube-proxy needs this chain for the Service's traffic policies. */
+  /** Whether the data plane needs this chain for the Service's traffic policies. */
   used: boolean;
-  /** The chain's name in the rules; absent when the node has no such chain. */
+  /** The chain's name in the rules (Cilium: its frontends); absent when the node has no such chain. */
   chain?: string;
+  /** Cilium: the frontends sharing this backend table (see rules.ts RuleChain). */
+  frontends?: { key: string; type: string }[];
   endpoints: ChainEndpoint[];
-  /** `ip:port` the EndpointSlices say this chain should send to, as kube-proxy picks them. */
+  /**
+   * `ip:port` the EndpointSlices say this chain should send new connections to, as the data plane
+   * picks them; the entries it keeps but does not pick (share 0) are not compared.
+   */
   expected: string[];
   missing: string[];
   unexpected: string[];
@@ -138,14 +156,18 @@ export interface PortProgramming {
   externalChain?: string;
   externalTo?: string[];
   blocked: BlockedDestination[];
+  /** Cilium: where the agent's table and the BPF maps disagree. */
+  pending?: string[];
   chains: ChainCheck[];
 }
 
 export interface NodeProgramming {
   node: string;
   netns?: string;
-  mode: 'iptables' | 'nftables';
+  mode: RulesMode;
   error?: string;
+  /** Cilium: the agent's table could not be read; the maps were (backend states unknown). */
+  agentError?: string;
   /** Every used chain sends to exactly the endpoints the slices call for. */
   inSync: boolean;
   ports: PortProgramming[];
@@ -237,16 +259,20 @@ function endpointsForPort(slices: readonly V1EndpointSlice[], portName: string, 
  * The endpoints kube-proxy on `node` puts in a service port's cluster and local chains
  * (pkg/proxy/topology.go CategorizeEndpoints): ready ones; when there are none, the serving ones
  * that are terminating; cluster endpoints narrowed by topology hints when every ready endpoint has
- * them and one is for this node's zone (or node).
+ * them and one is for this node's zone (or node). Cilium picks the same way (active backends, else
+ * the serving terminating ones) but ignores hints unless started with --enable-service-topology
+ * (the lab does not): `hints: false`.
  */
-function expectedEndpoints(endpoints: readonly PortEndpoint[], node: string, zone: string | undefined): { cluster: string[]; local: string[] } {
+function expectedEndpoints(endpoints: readonly PortEndpoint[], node: string, zone: string | undefined, hints = true): { cluster: string[]; local: string[] } {
   const usable = (list: readonly PortEndpoint[]) => {
     const ready = list.filter((e) => e.ready);
     return ready.length > 0 ? ready : list.filter((e) => e.serving && e.terminating);
   };
   let clusterPool: readonly PortEndpoint[] = endpoints;
   const ready = endpoints.filter((e) => e.ready);
-  if (ready.length > 0 && ready.every((e) => e.nodeHints.length > 0) && ready.some((e) => e.nodeHints.includes(node))) {
+  if (!hints) {
+    // every endpoint, as without hints
+  } else if (ready.length > 0 && ready.every((e) => e.nodeHints.length > 0) && ready.some((e) => e.nodeHints.includes(node))) {
     clusterPool = ready.filter((e) => e.nodeHints.includes(node));
   } else if (zone && ready.length > 0 && ready.every((e) => e.zoneHints.length > 0) && ready.some((e) => e.zoneHints.includes(zone))) {
     clusterPool = ready.filter((e) => e.zoneHints.includes(zone));
@@ -255,7 +281,7 @@ function expectedEndpoints(endpoints: readonly PortEndpoint[], node: string, zon
   return { cluster: sorted(usable(clusterPool)), local: sorted(usable(endpoints.filter((e) => e.nodeName === node))) };
 }
 
-/** Which chains kube-proxy needs for a Service (UsesClusterEndpoints / UsesLocalEndpoints upstream). */
+/** Which chains kube-proxy needs for a Service (UsesClusterEndpoints / UsesLocalEndpoints upstream); Cilium's follow from its frontends. */
 function chainUse(service: V1Service): { cluster: boolean; local: boolean } {
   const spec = service.spec ?? {};
   const internalLocal = spec.internalTrafficPolicy === 'Local';
@@ -373,28 +399,41 @@ export function inspectService(input: InspectInput): ServiceInspection {
   };
   const programming: NodeProgramming[] = (input.rules ?? []).map((text): NodeProgramming => {
     if (text.error) return { node: text.node, ...(text.netns ? { netns: text.netns } : {}), mode: text.mode, error: text.error, inSync: false, ports: [] };
-    const zone = nodes.find((n) => n.name === text.node)?.zone;
+    const inspected = nodes.find((n) => n.name === text.node);
     const portProgramming = ports.map((port): PortProgramming => {
       const query = { namespace, name, port: port.name, protocol: port.protocol };
-      const rules: PortRules = text.mode === 'iptables' ? iptablesPortRules(text.nat ?? '', text.filter, query) : nftPortRules(text.nft ?? '', query);
-      const expected = expectedEndpoints(endpointsForPort(input.endpointSlices, port.name, port.protocol), text.node, zone);
+      let rules: PortRules;
+      let used = use;
+      if (text.mode === 'cilium') {
+        // Cilium's frontends are found by address, so the Service says which to expect on this node.
+        const frontends = ciliumFrontends(service, port, inspected?.internalIP);
+        rules = ciliumPortRules({ bpfLb: text.bpfLb ?? '', ...(text.bpfLbFrontends !== undefined ? { bpfLbFrontends: text.bpfLbFrontends } : {}), ...(text.ciliumServices !== undefined ? { services: text.ciliumServices } : {}) }, { ...query, frontends, ...(text.lbAlgorithm ? { lbAlgorithm: text.lbAlgorithm } : {}) });
+        used = { cluster: frontends.some((f) => f.kind === 'cluster'), local: frontends.some((f) => f.kind === 'local') };
+      } else {
+        rules = text.mode === 'iptables' ? iptablesPortRules(text.nat ?? '', text.filter, query) : nftPortRules(text.nft ?? '', query);
+      }
+      const expected = expectedEndpoints(endpointsForPort(input.endpointSlices, port.name, port.protocol), text.node, inspected?.zone, text.mode !== 'cilium');
       const chains = (['cluster', 'local'] as const).flatMap((kind): ChainCheck[] => {
-        const found = rules.chains.find((c) => c.kind === kind);
-        if (!use[kind] && !found) return [];
-        const actual = (found?.endpoints ?? []).map((e) => `${e.address}:${e.port}`);
-        const want = use[kind] ? expected[kind] : actual;
-        const missing = want.filter((k) => !actual.includes(k));
-        const unexpected = actual.filter((k) => !want.includes(k));
-        return [{
-          kind,
-          used: use[kind],
-          ...(found ? { chain: found.chain } : {}),
-          endpoints: (found?.endpoints ?? []).map(annotate),
-          expected: want,
-          missing,
-          unexpected,
-          inSync: missing.length === 0 && unexpected.length === 0,
-        }];
+        const found = rules.chains.filter((c) => c.kind === kind);
+        if (!used[kind] && found.length === 0) return [];
+        // kube-proxy has one chain of a kind per port; Cilium one per distinct backend table of its frontends.
+        return (found.length > 0 ? found : [undefined]).map((chain): ChainCheck => {
+          const actual = (chain?.endpoints ?? []).filter((e) => e.share > 0).map((e) => `${e.address}:${e.port}`);
+          const want = used[kind] ? expected[kind] : actual;
+          const missing = want.filter((k) => !actual.includes(k));
+          const unexpected = actual.filter((k) => !want.includes(k));
+          return {
+            kind,
+            used: used[kind],
+            ...(chain ? { chain: chain.chain } : {}),
+            ...(chain?.frontends ? { frontends: chain.frontends } : {}),
+            endpoints: (chain?.endpoints ?? []).map(annotate),
+            expected: want,
+            missing,
+            unexpected,
+            inSync: missing.length === 0 && unexpected.length === 0,
+          };
+        });
       });
       return {
         port: port.name,
@@ -402,6 +441,7 @@ export function inspectService(input: InspectInput): ServiceInspection {
         ...(rules.clusterIpChain ? { clusterIpChain: rules.clusterIpChain } : {}),
         ...(rules.externalChain ? { externalChain: rules.externalChain, externalTo: rules.externalTo ?? [] } : {}),
         blocked: rules.blocked,
+        ...(rules.pending ? { pending: rules.pending } : {}),
         chains,
       };
     });
@@ -409,19 +449,24 @@ export function inspectService(input: InspectInput): ServiceInspection {
       node: text.node,
       ...(text.netns ? { netns: text.netns } : {}),
       mode: text.mode,
+      ...(text.agentError ? { agentError: text.agentError } : {}),
       inSync: portProgramming.every((p) => p.chains.every((c) => c.inSync)),
       ports: portProgramming,
     };
   }).sort((a, b) => a.node.localeCompare(b.node, 'en', { numeric: true }));
 
   // ---- Findings -------------------------------------------------------------------------------
+  const cilium = input.proxy.mode === 'cilium';
+  const proxyName = cilium ? 'Cilium' : 'kube-proxy';
   const servingTerminating = allEndpoints.filter((e) => !e.ready && e.serving && e.terminating);
   if (spec.type !== 'ExternalName' && spec.clusterIP !== 'None' && readyEndpoints.length === 0) {
     findings.push({
       level: 'warning',
       message: servingTerminating.length > 0
-        ? `no ready endpoints: kube-proxy falls back to the ${servingTerminating.length} serving, terminating endpoint(s) until they go`
-        : 'no ready endpoints: kube-proxy rejects new connections to this Service',
+        ? `no ready endpoints: ${proxyName} falls back to the ${servingTerminating.length} serving, terminating endpoint(s) until they go`
+        : cilium
+          ? 'no ready endpoints: Cilium drops new connections to this Service (pods and outside clients time out; the nodes’ own sockets are refused)'
+          : 'no ready endpoints: kube-proxy rejects new connections to this Service',
     });
   }
   for (const node of programming) {
@@ -429,15 +474,23 @@ export function inspectService(input: InspectInput): ServiceInspection {
       findings.push({ level: 'warning', message: `${node.node}: rules not read: ${node.error}` });
       continue;
     }
+    const agent = node.mode === 'cilium' ? 'cilium-agent' : 'kube-proxy';
+    if (node.agentError) findings.push({ level: 'warning', message: `${node.node}: ${node.agentError}; its BPF maps were read directly (what the datapath does now), backend states unknown` });
     for (const port of node.ports) {
       for (const chain of port.chains.filter((c) => !c.inSync)) {
-        const what = `${node.node}: the ${chain.kind} chain of port ${port.port || port.protocol}${chain.chain ? ` (${chain.chain})` : ' (absent)'}`;
+        const what = node.mode === 'cilium'
+          ? `${node.node}: the ${chain.kind} frontends of port ${port.port || port.protocol} (${chain.chain ?? 'none in the BPF maps'})`
+          : `${node.node}: the ${chain.kind} chain of port ${port.port || port.protocol}${chain.chain ? ` (${chain.chain})` : ' (absent)'}`;
+        // "the … frontends" (Cilium) take a plural verb, "the … chain" a singular one.
+        const verb = (singular: string, plural: string) => (node.mode === 'cilium' ? plural : singular);
         const parts = [
-          chain.missing.length ? `lacks ${chain.missing.map((k) => describeKey(k, podByIp)).join(', ')}` : '',
-          chain.unexpected.length ? `still sends to ${chain.unexpected.map((k) => describeKey(k, podByIp)).join(', ')}` : '',
+          chain.missing.length ? `${verb('lacks', 'lack')} ${chain.missing.map((k) => describeKey(k, podByIp)).join(', ')}` : '',
+          chain.unexpected.length ? `still ${verb('sends', 'send')} to ${chain.unexpected.map((k) => describeKey(k, podByIp)).join(', ')}` : '',
         ].filter(Boolean);
-        findings.push({ level: 'warning', message: `${what} ${parts.join(' and ')}: sends to ${chain.endpoints.length}, the EndpointSlices call for ${chain.expected.length} — propagation not done (or kube-proxy on this node is stuck)` });
+        const sending = chain.endpoints.filter((e) => e.share > 0).length;
+        findings.push({ level: 'warning', message: `${what} ${parts.join(' and ')}: ${verb('sends', 'send')} to ${sending}, the EndpointSlices call for ${chain.expected.length} — propagation not done (or ${agent} on this node is stuck)` });
       }
+      for (const pending of port.pending ?? []) findings.push({ level: 'warning', message: `${node.node}: port ${port.port || port.protocol}: ${pending} — cilium-agent has not written its table to the datapath yet` });
     }
   }
   for (const pod of pods) {
@@ -454,13 +507,20 @@ export function inspectService(input: InspectInput): ServiceInspection {
       if (hc?.observed?.status !== undefined && hc.observed.status !== hc.expected) {
         findings.push({ level: 'warning', message: `${node.name}: healthCheckNodePort ${healthPort} answered ${hc.observed.status}, expected ${hc.expected} for ${node.localReadyEndpoints} local ready endpoint(s)` });
       } else if (hc?.observed && hc.observed.status === undefined) {
-        findings.push({ level: 'warning', message: `${node.name}: healthCheckNodePort ${healthPort} did not answer (${hc.observed.error ?? 'no answer'}), expected ${hc.expected}: is kube-proxy running on this node? A load balancer treats the node as failing` });
+        findings.push({ level: 'warning', message: `${node.name}: healthCheckNodePort ${healthPort} did not answer (${hc.observed.error ?? 'no answer'}), expected ${hc.expected}: is ${cilium ? 'cilium-agent' : 'kube-proxy'} running on this node? A load balancer treats the node as failing` });
       }
     }
     const without = nodes.filter((n) => n.localReadyEndpoints === 0).map((n) => n.name);
     if (without.length > 0) findings.push({ level: 'note', message: `externalTrafficPolicy Local: ${without.join(', ')} ${without.length === 1 ? 'has' : 'have'} no ready local endpoint and drop${without.length === 1 ? 's' : ''} external traffic (a load balancer that honours healthCheckNodePort skips ${without.length === 1 ? 'it' : 'them'})` });
   }
-  if (allEndpoints.some((e) => e.hints)) findings.push({ level: 'note', message: 'endpoints carry topology hints: each node’s cluster chain holds only the endpoints hinted for its zone (or node)' });
+  if (allEndpoints.some((e) => e.hints)) {
+    findings.push({
+      level: 'note',
+      message: cilium
+        ? 'endpoints carry topology hints: Cilium ignores them unless started with --enable-service-topology (the lab does not), so every node sends to every endpoint'
+        : 'endpoints carry topology hints: each node’s cluster chain holds only the endpoints hinted for its zone (or node)',
+    });
+  }
   if (spec.sessionAffinity === 'ClientIP') {
     findings.push({ level: 'note', message: `sessionAffinity ClientIP: the shares apply to a client's first connection; its later ones stick to the same endpoint for ${spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10_800}s` });
   }

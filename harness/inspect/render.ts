@@ -1,4 +1,4 @@
-import type { ChainCheck, ChainEndpoint, InspectedNode, PodView, ServiceInspection } from './model.ts';
+import type { ChainCheck, ChainEndpoint, InspectedNode, PodView, RulesMode, ServiceInspection } from './model.ts';
 
 /**
  * The human form of an inspection: one tree from the outside in — load balancer → NodePorts on
@@ -94,16 +94,18 @@ export function renderInspection(model: ServiceInspection, options: RenderOption
     children: proxy.nodes.map((node) => {
       if (node.error) return { text: `${node.node}: ${paint.red(`rules not read: ${node.error}`)}` };
       const state = node.inSync ? paint.green('in sync with the EndpointSlices') : paint.red('OUT OF SYNC with the EndpointSlices (propagation not done)');
+      const agent = node.agentError ? `\n${paint.yellow(`cilium-agent: ${node.agentError}; BPF maps read directly`)}` : '';
       return {
-        text: `${node.node}${node.netns ? ` (netns ${node.netns})` : ''}: ${state}`,
+        text: `${node.node}${node.netns ? ` (netns ${node.netns})` : ''}: ${state}${agent}`,
         children: node.ports.map((port) => {
           const entries = [
             port.clusterIpChain ? `ClusterIP → ${port.clusterIpChain}` : '',
             port.externalChain ? `outside → ${port.externalChain}${port.externalTo?.length ? ` → ${port.externalTo.join(', ')}` : ' → nothing (dropped)'}` : '',
           ].filter(Boolean).join(' · ');
           const blocked = port.blocked.map((b) => `${b.destination}: ${b.verdict} (${b.reason})`);
+          const pending = (port.pending ?? []).map((p) => `\n${paint.red(`agent ≠ maps: ${p}`)}`).join('');
           return {
-            text: `port ${port.port || '(unnamed)'}/${port.protocol}${entries ? `: ${entries}` : ''}${blocked.length ? `\n${paint.yellow(`blocked: ${blocked.join('; ')}`)}` : ''}`,
+            text: `port ${port.port || '(unnamed)'}/${port.protocol}${entries ? `: ${entries}` : ''}${blocked.length ? `\n${paint.yellow(`blocked: ${blocked.join('; ')}`)}` : ''}${pending}`,
             children: port.chains.map((chain) => chainNode(chain, node.mode, paint)),
           };
         }),
@@ -149,7 +151,7 @@ export function renderInspection(model: ServiceInspection, options: RenderOption
 
 /** Off a terminal the output is plain ASCII, so it survives any log viewer, grep and diff. */
 function asciiOnly(text: string): string {
-  return text.replaceAll(' · ', ', ').replaceAll('→', '->').replaceAll(' — ', ' - ').replaceAll('’', "'");
+  return text.replaceAll(' · ', ', ').replaceAll('→', '->').replaceAll(' — ', ' - ').replaceAll('’', "'").replaceAll('≠', '!=');
 }
 
 function nodeLine(n: InspectedNode, local: boolean, paint: ReturnType<typeof painter>): string {
@@ -167,20 +169,37 @@ function nodeLine(n: InspectedNode, local: boolean, paint: ReturnType<typeof pai
   return `${base}: ${plural(n.localReadyEndpoints, 'local ready endpoint')} → ${[expected, verdict, lb].filter(Boolean).join(', ')}`;
 }
 
-function chainNode(chain: ChainCheck, mode: 'iptables' | 'nftables', paint: ReturnType<typeof painter>): TreeNode {
+function chainNode(chain: ChainCheck, mode: RulesMode, paint: ReturnType<typeof painter>): TreeNode {
   const label = chain.kind === 'cluster' ? 'cluster' : 'local';
-  const name = chain.chain ?? '(no chain)';
   const status = chain.inSync
     ? ''
     : paint.red(` — expected ${chain.expected.length}${chain.missing.length ? `, missing ${chain.missing.join(', ')}` : ''}${chain.unexpected.length ? `, stale ${chain.unexpected.join(', ')}` : ''}`);
   const unused = chain.used ? '' : paint.dim(' (not used by this Service’s traffic policies)');
-  return {
-    text: `${label} ${name}: ${plural(chain.endpoints.length, 'endpoint')}${status}${unused}`,
-    children: chain.endpoints.map((e) => ({ text: endpointLine(e, mode) })),
-  };
+  const children = chain.endpoints.map((e) => ({ text: endpointLine(e, mode) }));
+  if (mode === 'cilium') {
+    // Frontends sharing one backend table, named as `cilium-dbg bpf lb list` prints them.
+    const frontends = chain.frontends?.length
+      ? chain.frontends.map((f, i) => `${i === 0 || chain.frontends?.[i - 1]?.type !== f.type ? `${f.type} ` : ''}${f.key}`).join(', ')
+      : chain.chain ?? '(none)';
+    const absent = chain.chain?.endsWith('(not in the BPF maps)') ? paint.red(' (not in the BPF maps)') : '';
+    const picked = chain.endpoints.filter((e) => e.share > 0).length;
+    const kept = chain.endpoints.length - picked;
+    return {
+      text: `${label} frontends ${frontends}${absent}: ${plural(picked, 'backend')}${kept ? ` (+${kept} in the map, not picked for new connections)` : ''}${status}${unused}`,
+      children,
+    };
+  }
+  return { text: `${label} ${chain.chain ?? '(no chain)'}: ${plural(chain.endpoints.length, 'endpoint')}${status}${unused}`, children };
 }
 
-function endpointLine(e: ChainEndpoint, mode: 'iptables' | 'nftables'): string {
+function endpointLine(e: ChainEndpoint, mode: RulesMode): string {
+  const who = e.pod ? `${e.pod} on ${e.node ?? '?'}` : '(no pod)';
+  if (mode === 'cilium') {
+    const state = e.state ? `${e.state}  ` : '';
+    const weight = e.weight !== undefined ? `weight ${e.weight}  ` : '';
+    const share = e.share > 0 ? `${pct(e.share)} of new connections` : 'no new connections';
+    return `${e.address}:${e.port}  ${state}${weight}${share}  ${who}`;
+  }
   const probability = mode === 'iptables' && e.probability !== undefined ? `p=${e.probability === 1 ? '1' : e.probability.toFixed(4)}  ` : '';
-  return `${e.address}:${e.port}  ${probability}${pct(e.share)} of new connections  ${e.pod ? `${e.pod} on ${e.node ?? '?'}` : '(no pod)'}`;
+  return `${e.address}:${e.port}  ${probability}${pct(e.share)} of new connections  ${who}`;
 }

@@ -1,6 +1,7 @@
 /**
- * What one node's kube-proxy does with one service port, read back from its rules: the same shape
- * for every proxy mode, so the model compares it with the EndpointSlices without knowing the mode.
+ * What one node's data plane (kube-proxy's rules, or Cilium's BPF service maps) does with one
+ * service port, read back from the node: the same shape for every proxy mode, so the model compares
+ * it with the EndpointSlices without knowing the mode.
  */
 export interface RuleEndpoint {
   address: string;
@@ -10,17 +11,32 @@ export interface RuleEndpoint {
    * absent in nftables, where one `numgen random mod N` picks among N entries.
    */
   probability?: number;
-  /** The fraction of new connections this entry receives (iptables: p_i × Π(1 − p_j) over earlier rules). */
+  /**
+   * The fraction of new connections this entry receives (iptables: p_i × Π(1 − p_j) over earlier
+   * rules). 0: the data plane keeps the entry but picks it for no new connection (Cilium's
+   * terminating and quarantined backends, kept in the slots after the active ones).
+   */
   share: number;
   /** The per-endpoint chain (KUBE-SEP-…, endpoint-…), when there is one. */
   via?: string;
+  /** The backend's state where the data plane records one (Cilium: active, terminating, quarantined, maintenance). */
+  state?: string;
+  /** The backend's weight where the data plane records one (Cilium; only Maglev spreads by it). */
+  weight?: number;
 }
 
 export interface RuleChain {
   /** cluster: every endpoint the cluster-wide policy allows; local: this node's endpoints only. */
   kind: 'cluster' | 'local';
+  /** The chain's name; for Cilium, its frontends' map keys (`198.18.32.1:80/TCP/i, …`). */
   chain: string;
   endpoints: RuleEndpoint[];
+  /**
+   * Cilium: the service frontends (BPF map keys as `cilium-dbg bpf lb list` prints them, and their
+   * type) that share this backend table. A port has several: ClusterIP, NodePort on 0.0.0.0 and on
+   * the node's address, LoadBalancer; `/i` is the in-cluster scope of a two-scope frontend.
+   */
+  frontends?: { key: string; type: string }[];
 }
 
 /** A destination kube-proxy refuses because it has nothing to send to. */
@@ -42,4 +58,9 @@ export interface PortRules {
   externalChain?: string;
   externalTo?: string[];
   blocked: BlockedDestination[];
+  /**
+   * Where the data plane's own control plane and what it has written disagree (Cilium: the agent's
+   * service table against the BPF maps), one sentence each; the slices are not involved.
+   */
+  pending?: string[];
 }

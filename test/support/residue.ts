@@ -38,11 +38,27 @@ export async function labResidue(lab: string): Promise<{ netns: string[]; links:
 
 export const noResidue = { netns: [], links: [], processes: [], stateDir: false, cgroups: false, mounts: [] };
 
-/** BPF links attached to cgroups (Cilium's socket LB attaches with links), by id: compare before and after a lab. */
-export async function cgroupBpfLinks(): Promise<number[]> {
+/**
+ * Every BPF link on the host, by id and type (Cilium's socket LB attaches to cgroups with links,
+ * its tc programs to devices with tcx links): compare before and after a lab.
+ */
+export async function bpfLinks(): Promise<{ id: number; type: string | number }[]> {
   const result = await run(['bpftool', '-j', 'link', 'show'], { nothrow: true, timeoutMs: 15_000 });
   if (result.exitCode !== 0) throw new Error(`bpftool link show failed: ${result.stderr}`);
-  return (JSON.parse(result.stdout || '[]') as { id: number; type: string }[]).filter((l) => l.type === 'cgroup').map((l) => l.id).sort((a, b) => a - b);
+  return (JSON.parse(result.stdout || '[]') as { id: number; type: string | number }[]).map(({ id, type }) => ({ id, type })).sort((a, b) => a.id - b.id);
+}
+
+/** `bpftool cgroup tree` lines naming a lab's node cgroups (programs attached there). */
+export async function labCgroupPrograms(lab: string): Promise<string[]> {
+  const result = await run(['bpftool', 'cgroup', 'tree'], { nothrow: true, timeoutMs: 15_000 });
+  const lines = result.stdout.split('\n');
+  const out: string[] = [];
+  let inLab = false;
+  for (const line of lines) {
+    if (!line.startsWith(' ')) inLab = line.includes(`/kth/${lab}/`);
+    else if (inLab && line.trim()) out.push(line.trim());
+  }
+  return out;
 }
 
 /** A lab name unique to this test run, so parallel or leftover labs never collide. */

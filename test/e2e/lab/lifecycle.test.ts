@@ -9,7 +9,7 @@ import { labLayout } from '../../../harness/lab/layout.ts';
 import { labUp, labDown, listLabs } from '../../../harness/lab/lab.ts';
 import { findLabProcesses } from '../../../harness/lab/processes.ts';
 import { hostRuleset } from '../../support/host-rules.ts';
-import { labResidue, noResidue, testLabName } from '../../support/residue.ts';
+import { bpfLinks, labCgroupPrograms, labResidue, noResidue, testLabName } from '../../support/residue.ts';
 
 const exec = promisify(execFile);
 const kth = (...args: string[]) => exec(process.execPath, ['harness/bin/kth.mjs', ...args]);
@@ -22,7 +22,7 @@ describe('lab lifecycle: nothing is left behind', () => {
   });
   afterAll(async () => {
     for (const name of made) await labDown(name).catch(() => {});
-  });
+  }, 120_000);
 
   it('GIVEN a 2-node lab WHEN kth lab down runs THEN no namespace, link, process, state or host rule remains', async () => {
     const name = testLabName('life');
@@ -91,4 +91,42 @@ describe('lab lifecycle: nothing is left behind', () => {
     expect(await labResidue(name)).toEqual(noResidue);
     expect(await hostRuleset()).toBe(rulesBefore);
   }, 180_000);
+
+  it('GIVEN a 2-node cilium lab WHEN kth lab down runs THEN its agents, sandboxes, bpffs and /run/cilium mounts, node cgroups and every BPF link they attached are gone', async () => {
+    const name = testLabName('lcil');
+    made.push(name);
+    const linksBefore = await bpfLinks();
+    await kth('lab', 'up', '--name', name, '--nodes', '2', '--proxy-mode', 'cilium');
+    const residue = await labResidue(name);
+    // What the check below must find gone: agents, node cgroups with socket-LB programs, sandbox mounts, new links.
+    expect(residue.processes.filter((p) => /\/cilium-agent /.test(p))).toHaveLength(2);
+    expect(residue.processes.filter((p) => /\/kube-proxy /.test(p))).toEqual([]);
+    expect(residue.cgroups).toBe(true);
+    expect(residue.mounts.length).toBeGreaterThanOrEqual(2);
+    expect((await labCgroupPrograms(name)).filter((line) => line.includes('cil_sock4_connect'))).toHaveLength(2);
+    expect((await bpfLinks()).length).toBeGreaterThan(linksBefore.length);
+
+    await kth('lab', 'down', '--name', name);
+    expect(await labResidue(name)).toEqual(noResidue);
+    expect(await labCgroupPrograms(name)).toEqual([]);
+    expect(await bpfLinks()).toEqual(linksBefore);
+    expect(await hostRuleset()).toBe(rulesBefore);
+  }, 240_000);
+
+  it('GIVEN a cilium lab whose supervisor was killed -9 WHEN kth cleanup runs THEN agents, pods, sandboxes, cgroups and BPF links are all gone', async () => {
+    const name = testLabName('kcil');
+    made.push(name);
+    const linksBefore = await bpfLinks();
+    const lab = await labUp({ name, nodes: 1, proxyMode: 'cilium' });
+    process.kill(lab.status?.supervisorPid as number, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(findLabProcesses(name).some((p) => /\/cilium-agent /.test(p.command))).toBe(true);
+    expect((await listLabs()).find((l) => l.name === name)?.state).toBe('orphaned');
+
+    const { stderr } = await kth('cleanup');
+    expect(stderr).toContain(`removed lab ${name}`);
+    expect(await labResidue(name)).toEqual(noResidue);
+    expect(await labCgroupPrograms(name)).toEqual([]);
+    expect(await bpfLinks()).toEqual(linksBefore);
+  }, 240_000);
 });

@@ -1,17 +1,23 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { InspectInput, NodeRulesText } from '../../../harness/inspect/model.ts';
 
-/** Real captured API objects and kube-proxy rules (see fixtures/README.md). */
-export type State = 'ipt-steady' | 'ipt-stale' | 'ipt-one' | 'ipt-terminating' | 'nft-steady' | 'nft-stale' | 'nft-one' | 'nft-terminating';
-export type ServiceName = 'web' | 'web-aff';
+/** Real captured API objects and kube-proxy rules or Cilium maps (see fixtures/README.md). */
+export type CiliumState = 'cil-steady' | 'cil-stale' | 'cil-one' | 'cil-terminating' | 'cil-none';
+export type State = 'ipt-steady' | 'ipt-stale' | 'ipt-one' | 'ipt-terminating' | 'nft-steady' | 'nft-stale' | 'nft-one' | 'nft-terminating' | CiliumState;
+/** web-np exists in the cil-* captures only. */
+export type ServiceName = 'web' | 'web-aff' | 'web-np';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
 export function fixtureText(state: State, file: string): string {
   return readFileSync(join(dir, state, file), 'utf8');
+}
+
+function optionalText(state: State, file: string): string | undefined {
+  return existsSync(join(dir, state, file)) ? fixtureText(state, file) : undefined;
 }
 
 interface Api {
@@ -26,12 +32,33 @@ export function fixtureApi(state: State): Api {
 }
 
 export function labOf(state: State): string {
-  return state.startsWith('ipt') ? 'insp' : 'inspn';
+  return state.startsWith('nft') ? 'inspn' : 'insp';
 }
 
-/** Each node's rules as gather.ts reads them on a lab. */
+function modeOf(state: State): NodeRulesText['mode'] {
+  return state.startsWith('ipt') ? 'iptables' : state.startsWith('nft') ? 'nftables' : 'cilium';
+}
+
+/** Each node's rules as gather.ts reads them on a lab (2 nodes for ipt/nft, 3 for cil; a file per command output). */
 export function fixtureRules(state: State): NodeRulesText[] {
   const lab = labOf(state);
+  if (modeOf(state) === 'cilium') {
+    return [1, 2, 3].map((i): NodeRulesText => {
+      const files = {
+        bpfLb: optionalText(state, `cilium-bpf-lb-n${i}.json`),
+        bpfLbFrontends: optionalText(state, `cilium-bpf-lb-frontends-n${i}.json`),
+        ciliumServices: optionalText(state, `cilium-service-n${i}.json`),
+        agentError: optionalText(state, `cilium-agent-error-n${i}.txt`),
+      };
+      return {
+        node: `${lab}-node-${i}`,
+        netns: `kth-${lab}-n${i}`,
+        mode: 'cilium',
+        lbAlgorithm: 'random',
+        ...Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined)),
+      };
+    });
+  }
   return [1, 2].map((i): NodeRulesText => state.startsWith('ipt')
     ? { node: `${lab}-node-${i}`, netns: `kth-${lab}-n${i}`, mode: 'iptables', nat: fixtureText(state, `iptables-nat-n${i}.txt`), filter: fixtureText(state, `iptables-filter-n${i}.txt`) }
     : { node: `${lab}-node-${i}`, netns: `kth-${lab}-n${i}`, mode: 'nftables', nft: fixtureText(state, `nft-n${i}.txt`) });
@@ -45,7 +72,7 @@ export function fixtureInput(state: State, service: ServiceName = 'web'): Inspec
     endpointSlices: api.endpointSlices[service],
     pods: api.pods,
     nodes: api.nodes,
-    proxy: { mode: state.startsWith('ipt') ? 'iptables' : 'nftables', source: `lab ${labOf(state)}` },
+    proxy: { mode: modeOf(state), source: `lab ${labOf(state)}` },
     rules: fixtureRules(state),
     lab: labOf(state),
   };

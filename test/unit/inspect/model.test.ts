@@ -173,3 +173,108 @@ describe('proxy mode of an existing cluster from its kube-proxy ConfigMap', () =
     expect(proxyModeFromConfigMaps([configMap({ config: 'kind: Something\n' }, 'kube-proxy-config')])).toMatchObject({ mode: 'unknown', source: 'no mode in kube-system/kube-proxy-config' });
   });
 });
+
+describe('inspect model on a Cilium lab: each node\'s BPF service maps against the slices (real captures, 3 nodes)', () => {
+  const nodes = ['insp-node-1', 'insp-node-2', 'insp-node-3'];
+
+  it('GIVEN cil-steady (4 pods: 1, 1, 2 per node) THEN every node is in sync: cluster frontends hold the 4, local frontends the node\'s own', () => {
+    const model = inspectService(fixtureInput('cil-steady'));
+    expect(model.proxy).toMatchObject({ mode: 'cilium', rulesRead: true });
+    expect(model.summary).toEqual({ endpoints: 4, readyEndpoints: 4, servingTerminatingEndpoints: 0, nodesOutOfSync: [] });
+    expect(model.proxy.nodes.map((n) => [n.node, n.mode, n.inSync, n.agentError])).toEqual(nodes.map((n) => [n, 'cilium', true, undefined]));
+    const podIps = model.pods.map((p) => `${p.podIP}:8080`).sort();
+    for (const node of model.proxy.nodes) {
+      const [port] = node.ports;
+      expect(port?.chains.map((c) => [c.kind, c.used, c.inSync])).toEqual([['cluster', true, true], ['local', true, true]]);
+      const cluster = port?.chains.find((c) => c.kind === 'cluster');
+      expect(cluster?.frontends?.map((f) => f.type)).toEqual(['ClusterIP', 'LoadBalancer', 'NodePort', 'NodePort']);
+      expect(cluster?.endpoints.map((e) => `${e.address}:${e.port}`).sort()).toEqual(podIps);
+      const local = port?.chains.find((c) => c.kind === 'local');
+      expect(local?.endpoints.map((e) => e.pod).sort()).toEqual(model.pods.filter((p) => p.node === node.node).map((p) => p.name).sort());
+      // Every backend is named by its pod and node, with the agent's state and weight.
+      for (const e of [...(cluster?.endpoints ?? []), ...(local?.endpoints ?? [])]) {
+        expect(model.pods.find((p) => p.name === e.pod)).toMatchObject({ podIP: e.address, node: e.node });
+        expect(e).toMatchObject({ state: 'active', weight: 100 });
+      }
+    }
+    expect(model.findings).toEqual([]);
+  });
+
+  it('GIVEN cil-stale (node 2\'s cilium-agent SIGSTOPped, then 4 → 5 pods) THEN node 2 is out of sync: its maps lack the new pod, and its agent did not answer', () => {
+    const model = inspectService(fixtureInput('cil-stale'));
+    expect(model.summary).toMatchObject({ readyEndpoints: 5, nodesOutOfSync: ['insp-node-2'] });
+    const stale = model.proxy.nodes.find((n) => n.node === 'insp-node-2');
+    expect(stale?.agentError).toBe('cilium-dbg service list in kth-insp-n2 gave no answer within 5s (is cilium-agent on insp-node-2 stuck?)');
+    const cluster = stale?.ports[0]?.chains.find((c) => c.kind === 'cluster');
+    expect(cluster).toMatchObject({ inSync: false, missing: ['198.18.128.56:8080'], unexpected: [] });
+    expect(cluster?.endpoints).toHaveLength(4);
+    // The new pod landed on node 3: node 2's local frontends are right.
+    expect(stale?.ports[0]?.chains.find((c) => c.kind === 'local')?.inSync).toBe(true);
+    const warnings = model.findings.filter((f) => f.level === 'warning').map((f) => f.message);
+    expect(warnings).toEqual([
+      expect.stringContaining('insp-node-2: cilium-dbg service list in kth-insp-n2 gave no answer within 5s'),
+      expect.stringMatching(/^insp-node-2: the cluster frontends of port http \(198\.18\.18\.147:80\/TCP, .*\) lack 198\.18\.128\.56:8080 \(web-797bc786d5-ncdff\): send to 4, the EndpointSlices call for 5 — propagation not done \(or cilium-agent on this node is stuck\)$/),
+    ]);
+  });
+
+  it('GIVEN cil-terminating THEN the serving-terminating pod is kept in the maps but picked for nothing, and every node agrees with the slices', () => {
+    const model = inspectService(fixtureInput('cil-terminating'));
+    expect(model.summary).toMatchObject({ endpoints: 5, readyEndpoints: 4, servingTerminatingEndpoints: 1, nodesOutOfSync: [] });
+    for (const node of model.proxy.nodes) {
+      const cluster = node.ports[0]?.chains.find((c) => c.kind === 'cluster');
+      expect(cluster?.endpoints.find((e) => e.address === '198.18.128.54')).toMatchObject({ share: 0, state: 'terminating', pod: 'web-797bc786d5-x8h7t', node: 'insp-node-3' });
+      expect(cluster?.expected).not.toContain('198.18.128.54:8080');
+    }
+    const n3Local = model.proxy.nodes.find((n) => n.node === 'insp-node-3')?.ports[0]?.chains.find((c) => c.kind === 'local');
+    expect(n3Local?.endpoints.map((e) => [e.address, e.share, e.state])).toEqual([['198.18.128.78', 1, 'active'], ['198.18.128.54', 0, 'terminating']]);
+  });
+
+  it('GIVEN cil-one (1 pod on node 1) THEN nodes 2 and 3 should fail the health check and drop outside traffic, and are still in sync', () => {
+    const model = inspectService(fixtureInput('cil-one'));
+    expect(model.nodes.map((n) => [n.name, n.localReadyEndpoints, n.healthCheck?.expected])).toEqual([['insp-node-1', 1, 200], ['insp-node-2', 0, 503], ['insp-node-3', 0, 503]]);
+    expect(model.summary.nodesOutOfSync).toEqual([]);
+    expect(model.proxy.nodes.map((n) => n.ports[0]?.blocked.map((b) => `${b.destination} ${b.verdict}`))).toEqual([
+      [],
+      ['198.18.32.1:80/tcp drop', 'node port 32127/tcp drop'],
+      ['198.18.32.1:80/tcp drop', 'node port 32127/tcp drop'],
+    ]);
+  });
+
+  it('GIVEN cil-none (0 pods) THEN the warning says Cilium drops new connections, and the empty maps agree with the empty slices', () => {
+    const model = inspectService(fixtureInput('cil-none'));
+    expect(model.summary).toEqual({ endpoints: 0, readyEndpoints: 0, servingTerminatingEndpoints: 0, nodesOutOfSync: [] });
+    expect(model.findings[0]).toEqual({ level: 'warning', message: expect.stringContaining('no ready endpoints: Cilium drops new connections to this Service') });
+  });
+
+  it('GIVEN internalTrafficPolicy Local with two ports THEN each port has only its cluster IP frontend, local, in sync', () => {
+    const model = inspectService(fixtureInput('cil-steady', 'web-aff'));
+    for (const node of model.proxy.nodes) {
+      expect(node.ports.map((p) => [p.port, p.chains.map((c) => [c.kind, c.chain, c.inSync])])).toEqual([
+        ['http', [['local', '198.18.21.119:8080/TCP', true]]],
+        ['alt', [['local', '198.18.21.119:81/TCP', true]]],
+      ]);
+    }
+  });
+
+  it('GIVEN a NodePort with externalTrafficPolicy Cluster THEN one table per node: cluster IP, node port on 0.0.0.0 and on the node address', () => {
+    const model = inspectService(fixtureInput('cil-steady', 'web-np'));
+    expect(model.proxy.nodes.map((n) => n.ports[0]?.chains.map((c) => [c.kind, c.chain, c.endpoints.length, c.inSync]))).toEqual([1, 2, 3].map((i) => [
+      ['cluster', `198.18.21.154:80/TCP, 0.0.0.0:32010/TCP, 198.18.0.1${i}:32010/TCP`, 4, true],
+    ]));
+  });
+
+  it('GIVEN zone hints (derived from a capture) THEN Cilium, which ignores them in the lab, still expects every endpoint on every node, and the note says why', () => {
+    const input = fixtureInput('cil-steady');
+    const slices = input.endpointSlices.map((s): V1EndpointSlice => ({
+      ...s, endpoints: (s.endpoints ?? []).map((e) => ({ ...e, hints: { forZones: [{ name: e.zone as string }] } })),
+    }));
+    const model = inspectService({ ...input, endpointSlices: slices });
+    expect(model.summary.nodesOutOfSync).toEqual([]);
+    expect(model.findings.map((f) => f.message)).toContainEqual(expect.stringContaining('Cilium ignores them unless started with --enable-service-topology'));
+  });
+
+  it('GIVEN the model THEN it survives JSON unchanged (what --json prints)', () => {
+    const model = inspectService(fixtureInput('cil-terminating'));
+    expect(JSON.parse(JSON.stringify(model))).toEqual(model);
+  });
+});
