@@ -7,36 +7,14 @@
  *
  * Run: node harness/bin/kth.mjs … is not needed; `npx tsx bench/lab/lab-up.bench.ts [--runs N]`.
  */
-import { readFileSync } from 'node:fs';
 import { sampleServiceObjects } from '../../manifests/sample-service.ts';
 import { apply, connect, ensureNamespace, waitForDeployment } from '../../harness/kube/cluster.ts';
 import { labDown, labUp } from '../../harness/lab/lab.ts';
-import { findLabProcesses } from '../../harness/lab/processes.ts';
+import { labRss, median, mib } from './lab-measure.ts';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 1) || 1;
 const goals = { labUpSeconds: 10, podsReadySeconds: 3, idleRssGiB: 1.5 };
 const kindPublished = '12–17 s (kind single-node create, published)';
-
-function rssBytes(pid: number): number {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-function labRss(lab: string): { rss: number; perComponent: Record<string, number> } {
-  const perComponent: Record<string, number> = {};
-  let rss = 0;
-  for (const p of findLabProcesses(lab)) {
-    const bytes = rssBytes(p.pid);
-    rss += bytes;
-    const key = /kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|etcd|lab agent|lab supervise|lab lb-controller|serve http/.exec(p.command)?.[0] ?? 'other';
-    perComponent[key] = (perComponent[key] ?? 0) + bytes;
-  }
-  return { rss, perComponent };
-}
 
 const results: { up: number; pods: number; rss: number; perComponent: Record<string, number> }[] = [];
 const podRss: number[] = [];
@@ -63,8 +41,6 @@ for (let run = 1; run <= runs; run += 1) {
   }
 }
 
-const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const up = median(results.map((r) => r.up));
 const pods = median(results.map((r) => r.pods));
 const rss = median(results.map((r) => r.rss));

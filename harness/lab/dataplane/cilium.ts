@@ -171,7 +171,7 @@ async function ciliumNode(spec: LabSpec, layout: LabLayout, index: number): Prom
         env: { K8S_NODE_NAME: nodeName, PATH: clangPath },
         // The agent reads its node's podCIDR and InternalIP from the Node the node agent registers.
         after: [`agent-${nodeName}`, 'cilium-crds'],
-        health: { exec: ['ip', 'netns', 'exec', netns, ...enter([requireBinary('cilium-dbg'), 'status', '--brief'])] },
+        health: { exec: ['ip', 'netns', 'exec', netns, ...enter(['bash', '-c', ciliumReadyCheck(requireBinary('cilium-dbg')), 'cilium-ready'])] },
         startupTimeoutMs: CILIUM_AGENT_READY_BOUND_MS,
       },
     ],
@@ -179,6 +179,21 @@ async function ciliumNode(spec: LabSpec, layout: LabLayout, index: number): Prom
     agentAfter: [`sandbox-${nodeName}`],
     cni: { confFile: CNI_CONF, binDir: requireBinary('cilium-cni').replace(/\/[^/]+$/, '') },
   };
+}
+
+/**
+ * Ready means the data plane carries Service traffic, not only that the agent answers: its health
+ * is OK, the host endpoint's programs are loaded (bpf_host on the node's uplink: NodePort and host
+ * traffic; tcx attachments do not show in bookworm's bpftool, the agent's endpoint state does),
+ * socket LB is attached to the node's cgroup, and the service map holds the `kubernetes` Service.
+ */
+function ciliumReadyCheck(ciliumDbg: string): string {
+  return [
+    `${ciliumDbg} status --brief >/dev/null || { echo "agent not healthy"; exit 1; }`,
+    `[ "$(${ciliumDbg} endpoint get -l reserved:host -o jsonpath='{[0].status.state}')" = ready ] || { echo "host endpoint (bpf_host) not ready yet"; exit 1; }`,
+    `bpftool cgroup show /run/cilium/cgroupv2 | grep -q cil_sock4_connect || { echo "socket LB not attached yet"; exit 1; }`,
+    `${ciliumDbg} bpf lb list | grep -q '^${labNetwork.kubernetesServiceIp}:443/TCP' || { echo "the kubernetes Service is not in the BPF service map yet"; exit 1; }`,
+  ].join('\n');
 }
 
 /**

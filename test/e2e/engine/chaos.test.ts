@@ -16,10 +16,10 @@ function kth(args: string[]): Promise<{ code: number | null; stderr: string }> {
 const kinds = (run: RunReport, kind: string) => run.timeline.filter((entry) => entry.kind === kind);
 
 /** Runs a built-in scenario (it must pass: exit 0) into a temporary directory; returns its report and removes the directory. */
-async function passingRun(scenario: string, timeScale: string): Promise<Report> {
+async function passingRun(scenario: string, timeScale: string, proxyMode: string): Promise<Report> {
   const out = await mkdtemp(join(tmpdir(), 'kth-e2e-chaos-'));
   try {
-    const result = await kth(['run', scenario, '--time-scale', timeScale, '--out', out]);
+    const result = await kth(['run', scenario, '--time-scale', timeScale, '--proxy-mode', proxyMode, '--out', out]);
     if (result.code !== 0) throw new Error(`kth run exited ${result.code}:\n${result.stderr}`);
     const [dir] = await readdir(out);
     return JSON.parse(await readFile(join(out, dir!, 'report.json'), 'utf8')) as Report;
@@ -28,10 +28,11 @@ async function passingRun(scenario: string, timeScale: string): Promise<Report> 
   }
 }
 
-describe('chaos on the embedded lab: the rollout-prestop scenario', () => {
+// The same failure modes whichever data plane carries the traffic: kube-proxy's iptables rules or Cilium's BPF maps.
+describe.each(['iptables', 'cilium'])('chaos on the embedded lab in %s mode: the rollout-prestop scenario', (mode) => {
   let report: Report;
   beforeAll(async () => {
-    report = await passingRun('scenarios/rollout-prestop.ts', '0.2');
+    report = await passingRun('scenarios/rollout-prestop.ts', '0.2', mode);
   }, 300_000);
 
   it('GIVEN a rollout restart under load THEN each run\'s timeline shows the restart and every pod swap as the EndpointSlices saw it', () => {
@@ -62,11 +63,11 @@ describe('chaos on the embedded lab: the rollout-prestop scenario', () => {
   });
 });
 
-describe('chaos on the embedded lab: the scale-out-rebalance scenario', () => {
+describe.each(['iptables', 'cilium'])('chaos on the embedded lab in %s mode: the scale-out-rebalance scenario', (mode) => {
   let report: Report;
   beforeAll(async () => {
     // New pods take ~3 s to start whatever the time scale: 0.4 leaves them time to be reached.
-    report = await passingRun('scenarios/scale-out-rebalance.ts', '0.4');
+    report = await passingRun('scenarios/scale-out-rebalance.ts', '0.4', mode);
   }, 300_000);
 
   it('GIVEN 3 → 6 replicas under 30 held connections THEN the 3 new pods get nothing: the report counts them with 0 and never sees a rebalance', () => {

@@ -5,6 +5,7 @@ import { labNames } from '../../../harness/lab/names.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { inCiliumNode } from '../../../harness/lab/dataplane/cilium.ts';
+import { checkCiliumInspect } from '../inspect/cilium-inspect.ts';
 import { findLabProcesses } from '../../../harness/lab/processes.ts';
 import { requireBinary } from '../../../harness/setup/binaries.ts';
 import { inNetns, loadFrom, podNetns, startClientPod } from '../../support/lab-workloads.ts';
@@ -90,4 +91,11 @@ describe.each(['iptables', 'nftables', 'cilium'] as const)('ClusterIP Service on
     expect(serving.reduce((sum, pod) => sum + pod.connections, 0)).toBe(2);
     for (const pod of serving) expect(pod.connections).toBeGreaterThanOrEqual(1);
   }, 120_000);
+
+  if (mode === 'cilium') {
+    it('GIVEN the Service WHEN kth inspect service reads every node THEN each agent\'s BPF maps hold exactly the ready endpoints of the slices', async () => {
+      const inspection = await checkCiliumInspect(lab.spec.name, lab.kubeconfig, ns, 'web');
+      expect(inspection.nodes).toHaveLength(3);
+    }, 120_000);
+  }
 });
