@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { toMs } from '../core/duration.ts';
 import { badInput } from '../core/errors.ts';
 import { repoRoot } from '../core/paths.ts';
+import { ciliumOptionsSchema } from '../lab/spec.ts';
 import type { ScenarioSpec } from './types.ts';
 
 /** Identity: gives scenario files type checking and completion (`export default defineScenario({...})`). */
@@ -107,6 +108,7 @@ const scenarioSchema = z.strictObject({
   checks: z.array(checkSchema).optional(),
   variants: z.array(variantSchema).min(1, { error: 'needs at least one variant (or leave it out)' }).optional(),
   rebalanceFraction: z.number({ error: 'must be a number' }).gt(0, { error: 'must be > 0' }).max(1, { error: 'must be ≤ 1' }).optional(),
+  cilium: ciliumOptionsSchema.partial().optional(),
 });
 
 /** Keys each object may have, for "did you mean" on a misspelt key. */
@@ -118,6 +120,7 @@ const vocabulary = {
   chaos: chaosKeys,
   check: Object.keys(checkSchema.shape),
   variant: Object.keys(variantSchema.shape),
+  cilium: Object.keys(ciliumOptionsSchema.shape),
 };
 
 type Path = readonly (string | number)[];
@@ -139,6 +142,8 @@ function keysAllowedAt(path: Path): readonly string[] {
       return vocabulary.chaos;
     case 'checks':
       return vocabulary.check;
+    case 'cilium':
+      return vocabulary.cilium;
     default:
       return [];
   }

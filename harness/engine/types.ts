@@ -4,6 +4,8 @@
  * timeline before any cluster exists. Durations are `number` (ms) or strings like '30s', '500ms'.
  * Names follow k6 where they fit (executor names, `startTime`, thresholds as small strings).
  */
+import type { CiliumOptions } from '../lab/spec.ts';
+
 export type Duration = number | string;
 export type ProxyMode = 'iptables' | 'nftables' | 'ipvs' | 'cilium';
 
@@ -110,4 +112,9 @@ export interface ScenarioSpec {
    * split per second is noisy: state what the scenario can expect. @default 0.8
    */
   rebalanceFraction?: number;
+  /**
+   * Cilium's options for the `cilium` proxy mode: socket LB scope, LB algorithm, NodePort mode
+   * (see harness/lab/spec.ts). @default { socketLb: 'hostns-only', lbAlgorithm: 'random', nodePortMode: 'snat' }
+   */
+  cilium?: Partial<CiliumOptions>;
 }

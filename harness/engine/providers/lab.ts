@@ -5,7 +5,7 @@ import { labNames } from '../../lab/names.ts';
 import { crashPod } from '../../lab/pod-process.ts';
 import { connect } from '../../kube/cluster.ts';
 import { type DataplaneInfo, dataplaneFor } from '../../lab/dataplane/index.ts';
-import { type LabProxyMode, proxyModes } from '../../lab/spec.ts';
+import { type CiliumOptions, type LabProxyMode, proxyModes } from '../../lab/spec.ts';
 import { kthArgv, type RunTarget } from '../execute.ts';
 
 /** Why this host's lab cannot run a proxy mode, or undefined when it can. */
@@ -24,9 +24,9 @@ export interface OpenLab {
 }
 
 /** A lab in one proxy mode for one scenario run; clients run in a client pod's namespace, or the lab's external client namespace. */
-export async function openLab(options: { proxyMode: string; nodes: number; retain: boolean; log: (line: string) => void }): Promise<OpenLab> {
+export async function openLab(options: { proxyMode: string; nodes: number; cilium?: Partial<CiliumOptions>; retain: boolean; log: (line: string) => void }): Promise<OpenLab> {
   const name = `r${randomBytes(3).toString('hex')}`;
-  const lab = await labUp({ name, nodes: options.nodes, proxyMode: options.proxyMode, ownerPid: options.retain ? undefined : process.pid, log: options.log });
+  const lab = await labUp({ name, nodes: options.nodes, proxyMode: options.proxyMode, ...(options.cilium ? { cilium: options.cilium } : {}), ownerPid: options.retain ? undefined : process.pid, log: options.log });
   const names = labNames(name);
   const target: RunTarget = {
     cluster: connect(lab.kubeconfig),

@@ -1,9 +1,10 @@
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { run } from '../../core/exec.ts';
+import { cacheRoot } from '../../core/paths.ts';
 import { apply, connect } from '../../kube/cluster.ts';
 import { CILIUM_CLANG_DIR, ciliumCrdFiles, ciliumLibDir, requireBinary } from '../../setup/binaries.ts';
 import { ciliumHostProblems } from '../../setup/host-capabilities.ts';
@@ -28,6 +29,7 @@ export type { DataplaneInfo } from './types.ts';
  * the node's pods all live in.
  */
 export const CILIUM_SANDBOX_SCRIPT = new URL('./node-sandbox.sh', import.meta.url).pathname;
+const CLANG_CACHE_SCRIPT = new URL('./clang-cache.sh', import.meta.url).pathname;
 /** Where the agent writes its CNI config once ready; the node agent waits for it (inside the node's /run/cilium). */
 const CNI_CONF = '/run/cilium/cni/05-cilium.conflist';
 /** Three agents compiling their datapath on two cores: measured ~40–90 s; bounded generously, and stated. */
@@ -153,7 +155,18 @@ async function ciliumNode(spec: LabSpec, layout: LabLayout, index: number): Prom
   await mkdir(layout.node(nodeName), { recursive: true });
   const enter = sandboxEnter(spec.name, nodeName, pidFile);
   const options = spec.cilium ?? defaultCiliumOptions;
-  const clangPath = `${CILIUM_CLANG_DIR}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`;
+  // The agent runs `clang` from PATH: the compile cache (clang-cache.sh) in front of clang-19.
+  const clangDir = join(layout.dir, 'clang');
+  await mkdir(clangDir, { recursive: true });
+  await symlink(CLANG_CACHE_SCRIPT, join(clangDir, 'clang')).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
+  const clangEnv = {
+    PATH: `${clangDir}:${CILIUM_CLANG_DIR}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+    KTH_CLANG_REAL: join(CILIUM_CLANG_DIR, 'clang'),
+    KTH_CLANG_CACHE: join(cacheRoot(), 'cilium-bpf-objects'),
+    KTH_CLANG_CACHE_LOG: layout.log(`clang-${nodeName}`),
+  };
   return {
     components: [
       {
@@ -168,9 +181,10 @@ async function ciliumNode(spec: LabSpec, layout: LabLayout, index: number): Prom
         name: `cilium-${nodeName}`,
         netns,
         argv: enter([requireBinary('cilium-agent'), ...ciliumAgentArgs(layout, options)]),
-        env: { K8S_NODE_NAME: nodeName, PATH: clangPath },
-        // The agent reads its node's podCIDR and InternalIP from the Node the node agent registers.
-        after: [`agent-${nodeName}`, 'cilium-crds'],
+        env: { K8S_NODE_NAME: nodeName, ...clangEnv },
+        // The agent reads its node's podCIDR and InternalIP from the Node the node agent registers;
+        // it waits for its CRDs by itself, so it starts before they are applied.
+        after: [`agent-${nodeName}`],
         health: { exec: ['ip', 'netns', 'exec', netns, ...enter(['bash', '-c', ciliumReadyCheck(requireBinary('cilium-dbg')), 'cilium-ready'])] },
         startupTimeoutMs: CILIUM_AGENT_READY_BOUND_MS,
       },

@@ -46,6 +46,7 @@ describe('loadScenario', () => {
   it('GIVEN a scenario using every kind of field WHEN loaded THEN it validates', async () => {
     const loaded = await loadScenario(fixture('valid-full.ts'));
     expect(loaded.spec.variants?.map((variant) => variant.name)).toEqual(['baseline', 'more-channels', 'crash']);
+    expect(loaded.spec.cilium).toEqual({ lbAlgorithm: 'maglev', socketLb: 'all' });
   });
 
   it('GIVEN shape mistakes WHEN loaded THEN every one is listed with its path, as bad input naming the file', async () => {
@@ -67,9 +68,11 @@ describe('loadScenario', () => {
         'chaos[1].at: -5 is not a non-negative number of milliseconds',
         expect.stringMatching(/^checks\[0\]\.expect: 'metrics\.jainIndex is high' is not '<path> <op> <number>'/),
         expect.stringMatching(/^colour: unknown key \(allowed: name, description/),
+        "cilium.lbAlgoritm: unknown key (did you mean 'lbAlgorithm'?)",
+        expect.stringMatching(/^cilium\.nodePortMode: .*"snat"\|"dsr"/),
       ]),
     );
-    expect(lines).toHaveLength(11);
+    expect(lines).toHaveLength(13);
   });
 
   it('GIVEN well-shaped but contradictory fields WHEN loaded THEN every cross-field problem is listed with its path', async () => {
