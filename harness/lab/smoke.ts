@@ -16,7 +16,7 @@ const exec = promisify(execFile);
 /**
  * The lab's end-to-end check and the main job until scenarios land: a lab, the sample HTTP
  * service, and the same client load with two connection lifetimes. Persistent connections pin
- * each client connection to one pod (kube-proxy chooses per connection); short-lived ones spread.
+ * each client connection to one pod (the data plane — kube-proxy or Cilium — chooses per connection); short-lived ones spread.
  * Every phase is cross-checked against the servers' own counters.
  */
 export interface SmokeOptions {
@@ -86,7 +86,7 @@ export async function runLabSmoke(options: SmokeOptions): Promise<SmokeResult> {
     const persistent = phases.find((p) => p.name === 'persistent')?.run;
     if (persistent) {
       const reached = persistent.pods.filter((p) => p.requests > 0);
-      verdicts.push(`persistent: ${reached.reduce((n, p) => n + p.connections, 0)} connections reached ${reached.length} of ${persistent.pods.length} pods, and every request followed its connection (kube-proxy picks a backend per connection, not per request)`);
+      verdicts.push(`persistent: ${reached.reduce((n, p) => n + p.connections, 0)} connections reached ${reached.length} of ${persistent.pods.length} pods, and every request followed its connection (the data plane picks a backend per connection, not per request)`);
     }
     const shortLived = phases.find((p) => p.name === 'short-lived')?.run;
     const balanced = (shortLived?.metrics.chiSquareP ?? 0) >= 0.001;
