@@ -1,5 +1,7 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { badInput } from '../core/errors.ts';
+import { inCiliumNode } from './dataplane/cilium.ts';
+import { readSpec } from './lab.ts';
 import { labLayout } from './layout.ts';
 import { labNames } from './names.ts';
 import { listNetns } from './netns.ts';
@@ -28,4 +30,16 @@ export async function resolveExecTarget(lab: string, target: string): Promise<st
     });
   }
   return netns;
+}
+
+/**
+ * The argv that runs `command` at `target`: inside its network namespace, and for a node of a
+ * cilium lab inside the node's sandbox too (where `cilium-dbg` reaches its agent and bpftool sees
+ * the node's bpffs).
+ */
+export async function execArgv(lab: string, target: string, command: readonly string[]): Promise<string[]> {
+  const netns = await resolveExecTarget(lab, target);
+  const node = /-n(\d+)$/.exec(netns);
+  if (node && (await readSpec(lab))?.proxyMode === 'cilium') return inCiliumNode(lab, Number(node[1]), command);
+  return ['ip', 'netns', 'exec', netns, ...command];
 }

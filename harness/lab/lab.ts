@@ -8,7 +8,7 @@ import { onInterrupt, wasInterrupted } from '../core/interrupts.ts';
 import { repoRoot, stateRoot } from '../core/paths.ts';
 import { rootCapability } from '../setup/host-capabilities.ts';
 import { type Dataplane, dataplaneFor } from './dataplane/index.ts';
-import { labCgroupProcs } from './dataplane/node-cgroup.ts';
+import { labCgroupProcs, labsWithCgroups } from './dataplane/node-cgroup.ts';
 import { requireBinary } from '../setup/binaries.ts';
 import { KUBERNETES_VERSION } from '../setup/versions.ts';
 import { labLayout, labsDir } from './layout.ts';
@@ -216,6 +216,7 @@ export async function knownLabs(): Promise<string[]> {
   }
   for (const link of await hostLinks()) if (link.alias?.startsWith(HOST_LINK_ALIAS_PREFIX)) names.add(link.alias.slice(HOST_LINK_ALIAS_PREFIX.length));
   for (const p of findLabProcesses()) names.add(p.lab);
+  for (const lab of labsWithCgroups()) names.add(lab);
   return [...names].filter((n) => /^[a-z0-9-]+$/.test(n)).sort();
 }
 

@@ -98,14 +98,14 @@ export function registerLab(program: Command): Command {
 
   lab
     .command('exec <name> <target>')
-    .description('run a command inside a lab namespace: a node (n1, <lab>-node-1), a pod (<namespace>/<pod>), client, lb or cp')
+    .description('run a command inside a lab namespace: a node (n1, <lab>-node-1; in cilium mode inside its sandbox), a pod (<namespace>/<pod>), client, lb or cp')
     .allowUnknownOption()
     .argument('[command...]', 'the command, after --')
     .action(async (name: string, target: string, command: string[]) => {
       if (command.length === 0) throw badInput('no command given', { hint: `kth lab exec ${name} ${target} -- ip addr` });
-      const { resolveExecTarget } = await import('../../lab/exec-target.ts');
-      const netns = await resolveExecTarget(validateLabName(name), target);
-      const result = spawnSync('ip', ['netns', 'exec', netns, ...command], { stdio: 'inherit' });
+      const { execArgv } = await import('../../lab/exec-target.ts');
+      const [program, ...args] = await execArgv(validateLabName(name), target, command);
+      const result = spawnSync(program as string, args, { stdio: 'inherit' });
       process.exitCode = result.status ?? 1;
     });
 

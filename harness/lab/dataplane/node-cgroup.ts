@@ -27,6 +27,13 @@ export function labCgroupDir(lab: string, root = cgroup2Root()): string | undefi
   return root ? join(root, 'kth', lab) : undefined;
 }
 
+/** Labs that have node cgroups on this host (a crash can leave them without any other trace). */
+export function labsWithCgroups(): string[] {
+  const root = cgroup2Root();
+  if (!root || !existsSync(join(root, 'kth'))) return [];
+  return readdirSync(join(root, 'kth'), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+}
+
 /** Processes still in the lab's node cgroups (they keep a cgroup from being removed). */
 export function labCgroupProcs(lab: string): number[] {
   const dir = labCgroupDir(lab);

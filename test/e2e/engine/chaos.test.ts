@@ -32,7 +32,9 @@ async function passingRun(scenario: string, timeScale: string, proxyMode: string
 describe.each(['iptables', 'cilium'])('chaos on the embedded lab in %s mode: the rollout-prestop scenario', (mode) => {
   let report: Report;
   beforeAll(async () => {
-    report = await passingRun('scenarios/rollout-prestop.ts', '0.2', mode);
+    // 0.3: a rollout replaces 3 pods one by one, and each new pod takes seconds to start whatever the
+    // scale (a Cilium endpoint's BPF programs are loaded at pod start): the run must outlast the rollout.
+    report = await passingRun('scenarios/rollout-prestop.ts', '0.3', mode);
   }, 300_000);
 
   it('GIVEN a rollout restart under load THEN each run\'s timeline shows the restart and every pod swap as the EndpointSlices saw it', () => {
