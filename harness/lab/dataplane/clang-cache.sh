@@ -31,7 +31,8 @@ for arg in "${args[@]}"; do
   *) pre+=("$arg") ;;
   esac
 done
-key=$({ "$real" "${pre[@]}"; printf '%s\0' "$("$real" --version | head -1)" "${args[@]}"; } | sha256sum | cut -c1-40)
+input=$("$real" "${pre[@]}")
+key=$({ printf '%s' "$input"; printf '%s\0' "$("$real" --version | head -1)" "${args[@]}"; } | sha256sum | cut -c1-40)
 object="$cache/${key:0:2}/$key.o"
 note() { [[ -z ${KTH_CLANG_CACHE_LOG:-} ]] || echo "$(date -u +%FT%TZ) $1 ${source_file##*/} $key" >>"$KTH_CLANG_CACHE_LOG"; }
 if [[ -s $object ]]; then
@@ -40,6 +41,8 @@ if [[ -s $object ]]; then
 fi
 note miss
 mkdir -p "$cache/${key:0:2}"
+# KTH_CLANG_CACHE_KEEP_INPUT=1 keeps each missed compile's preprocessed input beside its object (.i), to see why inputs differ.
+if [[ ${KTH_CLANG_CACHE_KEEP_INPUT:-} == 1 ]]; then printf '%s' "$input" >"$cache/${key:0:2}/$key.i"; fi
 tmp=$(mktemp "$cache/${key:0:2}/.$key.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
 "$real" "$@" >"$tmp"
