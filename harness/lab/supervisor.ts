@@ -100,7 +100,7 @@ export async function runSupervisor(labName: string): Promise<void> {
           const tls = health.clientCert ? { ca: pki.caCert, cert: pki.adminCert, key: pki.adminKey } : undefined;
           const result = await probe(health.url, tls);
           return 'status' in result && result.status >= 200 && result.status < 300 ? true : 'status' in result ? `HTTP ${result.status} ${result.body.slice(0, 200)}` : result.error;
-        }, 'registersNode' in health ? 100 : 'exec' in health ? 500 : 50);
+        }, 'registersNode' in health ? 100 : 'exec' in health ? 1000 : 50);
       }
       healthy.add(component.name);
       mark(component.name);

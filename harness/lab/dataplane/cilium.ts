@@ -202,9 +202,12 @@ async function ciliumNode(spec: LabSpec, layout: LabLayout, index: number): Prom
  * socket LB is attached to the node's cgroup, and the service map holds the `kubernetes` Service.
  */
 function ciliumReadyCheck(ciliumDbg: string): string {
+  // Cheapest and last to turn true first: each poll then spawns one ~100 MB cilium-dbg, not four,
+  // while three agents compete for two cores.
   return [
+    `[ -S /run/cilium/cilium.sock ] || { echo "agent API not up yet"; exit 1; }`,
+    `[ "$(${ciliumDbg} endpoint get -l reserved:host -o jsonpath='{[0].status.state}' 2>/dev/null)" = ready ] || { echo "host endpoint (bpf_host) not ready yet"; exit 1; }`,
     `${ciliumDbg} status --brief >/dev/null || { echo "agent not healthy"; exit 1; }`,
-    `[ "$(${ciliumDbg} endpoint get -l reserved:host -o jsonpath='{[0].status.state}')" = ready ] || { echo "host endpoint (bpf_host) not ready yet"; exit 1; }`,
     `bpftool cgroup show /run/cilium/cgroupv2 | grep -q cil_sock4_connect || { echo "socket LB not attached yet"; exit 1; }`,
     `${ciliumDbg} bpf lb list | grep -q '^${labNetwork.kubernetesServiceIp}:443/TCP' || { echo "the kubernetes Service is not in the BPF service map yet"; exit 1; }`,
   ].join('\n');
