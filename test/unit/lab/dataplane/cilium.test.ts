@@ -1,4 +1,5 @@
-import { ciliumAgentArgs } from '../../../../harness/lab/dataplane/cilium.ts';
+import { readFileSync } from 'node:fs';
+import { ciliumAgentArgs, ciliumStatusFacts } from '../../../../harness/lab/dataplane/cilium.ts';
 import { dataplaneFor } from '../../../../harness/lab/dataplane/index.ts';
 import { ciliumOptionsSchema, defaultCiliumOptions, labSpecSchema } from '../../../../harness/lab/spec.ts';
 import { cniResultIp } from '../../../../harness/lab/agent/pod-attach.ts';
@@ -40,6 +41,19 @@ describe('the lab data planes', () => {
     expect(ciliumOptionsSchema.safeParse({ socketlb: 'all' }).success).toBe(false);
     const spec = labSpecSchema.parse({ name: 'a', nodes: 3, proxyMode: 'cilium', slot: 0, createdAt: 'now', repoRoot: '/r', kubernetesVersion: 'v1', cilium: defaultCiliumOptions });
     expect(spec.cilium?.socketLb).toBe('hostns-only');
+  });
+});
+
+describe('what a cilium run records', () => {
+  it('GIVEN `cilium-dbg status -o json` of a lab agent (captured) WHEN read THEN the version and the kernel-side features it enabled come out', () => {
+    const status = JSON.parse(readFileSync(new URL('./cilium-status.json', import.meta.url), 'utf8')) as Parameters<typeof ciliumStatusFacts>[0];
+    expect(ciliumStatusFacts(status)).toEqual({
+      version: '1.20.2',
+      features: {
+        kubeProxyReplacement: 'True', socketLB: true, socketLBHostnsOnly: true, nodePort: true, nodePortMode: 'SNAT', lbAlgorithm: 'Random',
+        xdpAcceleration: 'Disabled', hostPort: true, sessionAffinity: true, attachMode: 'tcx', deviceMode: 'veth', routing: 'Native (host: BPF)', masquerading: false,
+      },
+    });
   });
 });
 
