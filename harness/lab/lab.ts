@@ -199,8 +199,9 @@ export async function labDown(name: string): Promise<Removed> {
   const leftovers = [...new Set([...findLabProcesses(name).map((p) => p.pid), ...labCgroupProcs(name)])];
   await terminate(leftovers);
   const { netns, links } = await destroyLabNetwork(name);
-  // What outlives processes and namespaces (node cgroups in cilium mode); tried for every mode, as a crash may have left no spec.
-  await dataplaneFor('cilium').cleanup(name);
+  // What outlives processes and namespaces (node cgroups in cilium mode): every data plane's
+  // cleanup, as a crash may have left no spec to say which one ran.
+  for (const mode of proxyModes) await dataplaneFor(mode).cleanup(name);
   if (spec) await releaseSlot(name, spec.slot);
   await rm(labLayout(name).dir, { recursive: true, force: true });
   return { lab: name, processes: leftovers.length, netns, links };
