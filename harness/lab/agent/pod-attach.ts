@@ -114,7 +114,8 @@ export class CniAttacher implements PodAttacher {
   }
 
   async attach(pod: PodAttachTarget): Promise<string> {
-    await this.detach(pod);
+    // Leftovers of an earlier try: only a namespace we made can have an endpoint to release.
+    if ((await listNetns()).includes(pod.podNetns)) await this.detach(pod);
     await run([...this.net.netnsCommandPrefix, 'ip', 'netns', 'add', pod.podNetns], { purpose: `create pod network namespace ${pod.podNetns}`, timeoutMs: 10_000 });
     await run(['ip', '-n', pod.podNetns, 'link', 'set', 'lo', 'up'], { purpose: `bring up lo in ${pod.podNetns}`, timeoutMs: 10_000 });
     const added = await this.invoke('ADD', pod);
@@ -128,10 +129,13 @@ export class CniAttacher implements PodAttacher {
   }
 
   async detach(pod: PodAttachTarget): Promise<void> {
-    if (!(await listNetns()).includes(pod.podNetns)) return;
-    // DEL releases the address and the endpoint; a plugin whose daemon is down queues it.
-    await this.invoke('DEL', pod);
-    await run([...this.net.netnsCommandPrefix, 'ip', 'netns', 'del', pod.podNetns], { nothrow: true, timeoutMs: 10_000 });
+    // DEL releases the address and the endpoint even when the namespace is already gone (CNI
+    // requires plugins to tolerate that); a plugin whose daemon is down queues it.
+    const deleted = await this.invoke('DEL', pod);
+    if ((await listNetns()).includes(pod.podNetns)) {
+      await run([...this.net.netnsCommandPrefix, 'ip', 'netns', 'del', pod.podNetns], { nothrow: true, timeoutMs: 10_000 });
+    }
+    if (deleted.exitCode !== 0) throw new Error(`CNI DEL (${this.cni.plugin}) failed for ${pod.namespace}/${pod.name}: ${(deleted.stdout || deleted.stderr).trim().slice(0, 300)}`);
   }
 
   async intact(pod: PodAttachTarget): Promise<boolean> {

@@ -56,9 +56,16 @@ describe.each(['iptables', 'cilium'])('chaos on the embedded lab in %s mode: the
     expect(prestop!.errors!.total).toBe(0);
     const removed = prestop!.propagation!.filter((lag) => lag.change === 'removed');
     expect(removed).toHaveLength(3);
-    // The proxies still sent each old pod traffic after its removal: what the preStop sleep absorbed.
-    for (const lag of removed) expect(lag.lagMs).toBeGreaterThan(0);
-    expect(prestop!.metrics!.trafficAfterRemovalMs).toBeGreaterThan(0);
+    if (mode === 'iptables') {
+      // kube-proxy still sent each old pod traffic after its removal: what the preStop sleep absorbed.
+      for (const lag of removed) expect(lag.lagMs).toBeGreaterThan(0);
+      expect(prestop!.metrics!.trafficAfterRemovalMs).toBeGreaterThan(0);
+    } else {
+      // Cilium's agent applies a slice change within milliseconds, so an old pod's last request
+      // lands at its removal as the harness's own slice watch sees it, give or take that watch's
+      // delivery (measured -21 ms … +170 ms): traffic followed the endpoints, and none failed.
+      for (const lag of removed) expect(Math.abs(lag.lagMs as number)).toBeLessThan(1000);
+    }
     // New pods got traffic once ready: the lag is measured and bounded by the run.
     expect(prestop!.metrics!.propagationLagMs).toBeGreaterThan(0);
     expect(prestop!.metrics!.propagationLagMs).toBeLessThan(12_000);
