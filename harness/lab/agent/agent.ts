@@ -90,7 +90,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
       log(`waiting for the CNI config ${config.cni.confFile}`);
       const conf = await untilAborted(waitForCniConf(config.cni.confFile, signal), signal);
       if (conf === undefined) return;
-      cni = { plugin: join(config.cni.binDir, String(conf.type)), netConf: conf, env: config.cni.path ? { PATH: config.cni.path } : {} };
+      cni = { plugin: join(config.cni.binDir, String(conf.type)), netConf: conf };
       log(`CNI plugin ${cni.plugin} (network ${String(conf.name)})`);
     }
     heartbeat.setNetwork({ ready: true, message: '' });

@@ -54,7 +54,7 @@ export const agentConfigSchema = z.strictObject({
    * IPAM: the node is network-ready once the plugin's daemon writes `confFile`, and the plugin
    * named by its first `plugins[].type` is run from `binDir`. The plugin routes pod CIDRs too.
    */
-  cni: z.strictObject({ confFile: z.string().min(1), binDir: z.string().min(1), path: z.string().optional() }).optional(),
+  cni: z.strictObject({ confFile: z.string().min(1), binDir: z.string().min(1) }).optional(),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

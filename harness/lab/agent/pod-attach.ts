@@ -75,8 +75,6 @@ export interface CniPluginConfig {
   plugin: string;
   /** The network configuration passed on stdin (name, type, cniVersion …). */
   netConf: Record<string, unknown>;
-  /** Extra environment for the plugin (e.g. PATH). */
-  env?: Record<string, string>;
 }
 
 /** The first IPv4 address of a CNI result (any spec version from 0.3.0 on). */
@@ -102,7 +100,6 @@ export class CniAttacher implements PodAttacher {
 
   private async invoke(command: 'ADD' | 'DEL' | 'CHECK', pod: PodAttachTarget) {
     const env = {
-      ...this.cni.env,
       CNI_COMMAND: command,
       CNI_CONTAINERID: pod.uid,
       CNI_NETNS: join('/run/netns', pod.podNetns),

@@ -4,10 +4,9 @@ import { type StartedLab, startLab } from '../../../harness/lab/lab.ts';
 import { labNames } from '../../../harness/lab/names.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { inCiliumNode } from '../../../harness/lab/dataplane/cilium.ts';
+import { ciliumNodeCommand } from '../../../harness/inspect/gather.ts';
 import { checkCiliumInspect } from '../inspect/cilium-inspect.ts';
 import { findLabProcesses } from '../../../harness/lab/processes.ts';
-import { requireBinary } from '../../../harness/setup/binaries.ts';
 import { inNetns, loadFrom, podNetns, startClientPod } from '../../support/lab-workloads.ts';
 import { testLabName } from '../../support/residue.ts';
 
@@ -65,7 +64,7 @@ describe.each(['iptables', 'nftables', 'cilium'] as const)('ClusterIP Service on
       expect(findLabProcesses(lab.spec.name).filter((p) => /\/cilium-agent /.test(p.command))).toHaveLength(3);
       const pods = await podsOf(cluster, ns, 'app.kubernetes.io/name=web');
       for (let i = 1; i <= 3; i += 1) {
-        const [command, ...args] = inCiliumNode(lab.spec.name, i, [requireBinary('cilium-dbg'), 'bpf', 'lb', 'list']);
+        const [command, ...args] = ciliumNodeCommand(lab.spec.name, i, ['bpf', 'lb', 'list']);
         const { stdout } = await exec(command as string, args);
         const lines = stdout.split('\n').filter((line) => line.startsWith(`${svc.spec?.clusterIP}:80/TCP`));
         for (const pod of pods) expect(lines.some((line) => line.includes(`${pod.status?.podIP}:8080/TCP`))).toBe(true);
