@@ -1,4 +1,5 @@
 import gammainc from '@stdlib/math-base-special-gammainc';
+import { TOO_EVEN_P, tooEvenText } from './evenness.ts';
 
 /** One category's count and its share of the total. */
 export interface Share {
@@ -61,6 +62,12 @@ export interface ChiSquareResult {
    * test cannot be computed (fewer than 2 categories, or no observations).
    */
   pValue: number | null;
+  /**
+   * P(χ²(df) ≤ statistic): the chance of a spread at most this uneven. Tiny (< TOO_EVEN_P) means
+   * more even than independent random picks give — what a round-robin (IPVS rr) produces on
+   * short-lived connections. Null when pValue is.
+   */
+  lowerPValue: number | null;
   /** Expected counts, in category order. */
   expected: number[];
   /**
@@ -89,7 +96,7 @@ export function chiSquareTest(observed: readonly number[], unit: SamplingUnit, e
   const shareSum = rawShares.reduce((sum, share) => sum + share, 0);
   const expected = rawShares.map((share) => (shareSum === 0 ? 0 : (n * share) / shareSum));
   if (k < 2 || n === 0) {
-    return { unit, n, statistic: 0, degreesOfFreedom: Math.max(0, k - 1), pValue: null, expected, valid: false, note: k < 2 ? 'fewer than 2 categories: nothing to compare' : 'no observations' };
+    return { unit, n, statistic: 0, degreesOfFreedom: Math.max(0, k - 1), pValue: null, lowerPValue: null, expected, valid: false, note: k < 2 ? 'fewer than 2 categories: nothing to compare' : 'no observations' };
   }
   let statistic = 0;
   let impossible = false;
@@ -111,11 +118,21 @@ export function chiSquareTest(observed: readonly number[], unit: SamplingUnit, e
   if (lowExpected > 0) notes.push(`${lowExpected} expected count(s) below 5: the χ² approximation is unreliable, collect more ${unit}`);
   if (impossible) {
     notes.push('observations in a category with expected share 0');
-    return { unit, n, statistic: Infinity, degreesOfFreedom, pValue: 0, expected, valid: false, note: notes.join('; ') };
+    return { unit, n, statistic: Infinity, degreesOfFreedom, pValue: 0, lowerPValue: 1, expected, valid: false, note: notes.join('; ') };
   }
-  if (degreesOfFreedom < 1) return { unit, n, statistic, degreesOfFreedom, pValue: null, expected, valid: false, note: [...notes, 'fewer than 2 categories with an expected share'].join('; ') };
+  if (degreesOfFreedom < 1) return { unit, n, statistic, degreesOfFreedom, pValue: null, lowerPValue: null, expected, valid: false, note: [...notes, 'fewer than 2 categories with an expected share'].join('; ') };
   const pValue = chiSquareSurvival(statistic, degreesOfFreedom);
-  return { unit, n, statistic, degreesOfFreedom, pValue, expected, valid, note: notes.join('; ') };
+  const lowerPValue = chiSquareCdf(statistic, degreesOfFreedom);
+  if (valid && lowerPValue < TOO_EVEN_P) notes.push(tooEvenText);
+  return { unit, n, statistic, degreesOfFreedom, pValue, lowerPValue, expected, valid, note: notes.join('; ') };
+}
+
+/** P(χ²(df) ≤ x) = P(df/2, x/2), the regularized lower incomplete gamma function (precise for tiny x). */
+export function chiSquareCdf(x: number, degreesOfFreedom: number): number {
+  if (!(degreesOfFreedom > 0)) throw new RangeError(`chiSquareCdf: degrees of freedom must be > 0, got ${degreesOfFreedom}`);
+  if (x <= 0) return 0;
+  if (!Number.isFinite(x)) return 1;
+  return gammainc(x / 2, degreesOfFreedom / 2, true, false);
 }
 
 /** P(χ²(df) ≥ x) = Q(df/2, x/2), the regularized upper incomplete gamma function. */

@@ -60,6 +60,11 @@ export interface RunSummary {
     starvedPods: string[];
     /** χ² goodness-of-fit p-value against fair (or given) shares, over `chiSquare.unit`. */
     chiSquareP: number | null;
+    /**
+     * P(χ² ≤ statistic), same test: tiny (< 0.001) when the spread is more even than independent
+     * random picks give (round-robin-like). Absent in reports written before it existed.
+     */
+    chiSquareLowerP?: number | null;
     chiSquare: { unit: SamplingUnit; n: number; statistic: number; degreesOfFreedom: number; valid: boolean; note: string };
     sourceIpPreservedRatio: number | null;
   };
@@ -157,7 +162,7 @@ export function summarizeRun(sources: readonly SourceTotals[], options: SummaryO
   };
 }
 
-type Fairness = Pick<RunSummary['metrics'], 'jainIndex' | 'maxMinRatio' | 'starvedPods' | 'chiSquareP' | 'chiSquare'>;
+type Fairness = Pick<RunSummary['metrics'], 'jainIndex' | 'maxMinRatio' | 'starvedPods' | 'chiSquareP' | 'chiSquareLowerP' | 'chiSquare'>;
 
 /**
  * Sets each row's share of `attributed` and computes the fairness metrics of the rows: Jain's
@@ -175,6 +180,7 @@ export function fairnessOf(rows: PodRow[], attributed: number, unit: SamplingUni
     maxMinRatio: ratio === Infinity ? null : ratio,
     starvedPods: ratio === Infinity ? rows.filter((row) => row.requests === 0).map((row) => row.name) : [],
     chiSquareP: chi.pValue,
+    chiSquareLowerP: chi.lowerPValue,
     chiSquare: { unit: chi.unit, n: chi.n, statistic: chi.statistic, degreesOfFreedom: chi.degreesOfFreedom, valid: chi.valid, note: chi.note },
   };
 }

@@ -121,7 +121,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
       let lab: Awaited<ReturnType<typeof openLab>> | undefined;
       try {
         options.log(`[${proxyMode}] starting a ${plan.nodes}-node lab`);
-        lab = await openLab({ proxyMode, nodes: plan.nodes, ...(proxyMode === 'cilium' && scenario.spec.cilium ? { cilium: scenario.spec.cilium } : {}), retain: options.retain, log: (line) => options.log(`[${proxyMode}] ${line}`) });
+        lab = await openLab({ proxyMode, nodes: plan.nodes, ...(proxyMode === 'cilium' && scenario.spec.cilium ? { cilium: scenario.spec.cilium } : {}), ...(proxyMode === 'ipvs' && scenario.spec.ipvs ? { ipvs: scenario.spec.ipvs } : {}), retain: options.retain, log: (line) => options.log(`[${proxyMode}] ${line}`) });
         openLabDown = options.retain ? undefined : lab.down;
       } catch (error) {
         if (controller.signal.aborted) throw error;

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { toMs } from '../core/duration.ts';
 import { badInput } from '../core/errors.ts';
 import { repoRoot } from '../core/paths.ts';
-import { ciliumOptionsSchema } from '../lab/spec.ts';
+import { ciliumOptionsSchema, ipvsOptionsSchema } from '../lab/spec.ts';
 import type { ScenarioSpec } from './types.ts';
 
 /** Identity: gives scenario files type checking and completion (`export default defineScenario({...})`). */
@@ -109,6 +109,7 @@ const scenarioSchema = z.strictObject({
   variants: z.array(variantSchema).min(1, { error: 'needs at least one variant (or leave it out)' }).optional(),
   rebalanceFraction: z.number({ error: 'must be a number' }).gt(0, { error: 'must be > 0' }).max(1, { error: 'must be ≤ 1' }).optional(),
   cilium: ciliumOptionsSchema.partial().optional(),
+  ipvs: ipvsOptionsSchema.partial().optional(),
 });
 
 /** Keys each object may have, for "did you mean" on a misspelt key. */
@@ -121,6 +122,7 @@ const vocabulary = {
   check: Object.keys(checkSchema.shape),
   variant: Object.keys(variantSchema.shape),
   cilium: Object.keys(ciliumOptionsSchema.shape),
+  ipvs: Object.keys(ipvsOptionsSchema.shape),
 };
 
 type Path = readonly (string | number)[];
@@ -144,6 +146,8 @@ function keysAllowedAt(path: Path): readonly string[] {
       return vocabulary.check;
     case 'cilium':
       return vocabulary.cilium;
+    case 'ipvs':
+      return vocabulary.ipvs;
     default:
       return [];
   }
@@ -294,6 +298,14 @@ function meaningProblems(value: unknown): Problem[] {
   modes.forEach((mode, index) => {
     if (modes.indexOf(mode) !== index) problems.push({ path: ['proxyModes', index], message: `'${String(mode)}' is listed twice` });
   });
+  // A mode's options on a scenario that lists its modes without that one would never apply. (With
+  // proxyModes left out, `kth run --proxy-mode` chooses, so they may yet apply; with an unknown
+  // mode listed, which one was meant is unclear and the shape check already says so.)
+  if (spec.proxyModes !== undefined && modes.every((mode) => (proxyModeValues as readonly unknown[]).includes(mode))) {
+    for (const mode of ['cilium', 'ipvs'] as const) {
+      if (spec[mode] !== undefined && !modes.includes(mode)) problems.push({ path: [mode], message: `applies to proxy mode ${mode}, which proxyModes (${modes.map(String).join(', ')}) does not list` });
+    }
+  }
 
   const workload = record(spec.workload);
   const chaos = list(spec.chaos);
@@ -360,6 +372,7 @@ const summaryPaths = [
   'metrics.jainIndex',
   'metrics.maxMinRatio',
   'metrics.chiSquareP',
+  'metrics.chiSquareLowerP',
   'metrics.chiSquare.n',
   'metrics.chiSquare.statistic',
   'metrics.chiSquare.degreesOfFreedom',

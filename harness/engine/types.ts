@@ -4,7 +4,7 @@
  * timeline before any cluster exists. Durations are `number` (ms) or strings like '30s', '500ms'.
  * Names follow k6 where they fit (executor names, `startTime`, thresholds as small strings).
  */
-import type { CiliumOptions } from '../lab/spec.ts';
+import type { CiliumOptions, IpvsOptions } from '../lab/spec.ts';
 
 export type Duration = number | string;
 export type ProxyMode = 'iptables' | 'nftables' | 'ipvs' | 'cilium';
@@ -117,4 +117,9 @@ export interface ScenarioSpec {
    * (see harness/lab/spec.ts). @default { socketLb: 'hostns-only', lbAlgorithm: 'random', nodePortMode: 'snat' }
    */
   cilium?: Partial<CiliumOptions>;
+  /**
+   * IPVS's options for the `ipvs` proxy mode: the scheduler new connections go through
+   * (kube-proxy's `ipvs.scheduler`; see harness/lab/spec.ts). @default { scheduler: 'rr' }
+   */
+  ipvs?: Partial<IpvsOptions>;
 }

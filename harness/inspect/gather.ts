@@ -13,6 +13,7 @@ import { readSpec } from '../lab/lab.ts';
 import { labLayout } from '../lab/layout.ts';
 import type { LoadBalancerStatus } from '../lab/load-balancer/controller.ts';
 import { labNames, validateLabName } from '../lab/names.ts';
+import { ipvsOptionsOf } from '../lab/dataplane/kube-proxy.ts';
 import { defaultCiliumOptions, type LabSpec } from '../lab/spec.ts';
 import { requireBinary } from '../setup/binaries.ts';
 import { type HealthObservation, inspectService, type NodeRulesText, type ProxySource, type ServiceInspection } from './model.ts';
@@ -20,8 +21,8 @@ import { kubeProxyConfigMaps, proxyModeFromConfigMaps } from './proxy-mode.ts';
 
 /**
  * The I/O half of `kth inspect service`: reads the Service, its EndpointSlices, pods and nodes
- * from the API server, and on a lab each node's kube-proxy rules (inside the node's network
- * namespace) or Cilium service maps (inside the node's sandbox) and health check answers (from the
+ * from the API server, and on a lab each node's kube-proxy rules or IPVS table (inside the node's
+ * network namespace) or Cilium service maps (inside the node's sandbox) and health check answers (from the
  * lab load balancer's namespace). The pure half, model.ts, turns what was read into the inspection.
  */
 export interface InspectOptions {
@@ -31,7 +32,20 @@ export interface InspectOptions {
   lab?: string;
   /** Bound on each API call and each command. @default 10 s */
   timeoutMs?: number;
+  /** How a command reaches a lab node. @default hostNodeCommand */
+  nodeCommand?: NodeCommand;
 }
+
+/**
+ * The argv that runs `argv` on node `index` (1-based) of lab `lab`, where that node's data plane can
+ * be read. The one way inspect reaches into a node: a lab whose nodes live elsewhere (a guest
+ * kernel) passes its own.
+ */
+export type NodeCommand = (lab: string, spec: LabSpec, index: number, argv: readonly string[]) => Promise<string[]>;
+
+/** Nodes on this host: the node's network namespace, and for Cilium its sandbox too (node-sandbox.sh). */
+export const hostNodeCommand: NodeCommand = async (lab, spec, index, argv) =>
+  spec.proxyMode === 'cilium' ? inCiliumNode(lab, index, argv) : ['ip', 'netns', 'exec', labNames(lab).nodeNetns(index), ...argv];
 
 export function parseServiceRef(ref: string): { namespace: string; name: string } {
   const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z]([-a-z0-9]*[a-z0-9])?)$/.exec(ref);
@@ -150,7 +164,7 @@ export async function gatherInspection(options: InspectOptions): Promise<Service
   const nodeAddresses = nodes.map((n) => ({ name: n.metadata?.name ?? '', ip: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address }));
   const [rules, health, loadBalancerNodes] = lab
     ? await Promise.all([
-        readLabRules(lab.name, lab.spec, timeoutMs),
+        readLabRules(lab.name, lab.spec, timeoutMs, options.nodeCommand),
         wantsHealth ? probeHealth(lab.name, nodeAddresses, service.spec?.healthCheckNodePort as number, timeoutMs) : Promise.resolve(undefined),
         service.spec?.type === 'LoadBalancer' ? loadBalancerView(lab.name, `${namespace}/${name}`) : Promise.resolve(undefined),
       ])
@@ -205,7 +219,9 @@ async function missingService(
 
 function labProxySource(lab: string, spec: LabSpec): ProxySource {
   const source = `lab ${lab} (${labLayout(lab).spec})`;
-  if (spec.proxyMode === 'ipvs') return { mode: 'ipvs', source, note: 'ipvs rules are not read (only iptables, nftables and Cilium\'s maps); see them with: kth lab exec ' + lab + ' n1 -- ipvsadm -Ln' };
+  if (spec.proxyMode === 'ipvs') {
+    return { mode: 'ipvs', source, note: `kube-proxy in ipvs mode: each node's IPVS table holds a virtual server per Service address (scheduler ${ipvsOptionsOf(spec).scheduler}), read with ipvsadm -Ln in the node's namespace` };
+  }
   if (spec.proxyMode === 'cilium') {
     const options = spec.cilium ?? defaultCiliumOptions;
     return {
@@ -246,10 +262,10 @@ const CILIUM_AGENT_TIMEOUT_MS = 5_000;
  * One node's Cilium service state: the BPF maps (read from the pins, so a stuck agent does not
  * stop it) and the agent's own table (backend states, weights); the maps alone are an answer.
  */
-async function readCiliumNode(lab: string, spec: LabSpec, index: number, timeoutMs: number): Promise<NodeRulesText> {
+async function readCiliumNode(lab: string, spec: LabSpec, index: number, timeoutMs: number, nodeCommand: NodeCommand): Promise<NodeRulesText> {
   const node = labNames(lab).nodeName(index);
   const netns = labNames(lab).nodeNetns(index);
-  const dbg = (args: string[], bound: number) => run(ciliumNodeCommand(lab, index, args), { nothrow: true, timeoutMs: bound, purpose: `read Cilium's service state on ${node}` });
+  const dbg = async (args: string[], bound: number) => run(await nodeCommand(lab, spec, index, [requireBinary('cilium-dbg'), ...args]), { nothrow: true, timeoutMs: bound, purpose: `read Cilium's service state on ${node}` });
   const agentBound = Math.min(timeoutMs, CILIUM_AGENT_TIMEOUT_MS);
   const [lb, frontends, services] = await Promise.all([
     dbg(['bpf', 'lb', 'list', '-o', 'json'], timeoutMs),
@@ -272,14 +288,18 @@ async function readCiliumNode(lab: string, spec: LabSpec, index: number, timeout
   };
 }
 
-/** Each node's data plane: kube-proxy's rules, read inside the node's network namespace, or Cilium's service maps. */
-export async function readLabRules(lab: string, spec: LabSpec, timeoutMs: number): Promise<NodeRulesText[]> {
+/** Each node's data plane: kube-proxy's rules or IPVS table, read inside the node's network namespace, or Cilium's service maps. */
+export async function readLabRules(lab: string, spec: LabSpec, timeoutMs: number, nodeCommand: NodeCommand = hostNodeCommand): Promise<NodeRulesText[]> {
   const names = labNames(lab);
-  const nodes = Array.from({ length: spec.nodes }, (_, i) => ({ node: names.nodeName(i + 1), netns: names.nodeNetns(i + 1) }));
-  if (spec.proxyMode === 'ipvs') return [];
-  if (spec.proxyMode === 'cilium') return Promise.all(nodes.map((_, i) => readCiliumNode(lab, spec, i + 1, timeoutMs)));
-  return Promise.all(nodes.map(async ({ node, netns }): Promise<NodeRulesText> => {
-    const inNode = (argv: string[]) => run(['ip', 'netns', 'exec', netns, ...argv], { nothrow: true, timeoutMs, purpose: `read kube-proxy rules of ${node}` });
+  const nodes = Array.from({ length: spec.nodes }, (_, i) => ({ index: i + 1, node: names.nodeName(i + 1), netns: names.nodeNetns(i + 1) }));
+  if (spec.proxyMode === 'cilium') return Promise.all(nodes.map(({ index }) => readCiliumNode(lab, spec, index, timeoutMs, nodeCommand)));
+  return Promise.all(nodes.map(async ({ index, node, netns }): Promise<NodeRulesText> => {
+    const inNode = async (argv: string[]) => run(await nodeCommand(lab, spec, index, argv), { nothrow: true, timeoutMs, purpose: `read kube-proxy rules of ${node}` });
+    if (spec.proxyMode === 'ipvs') {
+      const ipvs = await inNode(['ipvsadm', '-Ln']);
+      if (ipvs.exitCode !== 0) return { node, netns, mode: 'ipvs', error: `ipvsadm -Ln in ${netns} exited ${ipvs.exitCode}: ${ipvs.stderr.trim().split('\n').pop() ?? ''}` };
+      return { node, netns, mode: 'ipvs', ipvs: ipvs.stdout };
+    }
     if (spec.proxyMode === 'iptables') {
       const [nat, filter] = await Promise.all([inNode(['iptables-save', '-t', 'nat']), inNode(['iptables-save', '-t', 'filter'])]);
       if (nat.exitCode !== 0) return { node, netns, mode: 'iptables', error: `iptables-save -t nat in ${netns} exited ${nat.exitCode}: ${nat.stderr.trim().split('\n').pop() ?? ''}` };

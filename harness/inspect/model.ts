@@ -1,17 +1,18 @@
 import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import { ciliumFrontends, ciliumPortRules } from './cilium.ts';
 import { iptablesPortRules } from './iptables.ts';
+import { ipvsPortRules, ipvsVirtualServers, parseIpvsadm } from './ipvs.ts';
 import { nftPortRules } from './nftables.ts';
 import type { BlockedDestination, PortRules, RuleEndpoint } from './rules.ts';
 
 /**
  * `kth inspect service`: the traffic path of one Service, from the outside in — load balancer
  * address → NodePorts on nodes → ClusterIP:port → proxy mode and each node's rules (kube-proxy's
- * iptables or nftables rules, Cilium's BPF service maps) → EndpointSlices → endpoints → pods on nodes. Everything here is pure: API objects and rule text in, one model
+ * iptables or nftables rules or IPVS table, Cilium's BPF service maps) → EndpointSlices → endpoints → pods on nodes. Everything here is pure: API objects and rule text in, one model
  * out (printed as JSON or rendered as a tree), so it is tested with real captured objects and rules.
  */
 
-export type RulesMode = 'iptables' | 'nftables' | 'cilium';
+export type RulesMode = 'iptables' | 'nftables' | 'ipvs' | 'cilium';
 
 export interface NodeRulesText {
   node: string;
@@ -24,6 +25,8 @@ export interface NodeRulesText {
   filter?: string;
   /** `nft list table ip kube-proxy` */
   nft?: string;
+  /** `ipvsadm -Ln` */
+  ipvs?: string;
   /** cilium: `cilium-dbg bpf lb list -o json` (the BPF service map's slots) */
   bpfLb?: string;
   /** cilium: `cilium-dbg bpf lb list --frontends -o json` (each frontend's active and inactive counts) */
@@ -136,8 +139,10 @@ export interface ChainCheck {
   used: boolean;
   /** The chain's name in the rules (Cilium: its frontends); absent when the node has no such chain. */
   chain?: string;
-  /** Cilium: the frontends sharing this backend table (see rules.ts RuleChain). */
+  /** Cilium: the frontends sharing this backend table; IPVS: the virtual servers sharing these real servers (see rules.ts RuleChain). */
   frontends?: { key: string; type: string }[];
+  /** IPVS: the virtual servers' scheduler. */
+  scheduler?: string;
   endpoints: ChainEndpoint[];
   /**
    * `ip:port` the EndpointSlices say this chain should send new connections to, as the data plane
@@ -409,6 +414,11 @@ export function inspectService(input: InspectInput): ServiceInspection {
         const frontends = ciliumFrontends(service, port, inspected?.internalIP);
         rules = ciliumPortRules({ bpfLb: text.bpfLb ?? '', ...(text.bpfLbFrontends !== undefined ? { bpfLbFrontends: text.bpfLbFrontends } : {}), ...(text.ciliumServices !== undefined ? { services: text.ciliumServices } : {}) }, { ...query, frontends, ...(text.lbAlgorithm ? { lbAlgorithm: text.lbAlgorithm } : {}) });
         used = { cluster: frontends.some((f) => f.kind === 'cluster'), local: frontends.some((f) => f.kind === 'local') };
+      } else if (text.mode === 'ipvs') {
+        // Virtual servers are found by address too; node ports on further node addresses come from the table.
+        const virtualServers = ipvsVirtualServers(service, port, inspected?.internalIP, parseIpvsadm(text.ipvs ?? ''));
+        rules = ipvsPortRules(text.ipvs ?? '', { port: port.name, protocol: port.protocol, virtualServers });
+        used = { cluster: virtualServers.some((v) => v.kind === 'cluster'), local: virtualServers.some((v) => v.kind === 'local') };
       } else {
         rules = text.mode === 'iptables' ? iptablesPortRules(text.nat ?? '', text.filter, query) : nftPortRules(text.nft ?? '', query);
       }
@@ -427,11 +437,12 @@ export function inspectService(input: InspectInput): ServiceInspection {
             used: used[kind],
             ...(chain ? { chain: chain.chain } : {}),
             ...(chain?.frontends ? { frontends: chain.frontends } : {}),
+            ...(chain?.scheduler ? { scheduler: chain.scheduler } : {}),
             endpoints: (chain?.endpoints ?? []).map(annotate),
             expected: want,
             missing,
             unexpected,
-            inSync: missing.length === 0 && unexpected.length === 0,
+            inSync: missing.length === 0 && unexpected.length === 0 && !chain?.absent,
           };
         });
       });
@@ -480,15 +491,30 @@ export function inspectService(input: InspectInput): ServiceInspection {
       for (const chain of port.chains.filter((c) => !c.inSync)) {
         const what = node.mode === 'cilium'
           ? `${node.node}: the ${chain.kind} frontends of port ${port.port || port.protocol} (${chain.chain ?? 'none in the BPF maps'})`
-          : `${node.node}: the ${chain.kind} chain of port ${port.port || port.protocol}${chain.chain ? ` (${chain.chain})` : ' (absent)'}`;
-        // "the … frontends" (Cilium) take a plural verb, "the … chain" a singular one.
-        const verb = (singular: string, plural: string) => (node.mode === 'cilium' ? plural : singular);
+          : node.mode === 'ipvs'
+            ? `${node.node}: the ${chain.kind} virtual servers of port ${port.port || port.protocol} (${chain.chain ?? 'none in the IPVS table'})`
+            : `${node.node}: the ${chain.kind} chain of port ${port.port || port.protocol}${chain.chain ? ` (${chain.chain})` : ' (absent)'}`;
+        // "the … frontends" (Cilium) and "the … virtual servers" (IPVS) take a plural verb, "the … chain" a singular one.
+        const verb = (singular: string, plural: string) => (node.mode === 'cilium' || node.mode === 'ipvs' ? plural : singular);
         const parts = [
           chain.missing.length ? `${verb('lacks', 'lack')} ${chain.missing.map((k) => describeKey(k, podByIp)).join(', ')}` : '',
           chain.unexpected.length ? `still ${verb('sends', 'send')} to ${chain.unexpected.map((k) => describeKey(k, podByIp)).join(', ')}` : '',
         ].filter(Boolean);
         const sending = chain.endpoints.filter((e) => e.share > 0).length;
+        if (parts.length === 0) {
+          // IPVS: the virtual servers are missing, with nothing to send to either way.
+          findings.push({ level: 'warning', message: `${what}: not in the IPVS table — ${agent} on this node has not synced this Service (or is stuck)` });
+          continue;
+        }
         findings.push({ level: 'warning', message: `${what} ${parts.join(' and ')}: ${verb('sends', 'send')} to ${sending}, the EndpointSlices call for ${chain.expected.length} — propagation not done (or ${agent} on this node is stuck)` });
+      }
+      if (node.mode === 'ipvs') {
+        // IPVS graceful termination: what left the slices stays at weight 0 until its connections end.
+        const draining = [...new Map(port.chains.flatMap((c) => c.endpoints.filter((e) => e.state === 'draining')).map((e) => [`${e.address}:${e.port}`, e])).values()];
+        if (draining.length > 0) {
+          const list = draining.map((e) => `${e.address}:${e.port}${e.pod ? ` (${e.pod})` : ''}: ${e.activeConnections ?? 0} active, ${e.inactiveConnections ?? 0} inactive`).join('; ');
+          findings.push({ level: 'note', message: `${node.node}: port ${port.port || port.protocol}: ${draining.length} real server(s) draining at weight 0 (IPVS graceful termination: no new connections, open ones finish; kube-proxy deletes them once none are left) — ${list}` });
+        }
       }
       for (const pending of port.pending ?? []) findings.push({ level: 'warning', message: `${node.node}: port ${port.port || port.protocol}: ${pending} — cilium-agent has not written its table to the datapath yet` });
     }

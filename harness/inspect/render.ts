@@ -1,3 +1,4 @@
+import { schedulerSpread } from './ipvs.ts';
 import type { ChainCheck, ChainEndpoint, InspectedNode, PodView, RulesMode, ServiceInspection } from './model.ts';
 
 /**
@@ -189,11 +190,29 @@ function chainNode(chain: ChainCheck, mode: RulesMode, paint: ReturnType<typeof 
       children,
     };
   }
+  if (mode === 'ipvs') {
+    // Virtual servers sharing one real-server table, as ipvsadm prints them, with their type.
+    const servers = chain.frontends?.length ? chain.frontends.map((f) => `${f.type} ${f.key}`).join(', ') : chain.chain ?? '(none)';
+    const absent = chain.chain?.includes('(not in the IPVS table)') ? paint.red(' (not in the IPVS table)') : '';
+    const draining = chain.endpoints.filter((e) => e.state === 'draining').length;
+    const scheduler = chain.scheduler ? ` · ${chain.scheduler}: ${schedulerSpread(chain.scheduler).how}` : '';
+    return {
+      text: `${label} virtual servers ${servers}${absent}${scheduler}: ${plural(chain.endpoints.length - draining, 'real server')}${draining ? paint.yellow(` (+${draining} draining at weight 0)`) : ''}${status}${unused}`,
+      children: chain.endpoints.map((e) => ({ text: endpointLine(e, mode, chain.scheduler) })),
+    };
+  }
   return { text: `${label} ${chain.chain ?? '(no chain)'}: ${plural(chain.endpoints.length, 'endpoint')}${status}${unused}`, children };
 }
 
-function endpointLine(e: ChainEndpoint, mode: RulesMode): string {
+function endpointLine(e: ChainEndpoint, mode: RulesMode, scheduler?: string): string {
   const who = e.pod ? `${e.pod} on ${e.node ?? '?'}` : '(no pod)';
+  if (mode === 'ipvs') {
+    const connections = `${e.activeConnections ?? 0} active, ${e.inactiveConnections ?? 0} inactive`;
+    if (e.state === 'draining') return `${e.address}:${e.port}  ${e.forward ?? ''}  weight 0  draining: no new connections (${connections})  ${who}`;
+    // rr/wrr: weight/sum is each server's share of new connections; otherwise only of the weights.
+    const share = scheduler === undefined || schedulerSpread(scheduler).exact ? `${pct(e.share)} of new connections` : `${pct(e.share)} of the weight`;
+    return `${e.address}:${e.port}  ${e.forward ?? ''}  weight ${e.weight ?? '?'}  ${share}  (${connections})  ${who}`;
+  }
   if (mode === 'cilium') {
     const state = e.state ? `${e.state}  ` : '';
     const weight = e.weight !== undefined ? `weight ${e.weight}  ` : '';

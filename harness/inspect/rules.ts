@@ -21,8 +21,14 @@ export interface RuleEndpoint {
   via?: string;
   /** The backend's state where the data plane records one (Cilium: active, terminating, quarantined, maintenance). */
   state?: string;
-  /** The backend's weight where the data plane records one (Cilium; only Maglev spreads by it). */
+  /** The backend's weight where the data plane records one (Cilium: only Maglev spreads by it; IPVS: 0 while draining). */
   weight?: number;
+  /** IPVS: how packets reach the real server (Masq, Route, Tunnel, Local). */
+  forward?: string;
+  /** IPVS: connections open to it now (ActiveConn: established) … */
+  activeConnections?: number;
+  /** … and in other states (InActConn: closing, TIME_WAIT). */
+  inactiveConnections?: number;
 }
 
 export interface RuleChain {
@@ -37,6 +43,10 @@ export interface RuleChain {
    * the node's address, LoadBalancer; `/i` is the in-cluster scope of a two-scope frontend.
    */
   frontends?: { key: string; type: string }[];
+  /** IPVS: the virtual servers' scheduler (rr, lc, sh …). */
+  scheduler?: string;
+  /** The data plane should have this chain (IPVS: its virtual servers) and has not: out of sync even with nothing to send to. */
+  absent?: boolean;
 }
 
 /** A destination kube-proxy refuses because it has nothing to send to. */

@@ -15,6 +15,15 @@ export const ciliumOptionsSchema = z.strictObject({
 export type CiliumOptions = z.infer<typeof ciliumOptionsSchema>;
 export const defaultCiliumOptions: CiliumOptions = ciliumOptionsSchema.parse({});
 
+/** What users compare IPVS on (ipvs mode only): kube-proxy's `ipvs.scheduler`, the kernel's names. */
+export const ipvsSchedulers = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh'] as const;
+export const ipvsOptionsSchema = z.strictObject({
+  /** How IPVS picks a real server for a new connection (rr: in turn; lc: fewest connections; sh/mh: by source hash …). */
+  scheduler: z.enum(ipvsSchedulers).default('rr'),
+});
+export type IpvsOptions = z.infer<typeof ipvsOptionsSchema>;
+export const defaultIpvsOptions: IpvsOptions = ipvsOptionsSchema.parse({});
+
 /** What `lab up` was asked for, stored as lab.json: the one record `down` and `status` read. */
 export const labSpecSchema = z.object({
   name: z.string(),
@@ -29,6 +38,8 @@ export const labSpecSchema = z.object({
   kubernetesVersion: z.string(),
   /** Cilium's options, for a cilium-mode lab. */
   cilium: ciliumOptionsSchema.optional(),
+  /** IPVS's options, for an ipvs-mode lab (absent: the defaults). */
+  ipvs: ipvsOptionsSchema.optional(),
 });
 export type LabSpec = z.infer<typeof labSpecSchema>;
 

@@ -31,6 +31,7 @@ const runSchema = z.object({
     .object({
       jainIndex: nullableNumber.optional(),
       chiSquareP: nullableNumber.optional(),
+      chiSquareLowerP: nullableNumber.optional(),
       maxMinRatio: nullableNumber.optional(),
       starvedPods: z.array(z.string()).optional(),
       rebalanceSeconds: nullableNumber.optional(),

@@ -1,3 +1,4 @@
+import { tooEven, tooEvenText } from '../analysis/evenness.ts';
 import { formatMaxMin, formatMs, formatNumber, formatP, missing, runLabel, statusText } from './format.ts';
 import type { CheckResult, Report, RunReport } from './model.ts';
 
@@ -56,14 +57,15 @@ export function latencyBasis(run: Pick<RunReport, 'load'>): string {
     : `Latency measured from the actual send time (closed model${run.load.coordinatedOmission ? ': coordinated omission — stalls hold back sending, so they are under-represented' : ''}).`;
 }
 
-/** The χ² result with its sampling unit and whether the approximation holds. */
+/** The χ² result with its sampling unit and whether the approximation holds; and when the spread is too even to be random, that. */
 export function chiSquareText(run: Pick<RunReport, 'metrics'>): string {
   const metrics = run.metrics;
   if (!metrics) return missing;
   const chi = metrics.chiSquare;
   const basis = `over ${chi.n} ${chi.unit}, χ² ${formatNumber(chi.statistic)}, df ${chi.degreesOfFreedom}`;
-  const validity = chi.valid ? 'valid' : `not reliable${chi.note ? `: ${chi.note}` : ''}`;
-  return `p ${formatP(metrics.chiSquareP)} (${basis}; ${validity})`;
+  const validity = chi.valid ? 'valid' : `not reliable${chi.note ? `: ${chi.note.replace(`; ${tooEvenText}`, '')}` : ''}`;
+  const even = tooEven({ valid: chi.valid, lowerPValue: metrics.chiSquareLowerP }) ? ` — ${tooEvenText} (P(χ² ≤ ${formatNumber(chi.statistic)}) ${formatP(metrics.chiSquareLowerP ?? null)})` : '';
+  return `p ${formatP(metrics.chiSquareP)} (${basis}; ${validity})${even}`;
 }
 
 /** Client totals against the servers' own counters: agree, differ (with every difference), or not read. */

@@ -17,6 +17,7 @@ import {
   rootCapability,
   toolCapability,
 } from './host-capabilities.ts';
+import { type Acceleration, guestCapability, guestRequired } from './guest-capabilities.ts';
 import { verifyBinary } from './install-binaries.ts';
 import { type BinaryName, binaryNameOf, effectiveGroups } from './versions.ts';
 
@@ -31,11 +32,15 @@ export interface SupportCell {
   available: boolean;
   /** Why not, and what to do, when unavailable; what it runs on, when available. */
   detail: string;
+  /** Lab kube-proxy modes: which kernel runs the node namespaces (a guest when the host kernel lacks the mode's feature). */
+  kernel?: 'host' | 'guest-kvm' | 'guest-emulated';
 }
 
 export interface DoctorReport {
   host: Capability[];
   binaries: Capability[];
+  /** What a guest kernel needs here (guest-capabilities.ts). */
+  guest: Capability[];
   matrix: SupportCell[];
 }
 
@@ -70,7 +75,8 @@ export async function runDoctor(): Promise<DoctorReport> {
     docker,
   ];
   const installed = [...binaries, ciliumAssetsCapability()];
-  return { host, binaries: installed, matrix: supportMatrix(host, installed) };
+  const guest = guestCapability();
+  return { host, binaries: installed, guest: guest.rows, matrix: supportMatrix(host, installed, guest) };
 }
 
 /** Cilium's lib dir (bpf/ sources) and CRD manifests, which setup copies next to the binaries. */
@@ -101,8 +107,12 @@ async function binaryCapabilities(): Promise<Capability[]> {
   return Promise.all(checks);
 }
 
-/** Which provider × proxy mode can run, from the host and binary rows (exported for tests). */
-export function supportMatrix(host: Capability[], binaries: Capability[]): SupportCell[] {
+/**
+ * Which provider × proxy mode can run, from the host and binary rows (exported for tests). A lab
+ * kube-proxy mode whose kernel feature the host lacks runs in a guest kernel when `guest` has what
+ * that needs; the cell then says so, and how fast (KVM or emulated).
+ */
+export function supportMatrix(host: Capability[], binaries: Capability[], guest: { rows: Capability[]; acceleration: Acceleration } = { rows: [], acceleration: 'emulated' }): SupportCell[] {
   const has = (name: string) => [...host, ...binaries].find((c) => c.name === name);
   // A row nobody checked counts as missing: a cell is available only on evidence.
   const missing = (names: string[]) =>
@@ -119,9 +129,34 @@ export function supportMatrix(host: Capability[], binaries: Capability[]): Suppo
   const cell = (provider: ProviderName, proxyMode: ProxyMode, problems: string[], okDetail: string) =>
     cells.push({ provider, proxyMode, available: problems.length === 0, detail: problems.length ? problems.join('; ') : okDetail });
 
-  cell('lab', 'iptables', missing([...labBase, 'iptables']), 'kube-proxy iptables mode in each node namespace');
-  cell('lab', 'nftables', missing([...labBase, 'nft', 'nf_tables']), 'kube-proxy nftables mode in each node namespace');
-  cell('lab', 'ipvs', missing([...labBase, 'IP_VS', 'ipset']), 'kube-proxy ipvs mode in each node namespace');
+  // The kernel feature is what a guest can stand in for; tools and binaries come from the host's root either way.
+  const labKubeProxy = (mode: 'iptables' | 'nftables' | 'ipvs', tools: string[], feature: string | undefined, what: string) => {
+    const common = missing([...labBase, ...tools]);
+    const kernel = feature ? missing([feature]) : [];
+    if (kernel.length === 0) {
+      cells.push({ provider: 'lab', proxyMode: mode, available: common.length === 0, detail: common.length ? common.join('; ') : `host kernel: ${what}`, kernel: 'host' });
+      return;
+    }
+    const guestMissing = guestRequired
+      .map((n) => guest.rows.find((c) => c.name === n) ?? { name: n, available: false, detail: 'not checked' })
+      .filter((c) => !c.available)
+      .map(describeProblem);
+    if (guestMissing.length > 0) {
+      cells.push({ provider: 'lab', proxyMode: mode, available: false, detail: [...common, ...kernel, `nor in a guest kernel: ${guestMissing.join('; ')}`].join('; ') });
+      return;
+    }
+    const how = guest.acceleration === 'kvm' ? 'qemu, KVM' : 'qemu, emulated: ~10× slower, timings not comparable with host-kernel runs';
+    cells.push({
+      provider: 'lab',
+      proxyMode: mode,
+      available: common.length === 0,
+      detail: common.length ? common.join('; ') : `runs in a guest kernel (${how}): ${what}; the host kernel lacks ${feature}`,
+      kernel: guest.acceleration === 'kvm' ? 'guest-kvm' : 'guest-emulated',
+    });
+  };
+  labKubeProxy('iptables', ['iptables'], undefined, 'kube-proxy iptables mode in each node namespace');
+  labKubeProxy('nftables', ['nft'], 'nf_tables', 'kube-proxy nftables mode in each node namespace');
+  labKubeProxy('ipvs', ['ipset'], 'IP_VS', 'kube-proxy ipvs mode in each node namespace');
   // No kube-proxy in this mode: the agent replaces it.
   cell('lab', 'cilium', missing([...controlPlane, ...ciliumNeeds]), 'cilium-agent (kube-proxy replacement) in each node namespace, pods attached by cilium-cni');
   cell('kind', 'iptables', missing(kindBase), 'kind cluster with kubeProxyMode iptables');

@@ -6,12 +6,13 @@ import { badInput } from '../../core/errors.ts';
 import { labLayout } from '../../lab/layout.ts';
 import type { Removed } from '../../lab/lab.ts';
 import { labNames, validateLabName } from '../../lab/names.ts';
-import { type CiliumOptions, ciliumOptionsSchema } from '../../lab/spec.ts';
+import { type CiliumOptions, ciliumOptionsSchema, type IpvsOptions, ipvsOptionsSchema, ipvsSchedulers } from '../../lab/spec.ts';
 import { registerLabLoadBalancer } from './lab-lb.ts';
 import { registerLabAgent } from './lab-agent.ts';
 import { textTable } from '../table.ts';
 import type { SmokeResult } from '../../lab/smoke.ts';
 import { ExitCode } from '../../core/exit-codes.ts';
+import { tooEven, tooEvenText } from '../../analysis/evenness.ts';
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 // Each subcommand imports what it needs when it runs: the agent, supervisor and smoke job pull in
@@ -33,6 +34,15 @@ function ciliumFlags(options: { ciliumSocketLb?: string; ciliumLbAlgorithm?: str
   return set as Partial<CiliumOptions>;
 }
 
+/** --ipvs-scheduler as lab options: ipvs mode only, a scheduler IPVS has (exit 2 with the flag). */
+export function ipvsFlags(options: { proxyMode: string; ipvsScheduler?: string }): IpvsOptions | undefined {
+  if (options.ipvsScheduler === undefined) return undefined;
+  if (options.proxyMode !== 'ipvs') throw badInput(`--ipvs-scheduler was given for a ${options.proxyMode} lab`, { where: '--ipvs-scheduler', hint: 'use it with --proxy-mode ipvs' });
+  const parsed = ipvsOptionsSchema.safeParse({ scheduler: options.ipvsScheduler });
+  if (!parsed.success) throw badInput(`--ipvs-scheduler: '${options.ipvsScheduler}' is not an IPVS scheduler`, { where: '--ipvs-scheduler', hint: `use one of ${ipvsSchedulers.join(', ')}` });
+  return parsed.data;
+}
+
 export function registerLab(program: Command): Command {
   const lab = program.command('lab').description('the embedded lab: a real control plane and kube-proxy in network namespaces on this host');
 
@@ -45,12 +55,14 @@ export function registerLab(program: Command): Command {
     .option('--cilium-socket-lb <scope>', 'cilium: socket LB for hostns-only (pods get per-packet tc LB) or all', undefined)
     .option('--cilium-lb-algorithm <algorithm>', 'cilium: random | maglev', undefined)
     .option('--cilium-node-port-mode <mode>', 'cilium: snat | dsr', undefined)
-    .action(async (options: { name: string; nodes: string; proxyMode: string; ciliumSocketLb?: string; ciliumLbAlgorithm?: string; ciliumNodePortMode?: string }) => {
+    .option('--ipvs-scheduler <scheduler>', `ipvs: ${ipvsSchedulers.join(' | ')} (default rr)`, undefined)
+    .action(async (options: { name: string; nodes: string; proxyMode: string; ciliumSocketLb?: string; ciliumLbAlgorithm?: string; ciliumNodePortMode?: string; ipvsScheduler?: string }) => {
       const nodes = Number(options.nodes);
       if (!Number.isInteger(nodes)) throw badInput(`--nodes '${options.nodes}' is not a whole number`, { where: '--nodes' });
       const { labUp } = await labApi();
       const cilium = ciliumFlags(options);
-      const info = await labUp({ name: options.name, nodes, proxyMode: options.proxyMode, ...(cilium ? { cilium } : {}), log: progress });
+      const ipvs = ipvsFlags(options);
+      const info = await labUp({ name: options.name, nodes, proxyMode: options.proxyMode, ...(cilium ? { cilium } : {}), ...(ipvs ? { ipvs } : {}), log: progress });
       const timings = Object.entries(info.status?.timings ?? {}).map(([k, v]) => `${k}=${v}s`).join(' ');
       progress(`timings (supervisor monotonic clock, from supervisor start): ${timings}`);
       process.stdout.write(`${info.kubeconfig}\n`);
@@ -188,7 +200,7 @@ function renderSmoke(result: SmokeResult): string {
     }
     const m = phase.run.metrics;
     out.push(`${phase.name}: ${phase.description}`, table.toString(),
-      `  Jain ${m.jainIndex?.toFixed(3) ?? '-'}  max/min ${m.maxMinRatio?.toFixed(2) ?? '∞'}  chi-square ${m.chiSquare.valid ? `p ${m.chiSquareP?.toPrecision(3)}` : `not applicable (${m.chiSquare.note})`} (unit: ${m.chiSquare.unit}, n=${m.chiSquare.n})  errors ${phase.run.errors.total}\n`);
+      `  Jain ${m.jainIndex?.toFixed(3) ?? '-'}  max/min ${m.maxMinRatio?.toFixed(2) ?? '∞'}  chi-square ${m.chiSquare.valid ? `p ${m.chiSquareP?.toPrecision(3)}${tooEven({ valid: true, lowerPValue: m.chiSquareLowerP }) ? ` (${tooEvenText})` : ''}` : `not applicable (${m.chiSquare.note})`} (unit: ${m.chiSquare.unit}, n=${m.chiSquare.n})  errors ${phase.run.errors.total}\n`);
   }
   out.push(...result.verdicts.map((v) => `  ${v}`), `\n${result.passed ? 'PASSED' : 'FAILED'} — ${result.file}\n`);
   return out.join('\n');

@@ -4,6 +4,7 @@ import { toMs } from '../../core/duration.ts';
 import { badInput, HarnessError } from '../../core/errors.ts';
 import { summarizeRun, type RunSummary } from '../../analysis/run-summary.ts';
 import type { SamplingUnit } from '../../analysis/fairness.ts';
+import { tooEven, tooEvenText } from '../../analysis/evenness.ts';
 import type { Arrival, RampStage } from '../../load/arrival.ts';
 import type { GrpcCall } from '../../load/grpc/driver.ts';
 import type { HttpModel, LoadResult } from '../../load/http/driver.ts';
@@ -297,7 +298,7 @@ export function renderLoad(kind: string, target: string, description: string, ar
   lines.push(`latency ms (${summary.load.coordinatedOmission ? 'from the actual send: a closed model, stalls are under-reported (coordinated omission)' : 'from the intended send time'}): p50 ${fixed(l.p50)}  p90 ${fixed(l.p90)}  p99 ${fixed(l.p99)}  max ${fixed(l.max)}`);
   const m = summary.metrics;
   const ratio = m.starvedPods.length > 0 ? `starved: ${m.starvedPods.join(', ')}` : fixed(m.maxMinRatio);
-  lines.push(`fairness: Jain ${fixed(m.jainIndex)}, max/min ${ratio}, χ² p ${m.chiSquareP === null ? '—' : m.chiSquareP.toPrecision(3)} over ${m.chiSquare.unit}${m.chiSquare.valid ? '' : ` (${m.chiSquare.note})`}`);
+  lines.push(`fairness: Jain ${fixed(m.jainIndex)}, max/min ${ratio}, χ² p ${m.chiSquareP === null ? '—' : m.chiSquareP.toPrecision(3)} over ${m.chiSquare.unit}${m.chiSquare.valid ? (tooEven({ valid: true, lowerPValue: m.chiSquareLowerP }) ? ` — ${tooEvenText}` : '') : ` (${m.chiSquare.note})`}`);
   if (m.sourceIpPreservedRatio !== null) lines.push(`source IP preserved: ${(m.sourceIpPreservedRatio * 100).toFixed(1)}%`);
   return `${lines.join('\n')}\n`;
 }

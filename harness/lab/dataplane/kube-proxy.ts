@@ -5,7 +5,7 @@ import { ipvsCapability, nftablesCapability } from '../../setup/host-capabilitie
 import { labNetwork, nodeIp } from '../addressing.ts';
 import type { LabLayout } from '../layout.ts';
 import { labNames } from '../names.ts';
-import type { LabSpec } from '../spec.ts';
+import { defaultIpvsOptions, type IpvsOptions, type LabSpec } from '../spec.ts';
 import type { Dataplane, NodeDataplane } from './types.ts';
 
 /** kube-proxy in iptables, nftables or ipvs mode: one process per node, in the node's namespace. */
@@ -22,21 +22,24 @@ export function kubeProxyDataplane(mode: 'iptables' | 'nftables' | 'ipvs'): Data
     node: (spec, layout, index) => kubeProxyNode(spec, layout, index, mode),
     cleanup: async () => [],
     async describe(spec) {
-      return { implementation: 'kube-proxy', version: spec.kubernetesVersion, options: { mode, minSyncPeriod: '0s', ...(mode === 'ipvs' ? { scheduler: 'rr' } : {}) } };
+      return { implementation: 'kube-proxy', version: spec.kubernetesVersion, options: { mode, minSyncPeriod: '0s', ...(mode === 'ipvs' ? { scheduler: ipvsOptionsOf(spec).scheduler } : {}) } };
     },
   };
 }
 
-async function kubeProxyNode(spec: LabSpec, layout: LabLayout, index: number, mode: string): Promise<NodeDataplane> {
-  const names = labNames(spec.name);
-  const nodeName = names.nodeName(index);
+/** The lab's IPVS options: what the spec asked for, else the defaults (a lab made before the option existed). */
+export function ipvsOptionsOf(spec: Pick<LabSpec, 'ipvs'>): IpvsOptions {
+  return spec.ipvs ?? defaultIpvsOptions;
+}
+
+/** kube-proxy's configuration for node `index` (written as YAML; pure, so tests read what kube-proxy gets). */
+export function kubeProxyConfig(spec: LabSpec, internalKubeconfig: string, index: number, mode: string): Record<string, unknown> {
   const ip = nodeIp(index);
-  const proxyConfig = layout.config(`kube-proxy-${nodeName}.yaml`);
-  await writeFile(proxyConfig, stringify({
+  return {
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
     kind: 'KubeProxyConfiguration',
-    clientConnection: { kubeconfig: layout.internalKubeconfig },
-    hostnameOverride: nodeName,
+    clientConnection: { kubeconfig: internalKubeconfig },
+    hostnameOverride: labNames(spec.name).nodeName(index),
     mode,
     clusterCIDR: labNetwork.clusterCidr,
     detectLocalMode: 'NodeCIDR',
@@ -47,8 +50,16 @@ async function kubeProxyNode(spec: LabSpec, layout: LabLayout, index: number, mo
     conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
     iptables: { minSyncPeriod: '0s', syncPeriod: '30s' },
     nftables: { minSyncPeriod: '0s', syncPeriod: '30s' },
-    ipvs: { minSyncPeriod: '0s', syncPeriod: '30s', scheduler: 'rr' },
-  }));
+    ipvs: { minSyncPeriod: '0s', syncPeriod: '30s', scheduler: ipvsOptionsOf(spec).scheduler },
+  };
+}
+
+async function kubeProxyNode(spec: LabSpec, layout: LabLayout, index: number, mode: string): Promise<NodeDataplane> {
+  const names = labNames(spec.name);
+  const nodeName = names.nodeName(index);
+  const ip = nodeIp(index);
+  const proxyConfig = layout.config(`kube-proxy-${nodeName}.yaml`);
+  await writeFile(proxyConfig, stringify(kubeProxyConfig(spec, layout.internalKubeconfig, index, mode)));
   return {
     components: [
       {

@@ -1,4 +1,5 @@
-import { chiSquareSurvival, chiSquareTest, jainIndex, maxMinRatio, shares } from '../../../harness/analysis/fairness.ts';
+import { tooEven } from '../../../harness/analysis/evenness.ts';
+import { chiSquareCdf, chiSquareSurvival, chiSquareTest, jainIndex, maxMinRatio, shares } from '../../../harness/analysis/fairness.ts';
 
 describe('shares', () => {
   it('GIVEN counts 50/30/20 WHEN shared THEN each is its count over 100, in the given order, zeros kept', () => {
@@ -98,5 +99,55 @@ describe('chiSquareTest', () => {
     const result = chiSquareTest([10, 5], 'requests', [1, 0]);
     expect(result.pValue).toBe(0);
     expect(result.valid).toBe(false);
+  });
+});
+
+describe('too even to be random: the lower tail of the same χ² test', () => {
+  it('GIVEN df=2 THEN P(χ² ≤ x) is exactly 1 − exp(−x/2), and upper + lower = 1', () => {
+    for (const x of [0.002, 0.02, 2.18, 14]) {
+      expect(chiSquareCdf(x, 2)).toBeCloseTo(1 - Math.exp(-x / 2), 14);
+      expect(chiSquareCdf(x, 2) + chiSquareSurvival(x, 2)).toBeCloseTo(1, 14);
+    }
+    expect(chiSquareCdf(0, 4)).toBe(0);
+    // A tiny lower tail keeps its precision (not 1 − Q).
+    expect(chiSquareCdf(1e-12, 2)).toBeCloseTo(5e-13, 24);
+  });
+
+  it('GIVEN 100, 100, 100 connections over 3 pods (round-robin) THEN χ² 0, lower tail 0: too even, and the note says so', () => {
+    const result = chiSquareTest([100, 100, 100], 'connections');
+    expect(result).toMatchObject({ statistic: 0, degreesOfFreedom: 2, pValue: 1, lowerPValue: 0, valid: true });
+    expect(tooEven(result)).toBe(true);
+    expect(result.note).toBe('300 connections over 3 categories; more even than random picks: round-robin-like');
+  });
+
+  it('GIVEN 1001, 1000, 999 THEN χ² 0.002 and P(χ² ≤ 0.002) = 1 − e^−0.001 ≈ 0.0009995: too even', () => {
+    const result = chiSquareTest([1001, 1000, 999], 'connections');
+    expect(result.statistic).toBeCloseTo(0.002, 12);
+    expect(result.lowerPValue).toBeCloseTo(1 - Math.exp(-0.001), 14);
+    expect(tooEven(result)).toBe(true);
+  });
+
+  it('GIVEN a multinomial-like sample 95, 112, 93 THEN χ² 2.18, lower tail 1 − e^−1.09 ≈ 0.66: neither uneven nor too even', () => {
+    const result = chiSquareTest([95, 112, 93], 'connections');
+    expect(result.statistic).toBeCloseTo(2.18, 12);
+    expect(result.lowerPValue).toBeCloseTo(1 - Math.exp(-1.09), 12);
+    expect(result.pValue).toBeCloseTo(Math.exp(-1.09), 12);
+    expect(tooEven(result)).toBe(false);
+    expect(result.note).toBe('300 connections over 3 categories');
+  });
+
+  it('GIVEN 101, 100, 99 THEN one connection off even is already ordinary for 300 (lower tail ≈ 0.00995)', () => {
+    const result = chiSquareTest([101, 100, 99], 'connections');
+    expect(result.lowerPValue).toBeCloseTo(1 - Math.exp(-0.01), 14);
+    expect(tooEven(result)).toBe(false);
+  });
+
+  it('GIVEN 2, 2, 2 (expected counts below 5: the approximation is unreliable) THEN never called too even', () => {
+    expect(tooEven(chiSquareTest([2, 2, 2], 'connections'))).toBe(false);
+  });
+
+  it('GIVEN nothing to compare THEN no lower tail', () => {
+    expect(chiSquareTest([], 'connections').lowerPValue).toBeNull();
+    expect(chiSquareTest([0, 0], 'requests').lowerPValue).toBeNull();
   });
 });

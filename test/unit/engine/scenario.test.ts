@@ -156,6 +156,20 @@ describe('validateScenario', () => {
     expect(problemLines(error)).toEqual(['workload.preStopSleep: 30s must be shorter than terminationGracePeriod (30s): the kubelet kills the pod when the grace period ends']);
   });
 
+  it('GIVEN IPVS options THEN a known scheduler validates, and a misspelt key or unknown scheduler is reported at its path', async () => {
+    expect(validateScenario({ ...minimal(), proxyModes: ['ipvs'], ipvs: { scheduler: 'lc' } }, 'x.ts').ipvs).toEqual({ scheduler: 'lc' });
+    const error = await failure(() => validateScenario({ ...minimal(), proxyModes: ['ipvs'], ipvs: { schedular: 'rr' } }, 'x.ts'));
+    expect(problemLines(error)).toEqual(["ipvs.schedular: unknown key (did you mean 'scheduler'?)"]);
+    const unknown = await failure(() => validateScenario({ ...minimal(), proxyModes: ['ipvs'], ipvs: { scheduler: 'random' } }, 'x.ts'));
+    expect(problemLines(unknown)).toEqual([expect.stringMatching(/^ipvs\.scheduler: .*"rr"\|"wrr"/)]);
+  });
+
+  it('GIVEN a mode\'s options on a scenario whose proxyModes leave that mode out THEN each is reported (they would never apply); with proxyModes left out they may (--proxy-mode chooses)', async () => {
+    const error = await failure(() => validateScenario({ ...minimal(), proxyModes: ['iptables', 'nftables'], ipvs: { scheduler: 'sh' }, cilium: { lbAlgorithm: 'maglev' } }, 'x.ts'));
+    expect(problemLines(error)).toEqual(['cilium: applies to proxy mode cilium, which proxyModes (iptables, nftables) does not list', 'ipvs: applies to proxy mode ipvs, which proxyModes (iptables, nftables) does not list']);
+    expect(validateScenario({ ...minimal(), ipvs: { scheduler: 'sh' } }, 'x.ts').ipvs).toEqual({ scheduler: 'sh' });
+  });
+
   it('GIVEN a pool-only setting on a persistent HTTP load THEN it is flagged (it would be silently ignored), while a max age is not', async () => {
     const spec = minimal();
     spec.load[0] = { ...spec.load[0]!, model: 'persistent', idleTimeout: '2s', maxConnectionAge: '2s' };

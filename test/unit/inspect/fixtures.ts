@@ -6,8 +6,10 @@ import type { InspectInput, NodeRulesText } from '../../../harness/inspect/model
 
 /** Real captured API objects and kube-proxy rules or Cilium maps (see fixtures/README.md). */
 export type CiliumState = 'cil-steady' | 'cil-stale' | 'cil-one' | 'cil-terminating' | 'cil-none';
-export type State = 'ipt-steady' | 'ipt-stale' | 'ipt-one' | 'ipt-terminating' | 'nft-steady' | 'nft-stale' | 'nft-one' | 'nft-terminating' | CiliumState;
-/** web-np exists in the cil-* captures only. */
+/** ipvsadm text written by hand in ipvsadm's format for the API state of the cil-* capture of the same name (README.md). */
+export type IpvsState = 'ipvs-steady' | 'ipvs-stale' | 'ipvs-terminating';
+export type State = 'ipt-steady' | 'ipt-stale' | 'ipt-one' | 'ipt-terminating' | 'nft-steady' | 'nft-stale' | 'nft-one' | 'nft-terminating' | CiliumState | IpvsState;
+/** web-np exists in the cil-* and ipvs-* fixtures only. */
 export type ServiceName = 'web' | 'web-aff' | 'web-np';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -36,10 +38,10 @@ export function labOf(state: State): string {
 }
 
 function modeOf(state: State): NodeRulesText['mode'] {
-  return state.startsWith('ipt') ? 'iptables' : state.startsWith('nft') ? 'nftables' : 'cilium';
+  return state.startsWith('ipt') ? 'iptables' : state.startsWith('nft') ? 'nftables' : state.startsWith('ipvs') ? 'ipvs' : 'cilium';
 }
 
-/** Each node's rules as gather.ts reads them on a lab (2 nodes for ipt/nft, 3 for cil; a file per command output). */
+/** Each node's rules as gather.ts reads them on a lab (2 nodes for ipt/nft, 3 for cil and ipvs; a file per command output). */
 export function fixtureRules(state: State): NodeRulesText[] {
   const lab = labOf(state);
   if (modeOf(state) === 'cilium') {
@@ -58,6 +60,9 @@ export function fixtureRules(state: State): NodeRulesText[] {
         ...Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined)),
       };
     });
+  }
+  if (modeOf(state) === 'ipvs') {
+    return [1, 2, 3].map((i): NodeRulesText => ({ node: `${lab}-node-${i}`, netns: `kth-${lab}-n${i}`, mode: 'ipvs', ipvs: fixtureText(state, `ipvsadm-n${i}.txt`) }));
   }
   return [1, 2].map((i): NodeRulesText => state.startsWith('ipt')
     ? { node: `${lab}-node-${i}`, netns: `kth-${lab}-n${i}`, mode: 'iptables', nat: fixtureText(state, `iptables-nat-n${i}.txt`), filter: fixtureText(state, `iptables-filter-n${i}.txt`) }

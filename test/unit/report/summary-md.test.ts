@@ -57,6 +57,15 @@ describe('summary.md', () => {
     expect(section(md, 'nftables/')).toMatch(/χ² p 2\.0e-4 \(over 12 connections, χ² 16\.5, df 2; valid\)/);
   });
 
+  it('GIVEN a valid χ² whose lower tail is tiny THEN the fairness line says the spread is more even than random picks', () => {
+    const even = fixtureReport();
+    even.runs[0]!.metrics = { ...even.runs[0]!.metrics!, chiSquareP: 1, chiSquareLowerP: 0, chiSquare: { unit: 'connections', n: 300, statistic: 0, degreesOfFreedom: 2, valid: true, note: '300 connections over 3 categories; more even than random picks: round-robin-like' } };
+    const text = section(renderSummaryMarkdown(even), 'iptables/');
+    expect(text).toContain('χ² p 1.000 (over 300 connections, χ² 0, df 2; valid) — more even than random picks: round-robin-like (P(χ² ≤ 0) 0.000)');
+    // Reports written before the lower tail existed say nothing about it.
+    expect(section(md, 'iptables/')).not.toContain('round-robin');
+  });
+
   it('GIVEN checks THEN each shows value vs threshold and pass/fail in words', () => {
     const failed = rows(section(md, 'nftables/'), /^spread$/)[0]!;
     expect(failed).toEqual(['spread', '`metrics.chiSquareP >= 0.001`', '0.0002', '0.001', '❌ fail — one pod holds most connections']);
