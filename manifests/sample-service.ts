@@ -224,7 +224,7 @@ export function renderSampleService(params: SampleServiceParams): SampleServiceO
     ],
     env: serverEnv(p.server, containerPort, metricsPort, p.settings ?? {}),
     ...(p.readinessProbe === false ? {} : { readinessProbe: readinessProbe(p.server, containerPort, p.readinessProbe) }),
-    ...(p.livenessProbe === false ? {} : { livenessProbe: livenessProbe(http ? containerPort : metricsPort, p.livenessProbe) }),
+    ...(p.livenessProbe === false ? {} : { livenessProbe: livenessProbe(http ? containerPort : metricsPort, p.livenessProbe), startupProbe: startupProbe(http ? containerPort : metricsPort) }),
     ...(p.preStop ? { lifecycle: preStopHook(p.preStop.seconds, p.preStop.method ?? 'sleep') } : {}),
   };
 
@@ -320,6 +320,15 @@ function readinessProbe(server: SampleServer, port: number, params: ProbeParams 
   const timing = probeTiming(params, { periodSeconds: 1, failureThreshold: 1 });
   // gRPC readiness asks grpc.health.v1 (kubelet's native grpc probe), which flips with shutdown.
   return server === 'http' ? { httpGet: { path: '/readyz', port }, ...timing } : { grpc: { port }, ...timing };
+}
+
+/**
+ * Liveness only once the server is up: a start that takes longer than liveness allows (a loaded
+ * node, an emulated guest kernel where Node.js starts ~10× slower) must not be killed and restarted
+ * forever. Polled every second, so a fast start is not delayed.
+ */
+function startupProbe(port: number): V1Probe {
+  return { httpGet: { path: '/healthz', port }, periodSeconds: 1, failureThreshold: 180 };
 }
 
 function livenessProbe(port: number, params: ProbeParams | undefined): V1Probe {

@@ -35,10 +35,18 @@ export interface ResolvedRun {
 }
 
 /** What the engine needs from a provider's cluster to run one variant (lab today). */
+/** A client's process, on the host or in a lab guest: the parts of a ChildProcess the engine uses. */
+export interface ClientProcess {
+  readonly stdout: NodeJS.ReadableStream | null;
+  readonly stderr: NodeJS.ReadableStream | null;
+  kill(signal?: NodeJS.Signals): boolean;
+  once(event: 'close', listener: (code: number | null) => void): unknown;
+}
+
 export interface RunTarget {
   cluster: Cluster;
   /** Runs `kth <argv>` where the scenario's clients live: inside a client pod, or outside the cluster. */
-  spawnClient(where: { pod: V1Pod } | 'external', argv: readonly string[]): ChildProcess;
+  spawnClient(where: { pod: V1Pod } | 'external', argv: readonly string[]): ClientProcess;
   killProcess(namespace: string, pod: V1Pod): Promise<string>;
 }
 
@@ -63,7 +71,7 @@ interface Finished {
   code: number | null;
 }
 
-function finished(child: ChildProcess): Promise<Finished> {
+function finished(child: ClientProcess): Promise<Finished> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -152,7 +160,7 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
   const endMs = Math.max(0, ...run.loads.map((load) => load.startMs + load.durationMs));
   options.log(`${label} running: ${run.loads.length} load(s), ${run.chaos.length} chaos action(s), ${(endMs / 1000).toFixed(1)} s`);
   const progress = setInterval(() => options.log(`${label} ${((Date.now() - t0) / 1000).toFixed(0)} s of ${(endMs / 1000).toFixed(0)} s`), 10_000);
-  const children = new Set<ChildProcess>();
+  const children = new Set<ClientProcess>();
   const abort = () => {
     for (const child of children) child.kill('SIGINT');
   };
@@ -265,7 +273,3 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
   return report;
 }
 
-/** `kth` as a child process (the same entry point users run). */
-export function kthArgv(argv: readonly string[]): string[] {
-  return [process.execPath, join(repoRoot, 'harness/bin/kth.mjs'), ...argv];
-}

@@ -10,6 +10,7 @@ import { type Cluster, connect, endpointSlicesOf, podsOf } from '../kube/cluster
 import { LEAN_NODE_FLAGS } from '../lab/components.ts';
 import { inCiliumNode } from '../lab/dataplane/cilium.ts';
 import { readSpec } from '../lab/lab.ts';
+import { labRunner } from '../lab/guest/lab-guest.ts';
 import { labLayout } from '../lab/layout.ts';
 import type { LoadBalancerStatus } from '../lab/load-balancer/controller.ts';
 import { labNames, validateLabName } from '../lab/names.ts';
@@ -165,7 +166,7 @@ export async function gatherInspection(options: InspectOptions): Promise<Service
   const [rules, health, loadBalancerNodes] = lab
     ? await Promise.all([
         readLabRules(lab.name, lab.spec, timeoutMs, options.nodeCommand),
-        wantsHealth ? probeHealth(lab.name, nodeAddresses, service.spec?.healthCheckNodePort as number, timeoutMs) : Promise.resolve(undefined),
+        wantsHealth ? probeHealth(lab.name, lab.spec, nodeAddresses, service.spec?.healthCheckNodePort as number, timeoutMs) : Promise.resolve(undefined),
         service.spec?.type === 'LoadBalancer' ? loadBalancerView(lab.name, `${namespace}/${name}`) : Promise.resolve(undefined),
       ])
     : [undefined, undefined, undefined];
@@ -294,7 +295,8 @@ export async function readLabRules(lab: string, spec: LabSpec, timeoutMs: number
   const nodes = Array.from({ length: spec.nodes }, (_, i) => ({ index: i + 1, node: names.nodeName(i + 1), netns: names.nodeNetns(i + 1) }));
   if (spec.proxyMode === 'cilium') return Promise.all(nodes.map(({ index }) => readCiliumNode(lab, spec, index, timeoutMs, nodeCommand)));
   return Promise.all(nodes.map(async ({ index, node, netns }): Promise<NodeRulesText> => {
-    const inNode = async (argv: string[]) => run(await nodeCommand(lab, spec, index, argv), { nothrow: true, timeoutMs, purpose: `read kube-proxy rules of ${node}` });
+    // On the kernel the nodes live on: the host's, or the lab's guest.
+    const inNode = async (argv: string[]) => labRunner(spec)(await nodeCommand(lab, spec, index, argv), { nothrow: true, timeoutMs, purpose: `read kube-proxy rules of ${node}` });
     if (spec.proxyMode === 'ipvs') {
       const ipvs = await inNode(['ipvsadm', '-Ln']);
       if (ipvs.exitCode !== 0) return { node, netns, mode: 'ipvs', error: `ipvsadm -Ln in ${netns} exited ${ipvs.exitCode}: ${ipvs.stderr.trim().split('\n').pop() ?? ''}` };
@@ -312,10 +314,10 @@ export async function readLabRules(lab: string, spec: LabSpec, timeoutMs: number
 }
 
 /** GET /healthz on each node's healthCheckNodePort, from the lab load balancer's namespace. */
-async function probeHealth(lab: string, nodes: { name: string; ip?: string | undefined }[], port: number, timeoutMs: number): Promise<HealthObservation[]> {
+async function probeHealth(lab: string, spec: LabSpec, nodes: { name: string; ip?: string | undefined }[], port: number, timeoutMs: number): Promise<HealthObservation[]> {
   const targets = nodes.filter((n): n is { name: string; ip: string } => Boolean(n.ip));
   if (targets.length === 0) return [];
-  const result = await run(['ip', 'netns', 'exec', labNames(lab).netns('lb'), process.execPath, ...LEAN_NODE_FLAGS, join(repoRoot, 'harness/inspect/health-probe.mjs'), ...targets.map((n) => `${n.ip}:${port}`)], {
+  const result = await labRunner(spec)(['ip', 'netns', 'exec', labNames(lab).netns('lb'), process.execPath, ...LEAN_NODE_FLAGS, join(repoRoot, 'harness/inspect/health-probe.mjs'), ...targets.map((n) => `${n.ip}:${port}`)], {
     nothrow: true,
     timeoutMs,
   });

@@ -34,6 +34,15 @@ export function hostLink(slot: number): { hostIp: string; controlPlaneIp: string
   return { hostIp: `169.254.${100 + slot}.1`, controlPlaneIp: `169.254.${100 + slot}.2`, prefix: 30 };
 }
 
+/**
+ * The control link between the control-plane namespace and a lab guest (the guest daemon), in the
+ * same link-local /24 as the host link. The host reaches the guest through the control-plane
+ * namespace (a route via the host link), and nothing else: link-local addresses are never routed.
+ */
+export function guestLink(slot: number): { cpIp: string; guestIp: string; prefix: number; subnet: string } {
+  return { cpIp: `169.254.${100 + slot}.5`, guestIp: `169.254.${100 + slot}.6`, prefix: 30, subnet: `169.254.${100 + slot}.4/30` };
+}
+
 /** Whether an IPv4 address lies inside a CIDR. */
 export function inCidr(ip: string, cidr: string): boolean {
   const [base, bits] = cidr.split('/') as [string, string];

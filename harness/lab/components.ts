@@ -9,6 +9,7 @@ import type { LabSpec } from './spec.ts';
 import type { LoadBalancerConfigInput } from './load-balancer/config.ts';
 import type { AgentConfigInput } from './agent/config.ts';
 import type { NodeDataplane } from './dataplane/types.ts';
+import { labKthEntry } from './guest/lab-guest.ts';
 
 /** V8 flags for the lab's long-running Node.js components: idle memory matters more than throughput. */
 export const LEAN_NODE_FLAGS = ['--optimize-for-size', '--max-semi-space-size=1'];
@@ -21,9 +22,10 @@ export interface ComponentSpec {
   argv: string[];
   /**
    * When the component counts as started: an endpoint polled (from the control-plane namespace)
-   * until it answers 2xx, or — for a node agent — its Node registered with a podCIDR.
+   * until it answers 2xx, or — for a node agent — its Node registered with a podCIDR; a command
+   * that exits 0; or a check of the supervisor's own (the guest daemon answering).
    */
-  health?: { url: string; clientCert?: boolean } | { registersNode: string } | { exec: string[] };
+  health?: { url: string; clientCert?: boolean } | { registersNode: string } | { exec: string[] } | { probe: () => Promise<true | string> };
   /** Start only after these components are healthy. */
   after: string[];
   /** Extra environment. */
@@ -115,7 +117,7 @@ export function loadBalancerComponent(spec: LabSpec, layout: LabLayout): Compone
   return {
     name: 'load-balancer',
     netns: labNames(spec.name).netns('lb'),
-    argv: [process.execPath, ...LEAN_NODE_FLAGS, `${spec.repoRoot}/harness/bin/kth.mjs`, 'lab', 'lb-controller', '--config', config],
+    argv: [process.execPath, ...LEAN_NODE_FLAGS, labKthEntry(spec), 'lab', 'lb-controller', '--config', config],
     // After the node agents: it gates nothing, and loading it sooner only takes CPU from the
     // start-up path (2 cores are shared by everything).
     after: Array.from({ length: spec.nodes }, (_, i) => `agent-${labNames(spec.name).nodeName(i + 1)}`),
@@ -143,7 +145,7 @@ export async function nodeAgentComponent(spec: LabSpec, layout: LabLayout, index
     name: `agent-${nodeName}`,
     netns: names.nodeNetns(index),
     // Small-heap flags: an idle agent is mostly the Kubernetes client's code; this keeps it ~170 MB, not ~230.
-    argv: plane.enter([process.execPath, ...LEAN_NODE_FLAGS, `${spec.repoRoot}/harness/bin/kth.mjs`, 'lab', 'agent', '--config', agentConfig]),
+    argv: plane.enter([process.execPath, ...LEAN_NODE_FLAGS, labKthEntry(spec), 'lab', 'agent', '--config', agentConfig]),
     health: { registersNode: nodeName },
     // Started with the API server, not after it: loading the agent takes seconds of CPU that
     // overlap the API server's own start; the agent retries registration until it answers.

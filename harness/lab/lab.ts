@@ -7,18 +7,21 @@ import { formatMs } from '../core/duration.ts';
 import { onInterrupt, wasInterrupted } from '../core/interrupts.ts';
 import { repoRoot, stateRoot } from '../core/paths.ts';
 import { rootCapability } from '../setup/host-capabilities.ts';
-import { type Dataplane, dataplaneFor } from './dataplane/index.ts';
+import { dataplaneFor } from './dataplane/index.ts';
+import { chooseKernel, prepareGuest, startupScale } from './guest/lab-guest.ts';
+import { guestNics } from './guest/qemu.ts';
+import { guestCapability, guestRequired } from '../setup/guest-capabilities.ts';
 import { labCgroupProcs, labsWithCgroups } from './dataplane/node-cgroup.ts';
 import { requireBinary } from '../setup/binaries.ts';
 import { KUBERNETES_VERSION } from '../setup/versions.ts';
 import { labLayout, labsDir } from './layout.ts';
 import { HOST_LINK_ALIAS_PREFIX, LAB_MARKER_ENV, labNames, NETNS_PREFIX, validateLabName } from './names.ts';
-import { createLabNetwork, destroyLabNetwork } from './network.ts';
+import { createGuestHostSide, createLabNetwork, destroyLabNetwork } from './network.ts';
 import { claimSlot, releaseSlot } from './slots.ts';
 import { LEAN_NODE_FLAGS } from './components.ts';
 import { hostLinks, listNetns } from './netns.ts';
 import { findLabProcesses, isAlive, terminate } from './processes.ts';
-import { type CiliumOptions, ciliumOptionsSchema, type LabProxyMode, type LabSpec, labSpecSchema, type LabStatus, labStatusSchema, proxyModes } from './spec.ts';
+import { type CiliumOptions, ciliumOptionsSchema, type GuestSpec, type IpvsOptions, ipvsOptionsSchema, type KernelChoice, kernelChoices, type LabProxyMode, type LabSpec, labSpecSchema, type LabStatus, labStatusSchema, proxyModes } from './spec.ts';
 
 export interface LabUpOptions {
   name?: string;
@@ -26,6 +29,10 @@ export interface LabUpOptions {
   proxyMode?: string;
   /** Cilium's options (cilium mode only). */
   cilium?: Partial<CiliumOptions>;
+  /** IPVS's options (ipvs mode only). */
+  ipvs?: Partial<IpvsOptions>;
+  /** The nodes' kernel: the host's, a qemu guest's, or (auto) the host's when it can run the mode. */
+  kernel?: KernelChoice;
   /** The process that owns the lab; when it dies, `kth cleanup` removes the lab. */
   ownerPid?: number;
   /** Progress lines, for people. */
@@ -54,10 +61,18 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
     throw badInput(`proxy mode '${options.proxyMode}' is not one the lab runs`, { where: '--proxy-mode', hint: `use one of ${proxyModes.join(', ')}` });
   }
   if (options.cilium && proxyMode !== 'cilium') throw badInput(`Cilium options were given for a ${proxyMode} lab`, { where: '--cilium-*', hint: 'use them with --proxy-mode cilium' });
+  if (options.ipvs && proxyMode !== 'ipvs') throw badInput(`IPVS options were given for a ${proxyMode} lab`, { where: '--ipvs-scheduler', hint: 'use it with --proxy-mode ipvs' });
+  const kernelChoice = options.kernel ?? 'auto';
+  if (!kernelChoices.includes(kernelChoice)) throw badInput(`--kernel ${kernelChoice} is not a kernel choice`, { where: '--kernel', hint: `use one of ${kernelChoices.join(', ')}` });
   const dataplane = dataplaneFor(proxyMode);
-  await checkHostSupports(dataplane);
+  const root = rootCapability();
+  if (!root.available) throw environmentError(root.detail, { hint: root.fix });
+  const hostProblems = await dataplane.hostProblems();
+  const kernel = chooseKernel(kernelChoice, proxyMode, hostProblems);
+  if (kernel === 'host') checkHostSupports(dataplane.mode, hostProblems, kernelChoice);
   for (const binary of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', ...dataplane.binaries] as const) requireBinary(binary);
   const log = options.log ?? (() => {});
+  const guest = kernel === 'guest' ? await prepareGuestFor(nodes, log) : undefined;
   // The next start after a crash removes what the crashed run left (labs whose owner or supervisor died).
   for (const removed of await cleanupLabs()) log(`removed orphaned lab ${removed.lab} (${removed.processes} processes, ${removed.netns.length} namespaces)`);
   const layout = labLayout(name);
@@ -77,6 +92,8 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
     name, nodes, proxyMode, slot, createdAt: new Date().toISOString(), repoRoot, kubernetesVersion: KUBERNETES_VERSION,
     ...(options.ownerPid ? { ownerPid: options.ownerPid } : {}),
     ...(proxyMode === 'cilium' ? { cilium: ciliumOptionsSchema.parse(options.cilium ?? {}) } : {}),
+    ...(proxyMode === 'ipvs' ? { ipvs: ipvsOptionsSchema.parse(options.ipvs ?? {}) } : {}),
+    ...(guest ? { guest } : {}),
   };
   await writeFile(layout.spec, JSON.stringify(spec, null, 2));
 
@@ -85,11 +102,18 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
     await labDown(name);
   });
   try {
-    log(`lab ${name}: wiring ${nodes} node namespaces (${proxyMode})`);
-    await createLabNetwork({ lab: name, nodes, slot });
+    if (guest) {
+      log(`lab ${name}: ${nodes} nodes in a guest kernel (${guest.kernelPackage}, ${guest.accel === 'tcg' ? 'qemu emulation, ~10× slower' : 'KVM'}); control plane on the host`);
+      await createGuestHostSide(name, slot, { lab: guestNics.lab.tap, control: guestNics.control.tap });
+    } else {
+      log(`lab ${name}: wiring ${nodes} node namespaces (${proxyMode})`);
+      await createLabNetwork({ lab: name, nodes, slot });
+    }
     log(`lab ${name}: starting control plane and nodes`);
     startSupervisor(spec);
-    const status = await followStatus(name, options.timeoutMs ?? dataplane.startupBoundMs, log);
+    const bound = options.timeoutMs ?? dataplane.startupBoundMs * startupScale(spec);
+    if (guest) log(`lab ${name}: start-up bound ${formatMs(bound)} (${startupScale(spec)}× the host's; KTH_STARTUP_SCALE sets the factor)`);
+    const status = await followStatus(name, bound, log);
     log(`lab ${name}: ready in ${formatMs(performance.now() - started)}`);
     return { spec, status, kubeconfig: layout.kubeconfig, internalKubeconfig: layout.internalKubeconfig, stateDir: layout.dir };
   } catch (error) {
@@ -104,13 +128,22 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
   }
 }
 
-async function checkHostSupports(dataplane: Dataplane): Promise<void> {
-  const root = rootCapability();
-  if (!root.available) throw environmentError(root.detail, { hint: root.fix });
-  const problems = await dataplane.hostProblems();
+function checkHostSupports(mode: LabProxyMode, problems: readonly string[], choice: KernelChoice): void {
   if (problems.length > 0) {
-    throw environmentError(`proxy mode ${dataplane.mode} cannot run on this host: ${problems.join('; ')}`, { where: '--proxy-mode', hint: 'kth doctor lists what each proxy mode needs and how to get it' });
+    throw environmentError(`proxy mode ${mode} cannot run on this host's kernel: ${problems.join('; ')}`, {
+      where: choice === 'host' ? '--kernel host' : '--proxy-mode',
+      hint: choice === 'host' ? 'drop --kernel host (or use --kernel guest) to run it in a guest kernel; kth doctor lists what each proxy mode needs' : 'kth doctor lists what each proxy mode needs and how to get it',
+    });
   }
+}
+
+/** The guest's boot files and settings, with what is missing for a guest named as such. */
+async function prepareGuestFor(nodes: number, log: (line: string) => void): Promise<GuestSpec> {
+  const missing = guestCapability().rows.filter((row) => !row.available && (guestRequired as readonly string[]).includes(row.name));
+  if (missing.length > 0) {
+    throw environmentError(`the lab guest cannot run on this host: ${missing.map((row) => `${row.detail} (fix: ${row.fix ?? 'see kth doctor'})`).join('; ')}`, { where: '--kernel', hint: 'setup installs these (bash harness/setup/setup.sh); kth doctor lists them' });
+  }
+  return (await prepareGuest(nodes, log)).spec;
 }
 
 /** Copies a failed lab's logs out of its state directory (which `down` removes) and returns where. */

@@ -1,21 +1,24 @@
-import { run } from '../core/exec.ts';
+import { run, type RunOptions, type RunResult } from '../core/exec.ts';
 
 /** Thin, batched wrappers over iproute2 for the lab's namespaces. */
 
+/** Runs a command on the kernel the lab's nodes live on: `run` on the host, or in the lab's guest. */
+export type Runner = (argv: readonly string[], options?: RunOptions) => Promise<RunResult>;
+
 /** Runs many `ip` commands in one process (`ip -batch`), inside `netns` when given. */
-export async function ipBatch(netns: string | null, lines: readonly string[], purpose: string): Promise<void> {
+export async function ipBatch(netns: string | null, lines: readonly string[], purpose: string, runner: Runner = run): Promise<void> {
   if (lines.length === 0) return;
   const argv = netns ? ['ip', '-n', netns, '-batch', '-'] : ['ip', '-batch', '-'];
-  await run(argv, { input: `${lines.join('\n')}\n`, purpose });
+  await runner(argv, { input: `${lines.join('\n')}\n`, purpose });
 }
 
-export async function addNetns(name: string): Promise<void> {
-  await run(['ip', 'netns', 'add', name], { purpose: `create network namespace ${name}` });
-  await ipBatch(name, ['link set lo up'], `bring up lo in ${name}`);
+export async function addNetns(name: string, runner: Runner = run): Promise<void> {
+  await runner(['ip', 'netns', 'add', name], { purpose: `create network namespace ${name}` });
+  await ipBatch(name, ['link set lo up'], `bring up lo in ${name}`, runner);
 }
 
-export async function listNetns(): Promise<string[]> {
-  const result = await run(['ip', '-j', 'netns', 'list'], { nothrow: true });
+export async function listNetns(runner: Runner = run): Promise<string[]> {
+  const result = await runner(['ip', '-j', 'netns', 'list'], { nothrow: true });
   if (result.exitCode !== 0 || !result.stdout.trim()) return [];
   return (JSON.parse(result.stdout) as { name: string }[]).map((entry) => entry.name);
 }
@@ -25,9 +28,9 @@ export async function deleteNetns(name: string): Promise<void> {
 }
 
 /** Sets sysctls inside a namespace (net.* sysctls are per namespace). */
-export async function sysctls(netns: string, values: Record<string, string | number>): Promise<void> {
+export async function sysctls(netns: string, values: Record<string, string | number>, runner: Runner = run): Promise<void> {
   const args = Object.entries(values).map(([key, value]) => `${key}=${value}`);
-  await run(['ip', 'netns', 'exec', netns, 'sysctl', '-q', '-w', ...args], { purpose: `set sysctls in ${netns}` });
+  await runner(['ip', 'netns', 'exec', netns, 'sysctl', '-q', '-w', ...args], { purpose: `set sysctls in ${netns}` });
 }
 
 /** Runs a command inside a namespace and returns its output. */

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { environmentError } from '../core/errors.ts';
 import { findLabProcesses } from './processes.ts';
+import { labRunner } from './guest/lab-guest.ts';
+import type { LabSpec } from './spec.ts';
 
 function environOf(pid: number): Map<string, string> {
   const env = new Map<string, string>();
@@ -40,9 +42,32 @@ export function podMainProcess(lab: string, namespace: string, pod: string): num
   return roots[0]!;
 }
 
+/**
+ * The same search as podMainProcess, as a shell script for a guest-kernel lab (its pods' /proc is
+ * the guest's): prints the pid it killed, or nothing.
+ */
+const guestCrashScript = `
+lab=$1 ns=$2 pod=$3
+members=" "
+for environ in /proc/[0-9]*/environ; do
+  pid=\${environ#/proc/}; pid=\${pid%/environ}
+  env=$(tr '\\0' '\\n' < "$environ" 2>/dev/null) || continue
+  grep -qx "KTH_LAB=$lab" <<<"$env" && grep -qx "POD_NAME=$pod" <<<"$env" && grep -qx "POD_NAMESPACE=$ns" <<<"$env" && members+="$pid "
+done
+for pid in $members; do
+  parent=$(awk '{ sub(/.*\\) /, ""); print $2 }' /proc/$pid/stat 2>/dev/null)
+  case "$members" in *" $parent "*) ;; *) kill -KILL "$pid" && echo "$pid"; exit 0 ;; esac
+done`;
+
 /** SIGKILL to a pod's main process: a crash, which the lab's node agent sees and restarts. */
-export function crashPod(lab: string, namespace: string, pod: string): number {
-  const pid = podMainProcess(lab, namespace, pod);
-  process.kill(pid, 'SIGKILL');
+export async function crashPod(spec: Pick<LabSpec, 'name' | 'slot' | 'guest'>, namespace: string, pod: string): Promise<number> {
+  if (!spec.guest) {
+    const pid = podMainProcess(spec.name, namespace, pod);
+    process.kill(pid, 'SIGKILL');
+    return pid;
+  }
+  const { stdout } = await labRunner(spec)(['bash', '-c', guestCrashScript, 'crash-pod', spec.name, namespace, pod], { purpose: `kill pod ${namespace}/${pod}'s main process in the guest` });
+  const pid = Number(stdout.trim());
+  if (!pid) throw environmentError(`no running process of pod ${namespace}/${pod} in lab ${spec.name}'s guest`, { hint: 'the pod may have stopped already; kth lab status shows what runs' });
   return pid;
 }

@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { RunSummary } from '../analysis/run-summary.ts';
 import { environmentError } from '../core/errors.ts';
 import { onInterrupt } from '../core/interrupts.ts';
@@ -10,8 +8,8 @@ import { clientPod } from '../../manifests/client-pod.ts';
 import { sampleServiceObjects, serverMetricsUrl } from '../../manifests/sample-service.ts';
 import { labDown, labUp } from './lab.ts';
 import { labNames } from './names.ts';
-
-const exec = promisify(execFile);
+import { labKthEntry, labRunner, startupScale } from './guest/lab-guest.ts';
+import type { KernelChoice } from './spec.ts';
 
 /**
  * The lab's end-to-end check and the main job until scenarios land: a lab, the sample HTTP
@@ -22,6 +20,8 @@ const exec = promisify(execFile);
 export interface SmokeOptions {
   nodes: number;
   proxyMode: string;
+  /** The nodes' kernel (default auto: a guest when the host kernel cannot run the mode). */
+  kernel?: KernelChoice;
   outDir: string;
   retain: boolean;
   log: (line: string) => void;
@@ -48,18 +48,18 @@ export async function runLabSmoke(options: SmokeOptions): Promise<SmokeResult> {
   const removeLab = () => labDown(name).then(() => undefined);
   const unregister = onInterrupt(removeLab);
   try {
-    const lab = await labUp({ name, nodes: options.nodes, proxyMode: options.proxyMode, ownerPid: options.retain ? undefined : process.pid, log: options.log });
+    const lab = await labUp({ name, nodes: options.nodes, proxyMode: options.proxyMode, ...(options.kernel ? { kernel: options.kernel } : {}), ownerPid: options.retain ? undefined : process.pid, log: options.log });
     const cluster = connect(lab.kubeconfig);
     const ns = 'smoke';
     await ensureNamespace(cluster, ns);
     options.log('deploying the sample HTTP service: 3 replicas spread over nodes, ClusterIP');
     await apply(cluster, sampleServiceObjects({ name: 'web', namespace: ns, runId: name, server: 'http', replicas: 3, topologySpread: {} }));
-    await waitForDeployment(cluster, ns, 'web', 90_000);
+    await waitForDeployment(cluster, ns, 'web', 90_000 * startupScale(lab.spec));
     const service = await cluster.core.readNamespacedService({ name: 'web', namespace: ns });
     const servers = await podsOf(cluster, ns, 'app.kubernetes.io/name=web');
     const metrics = servers.map((p) => `${p.metadata?.name}=${serverMetricsUrl(p)}`).join(',');
     await apply(cluster, [clientPod({ name: 'client', namespace: ns, runId: name })]);
-    const client = await waitForPodReady(cluster, ns, 'client');
+    const client = await waitForPodReady(cluster, ns, 'client', 60_000 * startupScale(lab.spec));
     const netns = labNames(name).podNetns(client.metadata?.uid ?? '');
     const target = `http://${service.spec?.clusterIP}:80/`;
 
@@ -71,10 +71,9 @@ export async function runLabSmoke(options: SmokeOptions): Promise<SmokeResult> {
     for (const plan of plans) {
       options.log(`load from a client pod: ${plan.name} (${plan.description})`);
       const args = ['http', '--target', target, ...plan.args, '--expect-pods', servers.map((p) => p.metadata?.name).join(','), '--server-metrics', metrics, '--settle', '30s', '--json'];
-      const { stdout } = await exec('ip', ['netns', 'exec', netns, process.execPath, `${lab.spec.repoRoot}/harness/bin/kth.mjs`, 'load', ...args], { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 })
-        .catch((error: { stderr?: string; message: string }) => {
-          throw environmentError(`load phase ${plan.name} failed: ${error.stderr?.trim() || error.message}`);
-        });
+      const load = await labRunner(lab.spec)(['ip', 'netns', 'exec', netns, process.execPath, labKthEntry(lab.spec), 'load', ...args], { timeoutMs: 120_000 * startupScale(lab.spec), nothrow: true });
+      if (load.exitCode !== 0) throw environmentError(`load phase ${plan.name} failed (exit ${load.exitCode}): ${load.stderr.trim()}`);
+      const stdout = load.stdout;
       phases.push({ ...plan, args, run: JSON.parse(stdout) as RunSummary });
     }
 

@@ -24,6 +24,26 @@ export const ipvsOptionsSchema = z.strictObject({
 export type IpvsOptions = z.infer<typeof ipvsOptionsSchema>;
 export const defaultIpvsOptions: IpvsOptions = ipvsOptionsSchema.parse({});
 
+/**
+ * Which kernel the lab's nodes run on: the host's, or a qemu guest's (Debian's stock kernel) when
+ * the proxy mode needs what the host kernel lacks (IP_VS). `auto` picks the host when it can.
+ */
+export const kernelChoices = ['auto', 'host', 'guest'] as const;
+export type KernelChoice = (typeof kernelChoices)[number];
+
+/** The guest a guest-kernel lab's nodes run in (recorded in reports: its timings are not the host's). */
+export const guestSpecSchema = z.object({
+  /** kvm only where a probe booted a stock kernel with it; tcg is qemu's emulation (~10× slower). */
+  accel: z.enum(['kvm', 'tcg']),
+  kernelRelease: z.string(),
+  kernelPackage: z.string(),
+  cpus: z.number().int(),
+  memoryMiB: z.number().int(),
+  /** The bundled CLI the guest's processes run (guest/bundle.ts). */
+  entry: z.string(),
+});
+export type GuestSpec = z.infer<typeof guestSpecSchema>;
+
 /** What `lab up` was asked for, stored as lab.json: the one record `down` and `status` read. */
 export const labSpecSchema = z.object({
   name: z.string(),
@@ -38,6 +58,8 @@ export const labSpecSchema = z.object({
   kubernetesVersion: z.string(),
   /** Cilium's options, for a cilium-mode lab. */
   cilium: ciliumOptionsSchema.optional(),
+  /** Present when the nodes (their namespaces, kube-proxy, pods) run in a guest kernel; the control plane stays on the host. */
+  guest: guestSpecSchema.optional(),
   /** IPVS's options, for an ipvs-mode lab (absent: the defaults). */
   ipvs: ipvsOptionsSchema.optional(),
 });

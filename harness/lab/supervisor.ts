@@ -6,6 +6,9 @@ import { lastLines, run } from '../core/exec.ts';
 import { hostLink, labNetwork } from './addressing.ts';
 import { type ComponentSpec, controlPlaneComponents, nodeAgentComponent } from './components.ts';
 import { dataplaneFor } from './dataplane/index.ts';
+import { GuestProcess, guestSpawn } from './guest/client.ts';
+import { guestBootFiles } from './guest/kernel.ts';
+import { guestAddress, guestComponents, labEnvironment, startupScale } from './guest/lab-guest.ts';
 import { GiveUp, probe, waitFor } from './health.ts';
 import { type LabLayout, labLayout } from './layout.ts';
 import { LAB_MARKER_ENV, labNames } from './names.ts';
@@ -20,7 +23,7 @@ import { type LabSpec, labSpecSchema, type LabStatus } from './spec.ts';
  */
 interface Running {
   spec: ComponentSpec;
-  child: ChildProcess;
+  child: ChildProcess | GuestProcess;
   restarts: number;
   stopping: boolean;
 }
@@ -72,9 +75,20 @@ export async function runSupervisor(labName: string): Promise<void> {
       const node = await dataplane.node(spec, layout, i);
       components.push(await nodeAgentComponent(spec, layout, i, node), ...node.components);
     }
+    // A guest-kernel lab: every node-side component starts in the guest once its network exists,
+    // with start-up bounds scaled to the guest's speed.
+    const scale = startupScale(spec);
+    if (spec.guest) {
+      for (const component of components) {
+        if (component.netns === null) continue;
+        component.after = [...component.after, 'guest-network'];
+        component.startupTimeoutMs = (component.startupTimeoutMs ?? STARTUP_TIMEOUT_MS) * scale;
+      }
+      components.unshift(...guestComponents(spec, layout, (await guestBootFiles())));
+    }
     const healthy = new Set<string>();
     const startWhenReady = async (component: ComponentSpec): Promise<void> => {
-      await waitFor(`${component.name}'s dependencies`, STARTUP_TIMEOUT_MS, async () =>
+      await waitFor(`${component.name}'s dependencies`, STARTUP_TIMEOUT_MS * scale, async () =>
         component.after.every((dep) => healthy.has(dep)) ? true : `waiting for ${component.after.filter((d) => !healthy.has(d)).join(', ')}`, 50);
       await report({ step: `starting ${component.name}` });
       if (component.task) {
@@ -97,10 +111,11 @@ export async function runSupervisor(labName: string): Promise<void> {
           if (state && exits >= STARTUP_CRASHES) throw new GiveUp(`exited ${exits} times while starting (last exit code ${state.child.exitCode ?? state.child.signalCode})`);
           if ('registersNode' in health) return nodeRegistered(layout, health.registersNode);
           if ('exec' in health) return execHealthy(health.exec);
+          if ('probe' in health) return health.probe();
           const tls = health.clientCert ? { ca: pki.caCert, cert: pki.adminCert, key: pki.adminKey } : undefined;
           const result = await probe(health.url, tls);
           return 'status' in result && result.status >= 200 && result.status < 300 ? true : 'status' in result ? `HTTP ${result.status} ${result.body.slice(0, 200)}` : result.error;
-        }, 'registersNode' in health ? 100 : 'exec' in health ? 1000 : 50);
+        }, 'registersNode' in health ? 100 : 'exec' in health ? 1000 : 'probe' in health ? 500 : 50);
       }
       healthy.add(component.name);
       mark(component.name);
@@ -112,7 +127,7 @@ export async function runSupervisor(labName: string): Promise<void> {
       })));
 
     await report({ step: 'waiting for nodes Ready' });
-    await waitForNodesReady(layout, spec);
+    await waitForNodesReady(layout, spec, STARTUP_TIMEOUT_MS * scale);
     mark('nodesReady');
     await report({ phase: 'ready', step: 'ready' });
   } catch (error) {
@@ -124,17 +139,26 @@ export async function runSupervisor(labName: string): Promise<void> {
 
 function start(component: ComponentSpec, layout: LabLayout, spec: LabSpec, running: Map<string, Running>, stopping: () => boolean): void {
   const argv = component.netns ? ['ip', 'netns', 'exec', component.netns, ...component.argv] : component.argv;
-  const log = openSync(layout.log(component.name), 'a');
-  const child = spawn(argv[0] as string, argv.slice(1), {
-    stdio: ['ignore', log, log],
-    env: { ...process.env, ...component.env, [LAB_MARKER_ENV]: spec.name },
-    cwd: spec.repoRoot,
-  });
-  closeSync(log);
+  let child: ChildProcess | GuestProcess;
+  if (spec.guest && component.netns !== null) {
+    // In the guest, through its daemon: the log file is on the shared state directory.
+    child = guestSpawn(guestAddress(spec, 10_000), { argv, env: { ...labEnvironment(), ...component.env, [LAB_MARKER_ENV]: spec.name }, cwd: spec.repoRoot, logFile: layout.log(component.name) });
+  } else {
+    const log = openSync(layout.log(component.name), 'a');
+    child = spawn(argv[0] as string, argv.slice(1), {
+      stdio: ['ignore', log, log],
+      env: { ...process.env, ...component.env, [LAB_MARKER_ENV]: spec.name },
+      cwd: spec.repoRoot,
+    });
+    closeSync(log);
+  }
   const previous = running.get(component.name);
   const state: Running = { spec: component, child, restarts: previous ? previous.restarts + 1 : 0, stopping: false };
   running.set(component.name, state);
-  if (child.pid) void writeFile(layout.pid(component.name), `${child.pid}\n`);
+  // A guest process's pid is the guest's: recorded with a prefix so nothing on the host signals it.
+  const recordPid = () => child.pid && void writeFile(layout.pid(component.name), `${child instanceof GuestProcess ? 'guest:' : ''}${child.pid}\n`);
+  if (child.pid) recordPid();
+  else child.once('spawn', recordPid);
   child.on('exit', (code, signal) => {
     if (state.stopping || stopping()) return;
     // A dead component is restarted with backoff, as a kubelet restarts a static pod.
@@ -183,11 +207,11 @@ async function nodeRegistered(layout: LabLayout, nodeName: string): Promise<true
   return node.spec?.podCIDR ? true : `Node ${nodeName} has no podCIDR yet`;
 }
 
-async function waitForNodesReady(layout: LabLayout, spec: LabSpec): Promise<void> {
+async function waitForNodesReady(layout: LabLayout, spec: LabSpec, timeoutMs: number): Promise<void> {
   const api = await core(layout);
   const names = labNames(spec.name);
   const expected = Array.from({ length: spec.nodes }, (_, i) => names.nodeName(i + 1));
-  await waitFor('nodes Ready', STARTUP_TIMEOUT_MS, async () => {
+  await waitFor('nodes Ready', timeoutMs, async () => {
     const nodes = await api.listNode();
     // Ready as the scheduler sees it: the Ready condition, a podCIDR, and the node lifecycle
     // controller's not-ready/unreachable taints lifted (until then new pods would stay Pending).

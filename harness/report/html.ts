@@ -2,7 +2,7 @@ import { escapeXml as esc } from './escape.ts';
 import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel, statusText } from './format.ts';
 import { reportStatus, type Report, type RunReport } from './model.ts';
 import { legendSwatch, rateChartSvg, seriesStyle, shareBarsSvg } from './svg.ts';
-import { checkValue, chiSquareText, comparison, crossCheckVerdict, dataplaneText, latencyBasis, propagationText, rateSeries, rebalanceText } from './view.ts';
+import { checkValue, chiSquareText, comparison, crossCheckVerdict, dataplaneText, emulatedCaveat, latencyBasis, propagationText, rateSeries, rebalanceText } from './view.ts';
 
 /**
  * index.html: one self-contained file (inline CSS and SVG, no script, nothing fetched), written as
@@ -19,6 +19,7 @@ export function renderHtml(report: Report): string {
     meta('run', report.runId),
     meta('scenario file', `${report.scenario.file} (sha256 ${report.scenario.sha256.slice(0, 12)})`),
     meta('environment', `${env.provider} · Kubernetes ${env.kubernetesVersion} · kernel ${env.kernel} · kth ${env.harnessVersion} · ${env.host}`),
+    ...(env.guestKernels?.length ? [meta('guest kernels', `${env.guestKernels.join('; ')}. ${emulatedCaveat}`)] : []),
     meta('time', `${report.startedAt} → ${report.finishedAt}${report.timeScale !== 1 ? ` (time scale ${report.timeScale})` : ''}`),
     '</dl></header>',
     report.runs.length > 1 ? comparisonSection(report) : '',

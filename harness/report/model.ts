@@ -60,12 +60,26 @@ export interface RunReport extends Partial<RunSummary> {
   /** Per endpoint change during the run: when the slice said so and when traffic followed (ms from the run's start). */
   propagation?: { pod: string; change: 'added' | 'removed'; sliceAtMs: number; requestAtMs: number | null; lagMs: number | null }[];
   /** What carried the traffic: kube-proxy or Cilium, its version, the options compared on, the kernel features it enabled. */
-  dataplane?: { implementation: string; version: string; options: Record<string, string | number | boolean>; features?: Record<string, string | number | boolean> };
+  dataplane?: { implementation: string; version: string; options: Record<string, string | number | boolean>; features?: Record<string, string | number | boolean>; kernel?: RunKernel };
   /** Per load name: its own summary (the run-level fields above sum every load). */
   loads?: Record<string, RunSummary>;
   timeline: TimelineEntry[];
   series: SeriesPoint[];
   checks: CheckResult[];
+}
+
+/**
+ * The kernel a run's nodes ran on. A guest kernel under emulation (tcg) runs everything ~10×
+ * slower: its distributions, error counts and rule shapes compare with host runs, its latencies
+ * and propagation times do not.
+ */
+export interface RunKernel {
+  where: 'host' | 'guest';
+  release: string;
+  /** Guest only: kvm, or tcg (qemu's emulation). */
+  accel?: 'kvm' | 'tcg';
+  /** Guest only: the Debian package it booted. */
+  package?: string;
 }
 
 export interface Report {
@@ -76,7 +90,16 @@ export interface Report {
   finishedAt: string;
   /** How durations were scaled (--time-scale); 1 = as written. */
   timeScale: number;
-  environment: { provider: string; kubernetesVersion: string; kernel: string; harnessVersion: string; host: string };
+  environment: {
+    provider: string;
+    kubernetesVersion: string;
+    /** The host's kernel (runs in a guest record theirs in runs[].dataplane.kernel). */
+    kernel: string;
+    harnessVersion: string;
+    host: string;
+    /** Proxy modes whose nodes ran in a guest kernel, and which: e.g. "ipvs: guest 6.1.0-57-amd64, emulated (qemu TCG)". */
+    guestKernels?: string[];
+  };
   runs: RunReport[];
 }
 

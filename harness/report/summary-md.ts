@@ -2,7 +2,7 @@ import { escapeMarkdown, markdownCode } from './escape.ts';
 import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel, statusText } from './format.ts';
 import { markdownTable, unicodeBar } from './markdown-table.ts';
 import { reportStatus, type Report, type RunReport } from './model.ts';
-import { checkValue, chiSquareText, comparison, crossCheckVerdict, dataplaneText, fairShare, latencyBasis, propagationText, rebalanceText } from './view.ts';
+import { checkValue, chiSquareText, comparison, crossCheckVerdict, dataplaneText, emulatedCaveat, fairShare, latencyBasis, propagationText, rebalanceText } from './view.ts';
 
 /** Timeline entries listed per run; the rest are in index.html and report.json. */
 const timelineLimit = 20;
@@ -17,6 +17,7 @@ export function renderSummaryMarkdown(report: Report): string {
     `Run ${markdownCode(report.runId)} · ${escapeMarkdown(env.provider)} · Kubernetes ${escapeMarkdown(env.kubernetesVersion)} · kernel ${escapeMarkdown(env.kernel)} · kth ${escapeMarkdown(env.harnessVersion)}` +
       `${report.timeScale !== 1 ? ` · time scale ${report.timeScale}` : ''} · ${escapeMarkdown(report.startedAt)} → ${escapeMarkdown(report.finishedAt)}`,
     '',
+    ...(env.guestKernels?.length ? [`**Guest kernels:** ${escapeMarkdown(env.guestKernels.join('; '))}. ${escapeMarkdown(emulatedCaveat)}`, ''] : []),
   ];
   const table = comparison(report);
   lines.push(markdownTable(table.head.map(escapeMarkdown), table.rows.map((row) => row.map(escapeMarkdown)), table.head.map((_, i) => (i === 0 ? 'l' : 'r'))), '');

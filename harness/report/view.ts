@@ -50,11 +50,12 @@ export function rateSeries(run: Pick<RunReport, 'series' | 'pods'>): RateSeries 
 }
 
 /** How latency was measured, in words (open vs closed model). */
-export function latencyBasis(run: Pick<RunReport, 'load'>): string {
+export function latencyBasis(run: Pick<RunReport, 'load' | 'dataplane'>): string {
   if (!run.load) return 'How latency was measured is not recorded.';
-  return run.load.latencyMeasuredFrom === 'intended'
+  const caveat = emulated(run) ? ` ${emulatedCaveat}` : '';
+  return (run.load.latencyMeasuredFrom === 'intended'
     ? 'Latency measured from the intended send time (open model: no coordinated omission).'
-    : `Latency measured from the actual send time (closed model${run.load.coordinatedOmission ? ': coordinated omission — stalls hold back sending, so they are under-represented' : ''}).`;
+    : `Latency measured from the actual send time (closed model${run.load.coordinatedOmission ? ': coordinated omission — stalls hold back sending, so they are under-represented' : ''}).`) + caveat;
 }
 
 /** The χ² result with its sampling unit and whether the approximation holds; and when the spread is too even to be random, that. */
@@ -91,12 +92,14 @@ export function comparison(report: Pick<Report, 'runs'>): { head: string[]; rows
     rows: [
       row('status', (run) => statusText(run.status)),
       row('data plane', (run) => (run.dataplane ? `${run.dataplane.implementation} ${run.dataplane.version}` : '—')),
+      row('kernel', kernelText),
       row('Jain index', (run) => formatNumber(run.metrics?.jainIndex)),
       row('χ² p', (run) => formatP(run.metrics?.chiSquareP)),
       row('max/min', (run) => formatMaxMin(run)),
       row('errors', (run) => formatNumber(run.errors?.total)),
-      row('p99', (run) => formatMs(run.latencyMs?.p99)),
-      row('new pod → traffic', (run) => formatMs(run.metrics?.propagationLagMs ?? null)),
+      // Timings taken under emulation carry a mark: they do not compare with host-kernel runs.
+      row('p99', (run) => `${formatMs(run.latencyMs?.p99)}${emulated(run) && run.latencyMs ? ' (emulated)' : ''}`),
+      row('new pod → traffic', (run) => `${formatMs(run.metrics?.propagationLagMs ?? null)}${emulated(run) && run.metrics?.propagationLagMs != null ? ' (emulated)' : ''}`),
     ],
   };
 }
@@ -116,8 +119,23 @@ export function propagationText(run: RunReport): string | undefined {
     const after = run.metrics?.trafficAfterRemovalMs ?? null;
     parts.push(`${removed.length} pod(s) left the endpoints; ${after === null ? 'no traffic seen around it' : after >= 0 ? `the last answered up to ${formatMs(after)} after leaving` : `every one had stopped answering before it left (by ${formatMs(-after)} at least)`}`);
   }
-  return `${parts.join('; ')} (EndpointSlice watch vs. per-pod response times, one host clock)`;
+  return `${parts.join('; ')} (EndpointSlice watch vs. per-pod response times, one host clock)${emulated(run) ? `. ${emulatedCaveat}` : ''}`;
 }
+
+/** The kernel a run's nodes ran on, in words. */
+export function kernelText(run: Pick<RunReport, 'dataplane'>): string {
+  const kernel = run.dataplane?.kernel;
+  if (!kernel) return '—';
+  if (kernel.where === 'host') return `host ${kernel.release}`;
+  return `guest ${kernel.release}, ${kernel.accel === 'tcg' ? 'emulated' : 'KVM'}`;
+}
+
+/** Whether a run's timings were taken under emulation, and so do not compare with host-kernel runs. */
+export function emulated(run: Pick<RunReport, 'dataplane'>): boolean {
+  return run.dataplane?.kernel?.where === 'guest' && run.dataplane.kernel.accel === 'tcg';
+}
+
+export const emulatedCaveat = 'Taken in an emulated guest kernel (qemu TCG, ~10× slower): distributions, errors and rule shapes compare with host-kernel runs; latencies and propagation times do not.';
 
 /** The run's data plane in one line: implementation, version, options; then the kernel features it reports. */
 export function dataplaneText(run: RunReport): { summary: string; features: string } | undefined {

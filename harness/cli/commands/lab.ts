@@ -1,12 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { badInput } from '../../core/errors.ts';
 import { labLayout } from '../../lab/layout.ts';
 import type { Removed } from '../../lab/lab.ts';
 import { labNames, validateLabName } from '../../lab/names.ts';
-import { type CiliumOptions, ciliumOptionsSchema, type IpvsOptions, ipvsOptionsSchema, ipvsSchedulers } from '../../lab/spec.ts';
+import { type CiliumOptions, ciliumOptionsSchema, type IpvsOptions, ipvsOptionsSchema, ipvsSchedulers, type KernelChoice } from '../../lab/spec.ts';
 import { registerLabLoadBalancer } from './lab-lb.ts';
 import { registerLabAgent } from './lab-agent.ts';
 import { textTable } from '../table.ts';
@@ -56,13 +55,14 @@ export function registerLab(program: Command): Command {
     .option('--cilium-lb-algorithm <algorithm>', 'cilium: random | maglev', undefined)
     .option('--cilium-node-port-mode <mode>', 'cilium: snat | dsr', undefined)
     .option('--ipvs-scheduler <scheduler>', `ipvs: ${ipvsSchedulers.join(' | ')} (default rr)`, undefined)
-    .action(async (options: { name: string; nodes: string; proxyMode: string; ciliumSocketLb?: string; ciliumLbAlgorithm?: string; ciliumNodePortMode?: string; ipvsScheduler?: string }) => {
+    .option('--kernel <where>', "the nodes' kernel: auto (the host's when it can run the mode, else a qemu guest's) | host | guest", 'auto')
+    .action(async (options: { name: string; nodes: string; proxyMode: string; ciliumSocketLb?: string; ciliumLbAlgorithm?: string; ciliumNodePortMode?: string; ipvsScheduler?: string; kernel: string }) => {
       const nodes = Number(options.nodes);
       if (!Number.isInteger(nodes)) throw badInput(`--nodes '${options.nodes}' is not a whole number`, { where: '--nodes' });
       const { labUp } = await labApi();
       const cilium = ciliumFlags(options);
       const ipvs = ipvsFlags(options);
-      const info = await labUp({ name: options.name, nodes, proxyMode: options.proxyMode, ...(cilium ? { cilium } : {}), ...(ipvs ? { ipvs } : {}), log: progress });
+      const info = await labUp({ name: options.name, nodes, proxyMode: options.proxyMode, ...(cilium ? { cilium } : {}), ...(ipvs ? { ipvs } : {}), kernel: options.kernel as KernelChoice, log: progress });
       const timings = Object.entries(info.status?.timings ?? {}).map(([k, v]) => `${k}=${v}s`).join(' ');
       progress(`timings (supervisor monotonic clock, from supervisor start): ${timings}`);
       process.stdout.write(`${info.kubeconfig}\n`);
@@ -115,10 +115,8 @@ export function registerLab(program: Command): Command {
     .argument('[command...]', 'the command, after --')
     .action(async (name: string, target: string, command: string[]) => {
       if (command.length === 0) throw badInput('no command given', { hint: `kth lab exec ${name} ${target} -- ip addr` });
-      const { execArgv } = await import('../../lab/exec-target.ts');
-      const [program, ...args] = await execArgv(validateLabName(name), target, command);
-      const result = spawnSync(program as string, args, { stdio: 'inherit' });
-      process.exitCode = result.status ?? 1;
+      const { execInLab } = await import('../../lab/exec-target.ts');
+      process.exitCode = await execInLab(validateLabName(name), target, command);
     });
 
   lab
@@ -143,11 +141,12 @@ export function registerLab(program: Command): Command {
     .description('the lab end to end: a lab, the sample service, persistent vs short-lived load from a client pod, per-pod distribution, cross-checked against the servers')
     .option('--nodes <k>', 'number of nodes', '3')
     .option('--proxy-mode <mode>', 'iptables | nftables | ipvs', 'iptables')
+    .option('--kernel <where>', "the nodes' kernel: auto | host | guest", 'auto')
     .option('--out <dir>', 'where result.json goes', 'reports')
     .option('--retain', 'keep the lab afterwards')
-    .action(async (options: { nodes: string; proxyMode: string; out: string; retain?: boolean }) => {
+    .action(async (options: { nodes: string; proxyMode: string; kernel: string; out: string; retain?: boolean }) => {
       const { runLabSmoke } = await import('../../lab/smoke.ts');
-      const result = await runLabSmoke({ nodes: Number(options.nodes), proxyMode: options.proxyMode, outDir: options.out, retain: Boolean(options.retain), log: progress });
+      const result = await runLabSmoke({ nodes: Number(options.nodes), proxyMode: options.proxyMode, kernel: options.kernel as KernelChoice, outDir: options.out, retain: Boolean(options.retain), log: progress });
       process.stdout.write(renderSmoke(result));
       if (!result.passed) process.exitCode = ExitCode.checkFailed;
     });

@@ -1,18 +1,24 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { labDown, labUp } from '../../lab/lab.ts';
 import { labNames } from '../../lab/names.ts';
 import { crashPod } from '../../lab/pod-process.ts';
 import { connect } from '../../kube/cluster.ts';
 import { type DataplaneInfo, dataplaneFor } from '../../lab/dataplane/index.ts';
-import { type CiliumOptions, type LabProxyMode, proxyModes } from '../../lab/spec.ts';
-import { kthArgv, type RunTarget } from '../execute.ts';
+import { labKthEntry, labSpawn } from '../../lab/guest/lab-guest.ts';
+import { guestCapability, guestRequired } from '../../setup/guest-capabilities.ts';
+import { type CiliumOptions, type IpvsOptions, type KernelChoice, type LabProxyMode, proxyModes } from '../../lab/spec.ts';
+import type { RunTarget } from '../execute.ts';
 
-/** Why this host's lab cannot run a proxy mode, or undefined when it can. */
-export async function labUnsupported(mode: string): Promise<string | undefined> {
+/** Why this host's lab cannot run a proxy mode (on the host kernel, or in a guest when allowed), or undefined when it can. */
+export async function labUnsupported(mode: string, kernel: KernelChoice = 'auto'): Promise<string | undefined> {
   if (!(proxyModes as readonly string[]).includes(mode)) return `the lab has no proxy mode '${mode}'`;
   const problems = await dataplaneFor(mode as LabProxyMode).hostProblems();
-  return problems.length > 0 ? `proxy mode ${mode} cannot run on this host: ${problems.join('; ')}` : undefined;
+  const hostReason = `proxy mode ${mode} cannot run on this host's kernel: ${problems.join('; ')}`;
+  if (kernel === 'host' || mode === 'cilium') return problems.length > 0 ? hostReason : undefined;
+  if (kernel === 'auto' && problems.length === 0) return undefined;
+  const missing = guestCapability().rows.filter((row) => !row.available && (guestRequired as readonly string[]).includes(row.name));
+  if (missing.length === 0) return undefined;
+  return `${problems.length > 0 ? `${hostReason}; ` : ''}nor in a guest kernel: ${missing.map((row) => `${row.detail} (fix: ${row.fix ?? 'see kth doctor'})`).join('; ')}`;
 }
 
 export interface OpenLab {
@@ -24,21 +30,21 @@ export interface OpenLab {
 }
 
 /** A lab in one proxy mode for one scenario run; clients run in a client pod's namespace, or the lab's external client namespace. */
-export async function openLab(options: { proxyMode: string; nodes: number; cilium?: Partial<CiliumOptions>; retain: boolean; log: (line: string) => void }): Promise<OpenLab> {
+export async function openLab(options: { proxyMode: string; nodes: number; cilium?: Partial<CiliumOptions>; ipvs?: Partial<IpvsOptions>; kernel?: KernelChoice; retain: boolean; log: (line: string) => void }): Promise<OpenLab> {
   const name = `r${randomBytes(3).toString('hex')}`;
-  const lab = await labUp({ name, nodes: options.nodes, proxyMode: options.proxyMode, ...(options.cilium ? { cilium: options.cilium } : {}), ownerPid: options.retain ? undefined : process.pid, log: options.log });
+  const lab = await labUp({ name, nodes: options.nodes, proxyMode: options.proxyMode, ...(options.cilium ? { cilium: options.cilium } : {}), ...(options.ipvs ? { ipvs: options.ipvs } : {}),
+    ...(options.kernel ? { kernel: options.kernel } : {}), ownerPid: options.retain ? undefined : process.pid, log: options.log });
   const names = labNames(name);
   const target: RunTarget = {
     cluster: connect(lab.kubeconfig),
     spawnClient(where, argv) {
       const netns = where === 'external' ? names.netns('client') : names.podNetns(where.pod.metadata?.uid ?? '');
-      const [command, ...args] = kthArgv(argv);
-      return spawn('ip', ['netns', 'exec', netns, command!, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      return labSpawn(lab.spec, netns, [process.execPath, labKthEntry(lab.spec), ...argv]);
     },
     async killProcess(namespace, pod) {
       const podName = pod.metadata?.name as string;
-      const pid = crashPod(name, namespace, podName);
-      return `${podName} (pid ${pid}, SIGKILL)`;
+      const pid = await crashPod(lab.spec, namespace, podName);
+      return `${podName} (pid ${pid}${lab.spec.guest ? ' in the guest' : ''}, SIGKILL)`;
     },
   };
   const dataplane = await dataplaneFor(lab.spec.proxyMode).describe(lab.spec);

@@ -15,6 +15,12 @@ import { PodRuntime } from './runtime.ts';
 
 export type { AgentConfig } from './config.ts';
 
+/** An agent running from the bundled CLI (in a guest) starts harness images from the same bundle. */
+function bundledEntry(): { kthEntry?: string } {
+  const entry = process.argv[1];
+  return entry && /\/harness\/\.bundle\/kth-[0-9a-f]+\.mjs$/.test(entry) ? { kthEntry: entry } : {};
+}
+
 /**
  * The lab node agent: the kubelet and container runtime of one lab node, running inside the
  * node's network namespace. It registers the Node and keeps it Ready (status + Lease), routes the
@@ -105,7 +111,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
         labName: config.labName,
         stateDir: config.stateDir,
         podNetnsPrefix: config.podNetnsPrefix,
-        image: { repoRoot: config.repoRoot, nodeExecPath: process.execPath, harnessVersion: harnessVersion() },
+        image: { repoRoot: config.repoRoot, nodeExecPath: process.execPath, ...bundledEntry(), harnessVersion: harnessVersion() },
         net,
         backoff: new CrashLoopBackoff({ baseMs: config.crashLoopBackoffBaseMs, maxMs: config.crashLoopBackoffMaxMs }),
         sink,

@@ -46,6 +46,8 @@ export interface ImageContext {
   repoRoot: string;
   /** The Node.js that runs harness images (this process's). */
   nodeExecPath: string;
+  /** The CLI harness images run (this process's: the sources, or the bundle in a guest). Default: harness/bin/kth.mjs. */
+  kthEntry?: string;
   harnessVersion: string;
 }
 
@@ -60,7 +62,7 @@ export function resolveContainerCommand(container: Pick<V1Container, 'name' | 'i
   const target = harnessImageTarget(image);
   if (target) {
     const definition = harnessImageDefinitions[target];
-    const entrypoint = command.length > 0 ? command : [context.nodeExecPath, join(context.repoRoot, 'harness/bin/kth.mjs'), ...definition.entrypoint];
+    const entrypoint = command.length > 0 ? command : [context.nodeExecPath, context.kthEntry ?? join(context.repoRoot, 'harness/bin/kth.mjs'), ...definition.entrypoint];
     return {
       ok: true,
       command: {

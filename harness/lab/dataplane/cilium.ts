@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { run } from '../../core/exec.ts';
-import { cacheRoot } from '../../core/paths.ts';
+import { cacheRoot, repoRoot } from '../../core/paths.ts';
 import { apply, connect } from '../../kube/cluster.ts';
 import { CILIUM_CLANG_DIR, ciliumCrdFiles, ciliumLibDir, requireBinary } from '../../setup/binaries.ts';
 import { ciliumHostProblems } from '../../setup/host-capabilities.ts';
@@ -28,8 +28,8 @@ export type { DataplaneInfo } from './types.ts';
  * and /run/cilium, cgroup2 subtree and cgroup namespace), which the agent, the node agent and
  * the node's pods all live in.
  */
-export const CILIUM_SANDBOX_SCRIPT = new URL('./node-sandbox.sh', import.meta.url).pathname;
-const CLANG_CACHE_SCRIPT = new URL('./clang-cache.sh', import.meta.url).pathname;
+export const CILIUM_SANDBOX_SCRIPT = join(repoRoot, 'harness/lab/dataplane/node-sandbox.sh');
+const CLANG_CACHE_SCRIPT = join(repoRoot, 'harness/lab/dataplane/clang-cache.sh');
 /** Where the agent writes its CNI config once ready; the node agent waits for it (inside the node's /run/cilium). */
 const CNI_CONF = '/run/cilium/cni/05-cilium.conflist';
 /** From agent start to ready, three agents compiling on two cores: measured 12–25 s here; bounded generously (Cilium's own CI allows 360 s). */

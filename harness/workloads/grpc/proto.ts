@@ -1,9 +1,11 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { repoRoot } from '../../core/paths.ts';
 
 /** The shipped contract, `kth.v1.Echo` (clients such as grpcurl, ghz and k6 load this file). */
-export const echoProtoPath = fileURLToPath(new URL('../proto/kth/v1/echo.proto', import.meta.url));
+// From the repository root, not this file: the same path holds when the CLI runs bundled (harness/.bundle).
+export const echoProtoPath = join(repoRoot, 'harness/workloads/proto/kth/v1/echo.proto');
 
 export const echoServiceName = 'kth.v1.Echo';
 

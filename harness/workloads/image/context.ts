@@ -1,12 +1,11 @@
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { environmentError } from '../../core/errors.ts';
 import { run } from '../../core/exec.ts';
 import { repoRoot } from '../../core/paths.ts';
 
-export const dockerfilePath = fileURLToPath(new URL('./Dockerfile', import.meta.url));
+export const dockerfilePath = join(repoRoot, 'harness/workloads/image/Dockerfile');
 
 export interface BuildContext extends AsyncDisposable {
   readonly dir: string;
