@@ -14,12 +14,15 @@ import { planScenario, specsOf, type RunPlan } from './plan.ts';
 import { labUnsupported, openLab } from './providers/lab.ts';
 import { loadScenario } from './scenario.ts';
 import type { ProxyMode } from './types.ts';
+import type { KernelChoice } from '../lab/spec.ts';
 
 export interface RunScenarioOptions {
   file: string;
   /** @default 'lab' */
   provider?: 'lab' | 'kind' | 'existing';
   proxyModes?: ProxyMode[];
+  /** The nodes' kernel for every lab (default auto: a guest where the host kernel cannot run a mode). */
+  kernel?: KernelChoice;
   outDir: string;
   timeScale: number;
   /** Keep the clusters for a look afterwards (they are listed). */
@@ -110,7 +113,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
   try {
     for (const proxyMode of plan.proxyModes) {
       const runs = plan.runs.filter((run) => run.proxyMode === proxyMode);
-      const why = await labUnsupported(proxyMode);
+      const why = await labUnsupported(proxyMode, options.kernel);
       if (why) {
         options.log(`[${proxyMode}] unsupported here: ${why}`);
         for (const run of runs) report.runs.push(unsupported(run, why));
@@ -121,8 +124,12 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
       let lab: Awaited<ReturnType<typeof openLab>> | undefined;
       try {
         options.log(`[${proxyMode}] starting a ${plan.nodes}-node lab`);
-        lab = await openLab({ proxyMode, nodes: plan.nodes, ...(proxyMode === 'cilium' && scenario.spec.cilium ? { cilium: scenario.spec.cilium } : {}), ...(proxyMode === 'ipvs' && scenario.spec.ipvs ? { ipvs: scenario.spec.ipvs } : {}), retain: options.retain, log: (line) => options.log(`[${proxyMode}] ${line}`) });
+        lab = await openLab({ proxyMode, nodes: plan.nodes, ...(proxyMode === 'cilium' && scenario.spec.cilium ? { cilium: scenario.spec.cilium } : {}), ...(proxyMode === 'ipvs' && scenario.spec.ipvs ? { ipvs: scenario.spec.ipvs } : {}), ...(options.kernel ? { kernel: options.kernel } : {}), retain: options.retain, log: (line) => options.log(`[${proxyMode}] ${line}`) });
         openLabDown = options.retain ? undefined : lab.down;
+        const kernel = lab.dataplane.kernel;
+        if (kernel?.where === 'guest') {
+          report.environment.guestKernels = [...(report.environment.guestKernels ?? []), `${proxyMode}: guest ${kernel.release} (${kernel.package ?? 'Debian'}), ${kernel.accel === 'tcg' ? 'emulated (qemu TCG)' : 'KVM'}`];
+        }
       } catch (error) {
         if (controller.signal.aborted) throw error;
         for (const run of runs) report.runs.push(errored(run, error, performance.now() - started));

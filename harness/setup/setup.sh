@@ -18,8 +18,11 @@ fail() {
 # 1. Debian packages. Only what is missing is installed, so a ready host skips apt entirely.
 # clang-19/llvm-19: the Cilium agent compiles its BPF datapath with clang (>= 18.1; Debian's 19.1.7
 # is what Cilium's own image ships), run from /usr/lib/llvm-19/bin; bpftool inspects what it
-# attached. ipset: kube-proxy's ipvs mode.
-packages=(iptables nftables iproute2 conntrack kmod procps openssl ca-certificates docker.io clang-19 llvm-19 bpftool ipset)
+# attached. ipset: kube-proxy's ipvs mode. qemu-system-x86, linux-image-amd64 (files under /boot and
+# /lib/modules only), busybox-static, ipvsadm, xz-utils and cpio: the guest kernel that runs ipvs mode
+# where the host kernel has no IP_VS (harness/lab/guest/).
+packages=(iptables nftables iproute2 conntrack kmod procps openssl ca-certificates docker.io clang-19 llvm-19 bpftool ipset
+  qemu-system-x86 linux-image-amd64 busybox-static ipvsadm xz-utils cpio curl)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

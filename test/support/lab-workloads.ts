@@ -4,6 +4,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { apply, type Cluster, waitForPodReady } from '../../harness/kube/cluster.ts';
 import { clientPod } from '../../manifests/client-pod.ts';
 import { labNames } from '../../harness/lab/names.ts';
+import { labKthEntry, labRunner } from '../../harness/lab/guest/lab-guest.ts';
+import type { LabSpec } from '../../harness/lab/spec.ts';
 
 const exec = promisify(execFile);
 
@@ -34,4 +36,15 @@ export interface LoadRun {
 export async function inNetns(netns: string, argv: readonly string[]): Promise<string> {
   const { stdout } = await exec('ip', ['netns', 'exec', netns, ...argv], { maxBuffer: 32 * 1024 * 1024 });
   return stdout;
+}
+
+/** Runs `argv` inside one of a lab's namespaces, on the kernel its nodes live on (the host's or its guest's). */
+export async function inLabNetns(spec: LabSpec, netns: string, argv: readonly string[], timeoutMs = 120_000): Promise<string> {
+  const result = await labRunner(spec)(['ip', 'netns', 'exec', netns, ...argv], { timeoutMs, purpose: `run ${argv[0]} in ${netns}` });
+  return result.stdout;
+}
+
+/** `kth load … --json` inside one of a lab's namespaces, wherever its nodes' kernel is. */
+export async function loadInLab<T = LoadRun>(spec: LabSpec, netns: string, args: readonly string[], timeoutMs = 120_000): Promise<T> {
+  return JSON.parse(await inLabNetns(spec, netns, [process.execPath, labKthEntry(spec), 'load', ...args, '--json'], timeoutMs)) as T;
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { badInput, HarnessError } from '../../core/errors.ts';
 import { parseProxyModes, parseTimeScale } from '../../engine/plan.ts';
+import { type KernelChoice, kernelChoices } from '../../lab/spec.ts';
 
 interface RunFlags {
   provider: string;
@@ -9,6 +10,7 @@ interface RunFlags {
   baseline?: string;
   retain?: boolean;
   timeScale: string;
+  kernel: string;
 }
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -24,6 +26,7 @@ export function registerRun(program: Command): void {
     .option('--out <dir>', 'where the report directory goes', 'reports')
     .option('--baseline <report.json>', 'compare with an earlier report: a check that passed there and fails now is a regression')
     .option('--retain', 'keep the clusters afterwards (kth lab down --name … removes them)')
+    .option('--kernel <where>', "lab nodes' kernel: auto (a qemu guest's where the host kernel cannot run a proxy mode) | host | guest", 'auto')
     .option('--time-scale <factor>', 'run every timeline duration at this fraction (0.2 = 20%: tests, smoke runs)', '1')
     .action(async (file: string, flags: RunFlags) => {
       const timeScale = parseTimeScale(flags.timeScale);
@@ -35,7 +38,8 @@ export function registerRun(program: Command): void {
       const baseline = flags.baseline ? await readDiffableReport(flags.baseline) : undefined;
       const { runScenario } = await import('../../engine/run.ts');
       const { reportStatus } = await import('../../report/model.ts');
-      const { report, files } = await runScenario({ file, provider: flags.provider as 'lab', ...(proxyModes ? { proxyModes } : {}), outDir: flags.out, timeScale, retain: Boolean(flags.retain), log: progress });
+      if (!(kernelChoices as readonly string[]).includes(flags.kernel)) throw badInput(`--kernel: '${flags.kernel}' is not one of ${kernelChoices.join(', ')}`, { where: '--kernel' });
+      const { report, files } = await runScenario({ file, provider: flags.provider as 'lab', ...(proxyModes ? { proxyModes } : {}), kernel: flags.kernel as KernelChoice, outDir: flags.out, timeScale, retain: Boolean(flags.retain), log: progress });
       process.stdout.write(`${files.summaryMd}\n${files.indexHtml}\n`);
       const diff = baseline ? diffReports(baseline, report) : undefined;
       if (diff) process.stdout.write(renderDiff(diff));

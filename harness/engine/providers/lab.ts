@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { release } from 'node:os';
 import { labDown, labUp } from '../../lab/lab.ts';
 import { labNames } from '../../lab/names.ts';
 import { crashPod } from '../../lab/pod-process.ts';
@@ -47,6 +48,10 @@ export async function openLab(options: { proxyMode: string; nodes: number; ciliu
       return `${podName} (pid ${pid}${lab.spec.guest ? ' in the guest' : ''}, SIGKILL)`;
     },
   };
-  const dataplane = await dataplaneFor(lab.spec.proxyMode).describe(lab.spec);
+  const guest = lab.spec.guest;
+  const dataplane: DataplaneInfo = {
+    ...(await dataplaneFor(lab.spec.proxyMode).describe(lab.spec)),
+    kernel: guest ? { where: 'guest', release: guest.kernelRelease, accel: guest.accel, package: guest.kernelPackage } : { where: 'host', release: release() },
+  };
   return { name, target, dataplane, down: async () => void (await labDown(name)) };
 }

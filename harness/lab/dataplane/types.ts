@@ -1,3 +1,4 @@
+import type { RunKernel } from '../../report/model.ts';
 import type { BinaryName } from '../../setup/versions.ts';
 import type { AgentConfigInput } from '../agent/config.ts';
 import type { ComponentSpec } from '../components.ts';
@@ -40,6 +41,8 @@ export interface DataplaneInfo {
   options: Record<string, string | number | boolean>;
   /** What the data plane reports it enabled in the kernel (Cilium: KPR features, attach mode, routing). */
   features?: Record<string, string | number | boolean>;
+  /** The kernel the nodes ran on (a guest's timings are not the host's). */
+  kernel?: RunKernel;
 }
 
 export interface NodeDataplane {
