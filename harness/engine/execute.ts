@@ -48,6 +48,8 @@ export interface RunTarget {
   /** Runs `kth <argv>` where the scenario's clients live: inside a client pod, or outside the cluster. */
   spawnClient(where: { pod: V1Pod } | 'external', argv: readonly string[]): ClientProcess;
   killProcess(namespace: string, pod: V1Pod): Promise<string>;
+  /** How much longer than on a host kernel pods take to start here (a guest kernel under emulation); default 1. */
+  startupScale?: number;
 }
 
 export interface ExecuteOptions {
@@ -110,7 +112,7 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
   await ensureNamespace(cluster, namespace, { [RunIdLabel]: runId, [ManagedByLabel]: 'kube-traffic-harness' });
   const params = workloadParams(run.workload, { name: serviceName, namespace, runId });
   await apply(cluster, sampleServiceObjects(params));
-  await waitForDeployment(cluster, namespace, serviceName, 180_000);
+  await waitForDeployment(cluster, namespace, serviceName, 180_000 * (target.startupScale ?? 1));
   const service = await cluster.core.readNamespacedService({ name: serviceName, namespace });
   const livePods = async () => (await podsOf(cluster, namespace, selectorOf(runId))).filter((pod) => !pod.metadata?.deletionTimestamp);
   let servers = await livePods();
@@ -124,7 +126,7 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
   let client: V1Pod | undefined;
   if (needsPodClient) {
     await apply(cluster, [clientPod({ name: 'client', namespace, runId })]);
-    client = await waitForPodReady(cluster, namespace, 'client', 120_000);
+    client = await waitForPodReady(cluster, namespace, 'client', 120_000 * (target.startupScale ?? 1));
   }
   const targetFor = (load: LoadSpec): string => {
     const external = load.from === 'external';

@@ -9,7 +9,7 @@ import type { LabSpec } from './spec.ts';
 import type { LoadBalancerConfigInput } from './load-balancer/config.ts';
 import type { AgentConfigInput } from './agent/config.ts';
 import type { NodeDataplane } from './dataplane/types.ts';
-import { labKthEntry } from './guest/lab-guest.ts';
+import { labKthEntry, startupScale } from './guest/lab-guest.ts';
 
 /** V8 flags for the lab's long-running Node.js components: idle memory matters more than throughput. */
 export const LEAN_NODE_FLAGS = ['--optimize-for-size', '--max-semi-space-size=1'];
@@ -140,6 +140,7 @@ export async function nodeAgentComponent(spec: LabSpec, layout: LabLayout, index
     podNetnsPrefix: names.podNetnsPrefix,
     repoRoot: spec.repoRoot,
     ...(plane.cni ? { cni: plane.cni } : {}),
+    ...(spec.guest ? { probeTimeoutScale: startupScale(spec) } : {}),
   } satisfies AgentConfigInput, null, 2));
   return {
     name: `agent-${nodeName}`,

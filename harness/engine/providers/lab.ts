@@ -5,7 +5,7 @@ import { labNames } from '../../lab/names.ts';
 import { crashPod } from '../../lab/pod-process.ts';
 import { connect } from '../../kube/cluster.ts';
 import { type DataplaneInfo, dataplaneFor } from '../../lab/dataplane/index.ts';
-import { labKthEntry, labSpawn } from '../../lab/guest/lab-guest.ts';
+import { labKthEntry, labSpawn, startupScale } from '../../lab/guest/lab-guest.ts';
 import { guestCapability, guestRequired } from '../../setup/guest-capabilities.ts';
 import { type CiliumOptions, type IpvsOptions, type KernelChoice, type LabProxyMode, proxyModes } from '../../lab/spec.ts';
 import type { RunTarget } from '../execute.ts';
@@ -38,6 +38,7 @@ export async function openLab(options: { proxyMode: string; nodes: number; ciliu
   const names = labNames(name);
   const target: RunTarget = {
     cluster: connect(lab.kubeconfig),
+    startupScale: startupScale(lab.spec),
     spawnClient(where, argv) {
       const netns = where === 'external' ? names.netns('client') : names.podNetns(where.pod.metadata?.uid ?? '');
       return labSpawn(lab.spec, netns, [process.execPath, labKthEntry(lab.spec), ...argv]);

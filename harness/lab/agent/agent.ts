@@ -112,6 +112,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
         stateDir: config.stateDir,
         podNetnsPrefix: config.podNetnsPrefix,
         image: { repoRoot: config.repoRoot, nodeExecPath: process.execPath, ...bundledEntry(), harnessVersion: harnessVersion() },
+        probeTimeoutScale: config.probeTimeoutScale,
         net,
         backoff: new CrashLoopBackoff({ baseMs: config.crashLoopBackoffBaseMs, maxMs: config.crashLoopBackoffMaxMs }),
         sink,

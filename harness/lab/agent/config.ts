@@ -55,6 +55,12 @@ export const agentConfigSchema = z.strictObject({
    * named by its first `plugins[].type` is run from `binDir`. The plugin routes pod CIDRs too.
    */
   cni: z.strictObject({ confFile: z.string().min(1), binDir: z.string().min(1) }).optional(),
+  /**
+   * Multiplies every probe's timeoutSeconds (never its period or thresholds, which decide what
+   * the scenario measures): on a kernel that runs everything ~10× slower (a guest under
+   * emulation) a healthy server can take longer than a second to answer.
+   */
+  probeTimeoutScale: z.number().min(1).default(1),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

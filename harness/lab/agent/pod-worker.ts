@@ -32,6 +32,8 @@ export interface PodWorkerDeps {
   stateDir: string;
   podNetnsPrefix: string;
   image: ImageContext;
+  /** See AgentConfig.probeTimeoutScale. */
+  probeTimeoutScale?: number;
   net: NodeNetContext;
   /** Joins pod sandboxes to the node: the agent's own veth + IPAM, or a CNI plugin. */
   attacher: PodAttacher;
@@ -553,9 +555,10 @@ export class PodWorker {
     ];
     for (const [kind, probe] of kinds) {
       if (!probe) continue;
+      const scale = this.deps.probeTimeoutScale ?? 1;
       const worker = new ProbeWorker({
         kind,
-        probe,
+        probe: scale === 1 ? probe : { ...probe, timeoutSeconds: (probe.timeoutSeconds ?? 1) * scale },
         target: this.target(slot),
         // An adopted container has been up for a while: its initial delay is long over.
         containerStartedAt: adopted ? new Date(0) : process.startedAt,

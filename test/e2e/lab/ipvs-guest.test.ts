@@ -1,4 +1,7 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { sampleServiceObjects } from '../../../manifests/sample-service.ts';
 import { apply, connect, ensureNamespace, podsOf, waitForDeployment } from '../../../harness/kube/cluster.ts';
@@ -9,6 +12,7 @@ import { labNames } from '../../../harness/lab/names.ts';
 import { findLabProcesses } from '../../../harness/lab/processes.ts';
 import { parseIpvsadm } from '../../../harness/inspect/ipvs.ts';
 import { ipvsCapability } from '../../../harness/setup/host-capabilities.ts';
+import type { Report } from '../../../harness/report/model.ts';
 import { inLabNetns, loadInLab, podNetns, startClientPod } from '../../support/lab-workloads.ts';
 import { labResidue, noResidue, testLabName } from '../../support/residue.ts';
 
@@ -56,7 +60,7 @@ describe('ipvs mode on a 3-node lab (in a guest kernel where the host has no IP_
     const client = await startClientPod(cluster, ns, 'client');
     const run = await loadInLab<{ totals: { requests: number; attributed: number; serverCounted: number | null }; errors: { total: number }; pods: { requests: number }[]; metrics: { chiSquareP: number | null; chiSquareLowerP?: number | null } }>(
       lab.spec, podNetns(lab.spec.name, client), ['http', '--target', `http://${svc.spec?.clusterIP}:80/`, '--model', 'short-lived', '--connections', '3',
-        '--max-requests', '300', '--duration', '120s', '--expect-pods', '3', '--unit', 'connections', '--settle', '60s',
+        '--concurrency', '3', '--max-requests', '300', '--duration', '120s', '--expect-pods', '3', '--unit', 'connections', '--settle', '60s',
         '--server-metrics', (await podsOf(cluster, ns, 'app.kubernetes.io/name=web')).map((p) => `${p.metadata?.name}=http://${p.status?.podIP}:8080/metrics`).join(',')], 300_000);
     expect(run.totals).toMatchObject({ requests: 300, attributed: 300, serverCounted: 300 });
     expect(run.errors.total).toBe(0);
@@ -117,4 +121,65 @@ describe('the nodes\' kernel is a choice', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--kernel/);
   }, 30_000);
+});
+
+/** `kth …` as a user runs it; `onStderr` sees the progress as it comes (to interrupt or kill at a chosen moment). */
+function kthLive(args: string[], onStderr: (text: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['harness/bin/kth.mjs', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      onStderr(stderr, child);
+    });
+    child.once('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+const runLabName = (stderr: string) => /lab (r[0-9a-f]{6}):/.exec(stderr)?.[1];
+
+(hostHasIpvs ? describe.skip : describe)('a guest-kernel run ends cleanly, however it ends', () => {
+  let out: string;
+  beforeEach(async () => {
+    out = await mkdtemp(join(tmpdir(), 'kth-e2e-guest-'));
+  });
+  afterEach(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('GIVEN an ipvs run in a guest WHEN Ctrl-C arrives during the load THEN exit 130, the partial report is written, and no qemu, namespace or state is left', async () => {
+    let sent = false;
+    const result = await kthLive(['run', 'scenarios/proxy-mode-matrix.ts', '--proxy-mode', 'ipvs', '--time-scale', '0.5', '--out', out], (stderr, child) => {
+      if (!sent && /\[ipvs\/steady\] running/.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    expect(result.code).toBe(130);
+    const [dir] = await readdir(out);
+    const report = JSON.parse(await readFile(join(out, dir!, 'report.json'), 'utf8')) as Report;
+    expect(report.runs[0]).toMatchObject({ proxyMode: 'ipvs', variant: 'steady', status: 'error', reason: expect.stringMatching(/interrupted/) });
+    expect(report.environment.guestKernels?.[0]).toMatch(/^ipvs: guest .*-amd64/);
+    const lab = runLabName(result.stderr);
+    expect(lab).toBeDefined();
+    expect(await labResidue(lab!)).toEqual(noResidue);
+  }, 900_000);
+
+  it('GIVEN an ipvs run whose harness is killed -9 while its guest boots WHEN kth cleanup runs THEN qemu, the guest\'s taps and namespaces, the host route and the state are all gone', async () => {
+    let killed = false;
+    const result = await kthLive(['run', 'scenarios/proxy-mode-matrix.ts', '--proxy-mode', 'ipvs', '--time-scale', '0.5', '--out', out], (stderr, child) => {
+      if (!killed && /starting guest-network|starting agent-/.test(stderr)) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    });
+    expect(result.signal).toBe('SIGKILL');
+    const lab = runLabName(result.stderr)!;
+    // The lab outlives its owner until cleanup finds it orphaned: qemu among its processes.
+    expect((await labResidue(lab)).processes.some((p) => p.startsWith('qemu-system-x86_64 '))).toBe(true);
+    await kth('cleanup');
+    expect(await labResidue(lab)).toEqual(noResidue);
+    const { stdout: routes } = await exec('ip', ['route', 'show']);
+    expect(routes).not.toMatch(new RegExp(`dev ${labNames(lab).hostLink}\\b`));
+  }, 600_000);
 });
