@@ -39,8 +39,7 @@ export interface InspectOptions {
 
 /**
  * The argv that runs `argv` on node `index` (1-based) of lab `lab`, where that node's data plane can
- * be read. The one way inspect reaches into a node: a lab whose nodes live elsewhere (a guest
- * kernel) passes its own.
+ * be read; it runs on the kernel the lab's nodes live on (labRunner: the host's, or the lab's guest).
  */
 export type NodeCommand = (lab: string, spec: LabSpec, index: number, argv: readonly string[]) => Promise<string[]>;
 

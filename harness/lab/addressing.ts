@@ -30,8 +30,8 @@ export function nodeIp(index: number): string {
 }
 
 /** The host ↔ control-plane link for the lab in `slot` (0…99). */
-export function hostLink(slot: number): { hostIp: string; controlPlaneIp: string; prefix: number } {
-  return { hostIp: `169.254.${100 + slot}.1`, controlPlaneIp: `169.254.${100 + slot}.2`, prefix: 30 };
+export function hostLink(slot: number): { hostIp: string; controlPlaneIp: string; prefix: number; subnet: string } {
+  return { hostIp: `169.254.${100 + slot}.1`, controlPlaneIp: `169.254.${100 + slot}.2`, prefix: 30, subnet: `169.254.${100 + slot}.0/30` };
 }
 
 /**

@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { badInput } from '../../core/errors.ts';
 import { run } from '../../core/exec.ts';
-import { guestLink } from '../addressing.ts';
+import { guestLink, hostLink } from '../addressing.ts';
 import type { ComponentSpec } from '../components.ts';
 import type { LabLayout } from '../layout.ts';
 import { GiveUp } from '../health.ts';
@@ -13,6 +13,7 @@ import { createNodeNetwork } from '../network.ts';
 import { ipBatch, type Runner } from '../netns.ts';
 import type { GuestSpec, KernelChoice, LabSpec } from '../spec.ts';
 import { type GuestAddress, type GuestProcess, guestRun, guestSpawn } from './client.ts';
+import { GUEST_DAEMON_PORT } from './protocol.ts';
 import { guestEntry } from './bundle.ts';
 import { type GuestBootFiles, guestBootFiles } from './kernel.ts';
 import { type GuestAccel, guestNics, qemuArgv } from './qemu.ts';
@@ -132,7 +133,8 @@ export function guestComponents(spec: LabSpec, layout: LabLayout, boot: GuestBoo
     lab: spec.name, boot, accel: guest.accel, cpus: guest.cpus, memoryMiB: guest.memoryMiB, stateDir: layout.dir, repoRoot: spec.repoRoot,
     nodeExecPath: process.execPath, consoleLog: layout.log('guest-console'),
     initArgs: { kth_state: layout.dir, kth_repo: spec.repoRoot, kth_node: process.execPath, kth_ctl_mac: guestNics.control.mac, kth_ctl_ip: link.guestIp,
-      kth_ctl_gw: link.cpIp, kth_ctl_route: `169.254.${100 + spec.slot}.0/30`, kth_port: '7070' },
+      // The guest's only route: back to the host's link with the control plane (the host reaches the daemon through it).
+      kth_ctl_gw: link.cpIp, kth_ctl_route: hostLink(spec.slot).subnet, kth_port: `${GUEST_DAEMON_PORT}` },
   });
   return [
     {

@@ -51,10 +51,11 @@ describe('proxy-mode-matrix: iptables, nftables, ipvs and cilium in one report',
       return;
     }
     // Under emulation the new Node.js pods take longer to turn ready than the 7.5 s window at
-    // time scale 0.5: the run completes, agrees with the servers and has no errors, and the
-    // propagation check says it could not measure rather than inventing a number.
+    // time scale 0.5: the run completes, attributes every response, has no errors, and the
+    // propagation check says it could not measure rather than inventing a number. (A run whose
+    // pods change has no server cross-check, in any mode.)
     expect(scaleOut.status).not.toBe('error');
-    expect(scaleOut.crossCheck!.agree).toBe(true);
+    expect(scaleOut.totals!.attributed).toBe(scaleOut.totals!.requests);
     expect(scaleOut.errors!.total).toBe(0);
     for (const check of scaleOut.checks.filter((c) => !c.pass)) expect({ name: check.name, value: check.value }).toEqual({ name: 'new pods get traffic within 5 s', value: null });
     expect(code === 0 || (code === 1 && scaleOut.status === 'failed')).toBe(true);
