@@ -10,7 +10,7 @@ import { rootCapability } from '../setup/host-capabilities.ts';
 import { dataplaneFor } from './dataplane/index.ts';
 import { chooseKernel, prepareGuest, startupScale } from './guest/lab-guest.ts';
 import { guestNics } from './guest/qemu.ts';
-import { guestCapability, guestRequired } from '../setup/guest-capabilities.ts';
+import { guestProblems } from '../setup/guest-capabilities.ts';
 import { labCgroupProcs, labsWithCgroups } from './dataplane/node-cgroup.ts';
 import { requireBinary } from '../setup/binaries.ts';
 import { KUBERNETES_VERSION } from '../setup/versions.ts';
@@ -139,9 +139,9 @@ function checkHostSupports(mode: LabProxyMode, problems: readonly string[], choi
 
 /** The guest's boot files and settings, with what is missing for a guest named as such. */
 async function prepareGuestFor(nodes: number, log: (line: string) => void): Promise<GuestSpec> {
-  const missing = guestCapability().rows.filter((row) => !row.available && (guestRequired as readonly string[]).includes(row.name));
+  const missing = guestProblems();
   if (missing.length > 0) {
-    throw environmentError(`the lab guest cannot run on this host: ${missing.map((row) => `${row.detail} (fix: ${row.fix ?? 'see kth doctor'})`).join('; ')}`, { where: '--kernel', hint: 'setup installs these (bash harness/setup/setup.sh); kth doctor lists them' });
+    throw environmentError(`the lab guest cannot run on this host: ${missing.join('; ')}`, { where: '--kernel', hint: 'setup installs these (bash harness/setup/setup.sh); kth doctor lists them' });
   }
   return (await prepareGuest(nodes, log)).spec;
 }

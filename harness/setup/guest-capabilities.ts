@@ -123,3 +123,10 @@ export function guestCapability(host: GuestHost = thisHost): { rows: Capability[
 
 /** The rows a guest cannot run without (KVM is only faster). */
 export const guestRequired = ['qemu-system-x86_64', 'guest kernel', 'busybox (static)', '/dev/net/tun'] as const;
+
+/** Why a guest kernel cannot run here, each with its fix; [] when it can. */
+export function guestProblems(host: GuestHost = thisHost): string[] {
+  return guestCapability(host).rows
+    .filter((row) => !row.available && (guestRequired as readonly string[]).includes(row.name))
+    .map((row) => `${row.detail} (fix: ${row.fix ?? 'see kth doctor'})`);
+}

@@ -6,7 +6,7 @@ import { crashPod } from '../../lab/pod-process.ts';
 import { connect } from '../../kube/cluster.ts';
 import { type DataplaneInfo, dataplaneFor } from '../../lab/dataplane/index.ts';
 import { labKthEntry, labSpawn, startupScale } from '../../lab/guest/lab-guest.ts';
-import { guestCapability, guestRequired } from '../../setup/guest-capabilities.ts';
+import { guestProblems } from '../../setup/guest-capabilities.ts';
 import { type CiliumOptions, type IpvsOptions, type KernelChoice, type LabProxyMode, proxyModes } from '../../lab/spec.ts';
 import type { RunTarget } from '../execute.ts';
 
@@ -17,9 +17,9 @@ export async function labUnsupported(mode: string, kernel: KernelChoice = 'auto'
   const hostReason = `proxy mode ${mode} cannot run on this host's kernel: ${problems.join('; ')}`;
   if (kernel === 'host' || mode === 'cilium') return problems.length > 0 ? hostReason : undefined;
   if (kernel === 'auto' && problems.length === 0) return undefined;
-  const missing = guestCapability().rows.filter((row) => !row.available && (guestRequired as readonly string[]).includes(row.name));
+  const missing = guestProblems();
   if (missing.length === 0) return undefined;
-  return `${problems.length > 0 ? `${hostReason}; ` : ''}nor in a guest kernel: ${missing.map((row) => `${row.detail} (fix: ${row.fix ?? 'see kth doctor'})`).join('; ')}`;
+  return `${problems.length > 0 ? `${hostReason}; ` : ''}nor in a guest kernel: ${missing.join('; ')}`;
 }
 
 export interface OpenLab {
