@@ -131,7 +131,7 @@ export function guestComponents(spec: LabSpec, layout: LabLayout, boot: GuestBoo
   const runner = labRunner(spec);
   const argv = qemuArgv({
     lab: spec.name, boot, accel: guest.accel, cpus: guest.cpus, memoryMiB: guest.memoryMiB, stateDir: layout.dir, repoRoot: spec.repoRoot,
-    nodeExecPath: process.execPath, consoleLog: layout.log('guest-console'),
+    consoleLog: layout.log('guest-console'),
     initArgs: { kth_state: layout.dir, kth_repo: spec.repoRoot, kth_node: process.execPath, kth_ctl_mac: guestNics.control.mac, kth_ctl_ip: link.guestIp,
       // The guest's only route: back to the host's link with the control plane (the host reaches the daemon through it).
       kth_ctl_gw: link.cpIp, kth_ctl_route: hostLink(spec.slot).subnet, kth_port: `${GUEST_DAEMON_PORT}` },

@@ -20,7 +20,6 @@ export interface GuestMachine {
   /** The lab's state directory: shared read-write at the same path in the guest. */
   stateDir: string;
   repoRoot: string;
-  nodeExecPath: string;
   consoleLog: string;
   /** Kernel arguments read by guest-init.sh (kth_*). */
   initArgs: Record<string, string>;

@@ -51,7 +51,7 @@ describe('what the guest shares with the host', () => {
 describe('qemu command line', () => {
   const argv = qemuArgv({
     lab: 'l1', boot: { kernel: { release: guest.kernelRelease, packageVersion: '6.1.192-3', vmlinuz: '/boot/vmlinuz', modulesDir: '/lib/modules/x' }, vmlinux: '/c/vmlinux', initramfs: '/c/initramfs.cpio' },
-    accel: 'tcg', cpus: 2, memoryMiB: 4096, stateDir: '/run/kth/labs/l1', repoRoot: '/repo', nodeExecPath: '/usr/bin/node', consoleLog: '/run/kth/labs/l1/logs/guest-console.log',
+    accel: 'tcg', cpus: 2, memoryMiB: 4096, stateDir: '/run/kth/labs/l1', repoRoot: '/repo', consoleLog: '/run/kth/labs/l1/logs/guest-console.log',
     initArgs: { kth_state: '/run/kth/labs/l1', kth_port: '7070' },
   });
   const joined = argv.join(' ');
