@@ -36,25 +36,41 @@ function reject(ctx: Ctx, spec: SettingSpec, value: unknown, problem: string, ex
   return z.NEVER as never;
 }
 
+/**
+ * A duration that is 0 (off) or at least `ms`: where one of the two server implementations cannot
+ * go lower, both refuse rather than one silently rounding up (the contract suite holds them to it).
+ */
+export interface DurationFloor {
+  ms: number;
+  /** What 0 means, and why the floor: "0 (no pings) or ≥ 1s (grpc-go …)". */
+  expectation: string;
+}
+
 /** Milliseconds from a number, a numeric string ('5000') or a duration string ('5s'). */
-export function durationSetting(spec: SettingSpec, defaultMs: number) {
+export function durationSetting(spec: SettingSpec, defaultMs: number, floor?: DurationFloor) {
   return z.unknown().optional().transform((value, ctx): number => {
-    if (value === undefined || value === '') return defaultMs;
-    const text = typeof value === 'string' ? value.trim() : value;
-    if (typeof text === 'number' || (typeof text === 'string' && /^-?\d+(\.\d+)?$/.test(text))) {
-      const ms = Number(text);
-      if (!Number.isFinite(ms)) return reject(ctx, spec, value, 'is not a number', 'milliseconds or a duration such as 500ms, 5s, 2m');
-      if (ms < 0) return reject(ctx, spec, value, 'is negative', '≥ 0');
-      return ms;
-    }
-    if (typeof text === 'string' && /^-/.test(text)) return reject(ctx, spec, value, 'is negative', '≥ 0');
-    try {
-      return toMs(String(text), spec.label);
-    } catch (error) {
-      if (!(error instanceof HarnessError)) throw error;
-      return reject(ctx, spec, value, 'is not a duration', 'milliseconds or a duration such as 500ms, 5s, 2m');
-    }
+    const ms = parseDurationValue(ctx, spec, value, defaultMs);
+    if (floor && ms > 0 && ms < floor.ms) return reject(ctx, spec, value, `is below ${floor.ms / 1000}s`, floor.expectation);
+    return ms;
   });
+}
+
+function parseDurationValue(ctx: Ctx, spec: SettingSpec, value: unknown, defaultMs: number): number {
+  if (value === undefined || value === '') return defaultMs;
+  const text = typeof value === 'string' ? value.trim() : value;
+  if (typeof text === 'number' || (typeof text === 'string' && /^-?\d+(\.\d+)?$/.test(text))) {
+    const ms = Number(text);
+    if (!Number.isFinite(ms)) return reject(ctx, spec, value, 'is not a number', 'milliseconds or a duration such as 500ms, 5s, 2m');
+    if (ms < 0) return reject(ctx, spec, value, 'is negative', '≥ 0');
+    return ms;
+  }
+  if (typeof text === 'string' && /^-/.test(text)) return reject(ctx, spec, value, 'is negative', '≥ 0');
+  try {
+    return toMs(String(text), spec.label);
+  } catch (error) {
+    if (!(error instanceof HarnessError)) throw error;
+    return reject(ctx, spec, value, 'is not a duration', 'milliseconds or a duration such as 500ms, 5s, 2m');
+  }
 }
 
 /** A whole number within [min, max]. */

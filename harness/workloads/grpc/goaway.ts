@@ -23,10 +23,15 @@ export function injectorHttp2Servers(server: Server): Http2Server[] | undefined 
  * GOAWAY only: grpc-js follows its max-age GOAWAY with a second one from `close()`, and nghttp2
  * may send a final one when the session ends, so counting frames would count one decision 2–3
  * times. One count per connection is what a client experiences as "told to go away".
+ * A connection the client ended first (its own GOAWAY, or a FIN) is not counted: grpc-js answers
+ * that with `session.close()` too, but the server told nobody to go away.
  */
 export function watchGoaways(session: ServerHttp2Session, shuttingDown: () => boolean, onFirst: (reason: GoawayReason) => void): void {
   const original = session.goaway.bind(session);
   let seen = false;
+  const clientLeft = () => (seen = true);
+  session.once('goaway', clientLeft);
+  session.socket?.once('end', clientLeft);
   session.goaway = (code?: number, lastStreamID?: number, opaqueData?: NodeJS.ArrayBufferView) => {
     original(code, lastStreamID, opaqueData);
     if (seen) return;

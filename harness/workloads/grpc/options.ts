@@ -37,7 +37,7 @@ export const grpcSettings = {
     flag: '--keepalive-time',
     env: 'KTH_KEEPALIVE_TIME',
     value: '<duration>',
-    description: 'ping each connection this often (grpc.keepalive_time_ms); 0 = no pings',
+    description: 'ping each connection this often (grpc.keepalive_time_ms), at least 1s; 0 = no pings',
   },
   keepaliveTimeoutMs: {
     label: 'keepalive timeout',
@@ -75,7 +75,8 @@ export const grpcServerOptionsSchema = z.strictObject({
   namespace: textSetting(s.namespace, () => '', { allowEmpty: true }),
   maxConnectionAgeMs: durationSetting(s.maxConnectionAgeMs, 0),
   maxConnectionAgeGraceMs: durationSetting(s.maxConnectionAgeGraceMs, 0),
-  keepaliveTimeMs: durationSetting(s.keepaliveTimeMs, 0),
+  // grpc-go raises a shorter keepalive time to 1 s; both servers refuse it rather than differ.
+  keepaliveTimeMs: durationSetting(s.keepaliveTimeMs, 0, { ms: 1000, expectation: "0 (no pings) or ≥ 1s (grpc-go's floor: it never pings more often)" }),
   keepaliveTimeoutMs: durationSetting(s.keepaliveTimeoutMs, 20_000),
   shutdownDelayMs: durationSetting(s.shutdownDelayMs, 0),
   drainTimeoutMs: durationSetting(s.drainTimeoutMs, 30_000),

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
-import net from 'node:net';
 import { ClosingHeader } from '../../../../harness/workloads/http/respond.ts';
 import { startHttpServer } from '../../../../harness/workloads/http/server.ts';
+import { connectOutcome } from '../../../support/wire-clients.ts';
 import { RawHttpConnection, type RawResponse, spawnKth, waitFor } from '../helpers.ts';
 
 jest.setTimeout(60_000);
@@ -13,17 +13,6 @@ function settle(promise: Promise<RawResponse>): Promise<Outcome> {
     (response) => ({ ok: true as const, response }),
     (error: NodeJS.ErrnoException) => ({ ok: false as const, code: error.code ?? 'ERROR' }),
   );
-}
-
-function connectOutcome(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
-  });
 }
 
 /** `n` slow requests, each on its own connection, started and confirmed in flight at the server. */
