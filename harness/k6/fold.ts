@@ -1,7 +1,7 @@
 import type { ErrorKind } from '../recorder/events.ts';
 import type { Attribution, SourceRecorder } from '../recorder/recorder.ts';
 import { parsePeer } from '../workloads/identity.ts';
-import { classifyStatus } from '../load/errors.ts';
+import { classifyStatus, grpcErrorKind } from '../load/errors.ts';
 import { followLines, LineFollower, type FollowOptions } from './line-follower.ts';
 
 /** One line of k6's `--out json` output that the fold reads (metric points). */
@@ -37,15 +37,78 @@ export interface FoldCounts {
   served: number;
   /** http_reqs points (requests k6 made). */
   httpReqs: number;
+  /**
+   * grpc_req_duration points: RPC attempts k6's gRPC client (grpc-go) made. k6 v1 has no
+   * `grpc_reqs` counter; grpc_req_duration has one point per attempt, so a call grpc-go retried
+   * transparently (its stream refused by a GOAWAY) has two or more.
+   */
+  grpcReqs: number;
+  /** Attempts beyond a call's first (grpc-go's transparent retries), told apart by the call's kth_call metadata. */
+  grpcRetries: number;
   dropped: number;
   /** Lines that were not JSON or not points (metric declarations are expected and not counted). */
   skipped: number;
 }
 
+/** A gRPC call whose attempts were seen (grpc_req_duration) and whose kth_served point is still to come. */
+interface PendingCall {
+  /** When its first attempt began and its last one ended (epoch ms). */
+  begin: number;
+  end: number;
+}
+
+/** Calls in flight per fold: a fold is known by its counts, so callers that share counts share the join. */
+const pendingCalls = new WeakMap<FoldCounts, Map<string, PendingCall>>();
+
+function pendingOf(counts: FoldCounts): Map<string, PendingCall> {
+  let pending = pendingCalls.get(counts);
+  if (!pending) pendingCalls.set(counts, (pending = new Map()));
+  return pending;
+}
+
+function attribution(tags: Record<string, string>, metadata: Record<string, string>): Attribution | undefined {
+  return tags.pod
+    ? {
+        pod: tags.pod,
+        node: tags.node ?? '',
+        podIp: tags.pod_ip ?? '',
+        connectionId: metadata.kth_connection ?? '',
+        sequence: Number(metadata.kth_sequence ?? 0) || 0,
+        peerAddress: metadata.kth_peer ? (parsePeer(metadata.kth_peer)?.address ?? '') : '',
+      }
+    : undefined;
+}
+
+/**
+ * One gRPC call's kth_served point (grpc-shares.ts: tag `grpc_status`, the numeric gRPC code).
+ * Its latency is what grpc-go measured, from its first attempt's start to its last attempt's end
+ * (k6's grpc_req_duration points of the same kth_call), not the script's millisecond clock; a
+ * call that never got an attempt (connect failed) keeps the script's value and is sent here.
+ */
+function foldGrpcServed(point: K6Point, at: number, source: SourceRecorder, fallbackVia: string, counts: FoldCounts): void {
+  const tags = point.data.tags ?? {};
+  const metadata = point.data.metadata ?? {};
+  const code = Number(tags.grpc_status);
+  const pending = metadata.kth_call ? pendingOf(counts) : undefined;
+  const call = pending?.get(metadata.kth_call!);
+  if (call) pending!.delete(metadata.kth_call!);
+  else if (pending) source.sent(at, 1);
+  const latency = call ? call.end - call.begin : point.data.value;
+  const via = metadata.kth_via || fallbackVia;
+  if (code !== 0) {
+    const details = metadata.kth_error ?? '';
+    source.failure(at, latency, grpcErrorKind(code, details), `${code}: ${details || 'k6: no reply'}`, via);
+    return;
+  }
+  source.response(at, latency, attribution(tags, metadata), via, undefined);
+}
+
 /**
  * Folds one k6 JSON point into the recorder. `kth_served` points become responses (attributed
- * from the pod tag and the connection/sequence/peer metadata) or failures (status 0, classified
- * from k6's error code); `dropped_iterations` become dropped requests; `http_reqs` count as sent.
+ * from the pod tag and the connection/sequence/peer metadata) or failures (HTTP status 0,
+ * classified from k6's error code; a gRPC status other than OK, by {@link grpcErrorKind});
+ * `dropped_iterations` become dropped requests; `http_reqs` count as sent, and so does each gRPC
+ * call's first grpc_req_duration point.
  */
 export function foldPoint(point: K6Point, source: SourceRecorder, fallbackVia: string, counts: FoldCounts): void {
   const at = k6Time(point.data.time);
@@ -54,6 +117,10 @@ export function foldPoint(point: K6Point, source: SourceRecorder, fallbackVia: s
       counts.served++;
       const tags = point.data.tags ?? {};
       const metadata = point.data.metadata ?? {};
+      if (tags.grpc_status !== undefined) {
+        foldGrpcServed(point, at, source, fallbackVia, counts);
+        return;
+      }
       const status = Number(tags.status ?? 0);
       const via = metadata.kth_via || fallbackVia;
       if (status === 0) {
@@ -61,16 +128,7 @@ export function foldPoint(point: K6Point, source: SourceRecorder, fallbackVia: s
         source.failure(at, point.data.value, k6ErrorKind(Number(error.split(' ')[0])), error || 'k6: no response', via);
         return;
       }
-      const who: Attribution | undefined = tags.pod
-        ? {
-            pod: tags.pod,
-            node: tags.node ?? '',
-            podIp: tags.pod_ip ?? '',
-            connectionId: metadata.kth_connection ?? '',
-            sequence: Number(metadata.kth_sequence ?? 0) || 0,
-            peerAddress: metadata.kth_peer ? (parsePeer(metadata.kth_peer)?.address ?? '') : '',
-          }
-        : undefined;
+      const who = attribution(tags, metadata);
       const errorKind = classifyStatus(status);
       source.response(at, point.data.value, who, via, undefined, errorKind, errorKind ? `HTTP ${status}` : undefined);
       return;
@@ -79,6 +137,22 @@ export function foldPoint(point: K6Point, source: SourceRecorder, fallbackVia: s
       counts.httpReqs += point.data.value;
       source.sent(at, point.data.value);
       return;
+    case 'grpc_req_duration': {
+      counts.grpcReqs++;
+      const key = point.data.metadata?.kth_call;
+      const begin = at - point.data.value;
+      const call = key ? pendingOf(counts).get(key) : undefined;
+      if (call) {
+        // Another attempt of a call already sent: grpc-go retried it transparently.
+        counts.grpcRetries++;
+        call.end = Math.max(call.end, at);
+        call.begin = Math.min(call.begin, begin);
+        return;
+      }
+      if (key) pendingOf(counts).set(key, { begin, end: at });
+      source.sent(at, 1);
+      return;
+    }
     case 'dropped_iterations':
       counts.dropped += point.data.value;
       source.dropped(at, point.data.value);
@@ -107,7 +181,7 @@ export function foldLine(line: string, source: SourceRecorder, fallbackVia: stri
  * the same reader sees the same lines in the same order, so counts and events are the same.
  */
 export async function foldK6Output(path: string, source: SourceRecorder, fallbackVia: string, live?: FollowOptions): Promise<FoldCounts> {
-  const counts: FoldCounts = { served: 0, httpReqs: 0, dropped: 0, skipped: 0 };
+  const counts: FoldCounts = { served: 0, httpReqs: 0, grpcReqs: 0, grpcRetries: 0, dropped: 0, skipped: 0 };
   const onLine = (line: string) => foldLine(line, source, fallbackVia, counts);
   if (live) {
     await followLines(path, onLine, live);

@@ -9,9 +9,15 @@ import { requireBinary } from '../setup/binaries.ts';
 import { foldK6Output, type FoldCounts } from './fold.ts';
 
 export interface K6RunOptions {
-  /** A k6 script; relative paths are taken from the repo's scenarios/k6/. @default 'http-shares.ts' */
+  /**
+   * What the script speaks: 'http' (http-shares.ts, target a URL) or 'grpc' (grpc-shares.ts:
+   * kth.v1.Echo/Who on k6's grpc-go client, target host:port; KTH_PROTO_DIR says where echo.proto is).
+   * @default 'http'
+   */
+  protocol?: 'http' | 'grpc';
+  /** A k6 script; relative paths are taken from the repo's scenarios/k6/. @default 'http-shares.ts', or 'grpc-shares.ts' for grpc */
   script?: string;
-  /** The target URL (KTH_TARGET). */
+  /** The target (KTH_TARGET): a URL for http, host:port for grpc. */
   target: string;
   executor?: 'constant-arrival-rate' | 'constant-vus';
   /** constant-arrival-rate: requests per second. */
@@ -19,7 +25,7 @@ export interface K6RunOptions {
   durationMs: number;
   /** Pre-allocated (and max) VUs for arrival-rate; VUs for constant-vus. @default 10 */
   vus?: number;
-  /** A new TCP connection per request. */
+  /** A new TCP connection per request (http only). */
   noConnectionReuse?: boolean;
   requestTimeoutMs?: number;
   /** Extra environment for the script. */
@@ -42,6 +48,14 @@ export interface K6RunResult {
   stderr: string;
 }
 
+/** The directory of the shipped echo.proto (grpc-shares.ts loads it with client.load). */
+const protoDir = join(repoRoot, 'harness', 'workloads', 'proto', 'kth', 'v1');
+
+function viaOfUrl(target: string): string {
+  const url = new URL(target);
+  return `${url.hostname}:${url.port || 80}`;
+}
+
 /**
  * Runs the real k6 binary (built by `npm run setup`) on a TypeScript scenario with `--out json`,
  * folding its points into the recorder as source `k6` while it runs (so its per-second samples
@@ -50,7 +64,8 @@ export interface K6RunResult {
  */
 export async function runK6(options: K6RunOptions): Promise<K6RunResult> {
   const k6 = requireBinary('k6');
-  const script = resolve(join(repoRoot, 'scenarios', 'k6'), options.script ?? 'http-shares.ts');
+  const grpc = options.protocol === 'grpc';
+  const script = resolve(join(repoRoot, 'scenarios', 'k6'), options.script ?? (grpc ? 'grpc-shares.ts' : 'http-shares.ts'));
   const temp = options.outFile ? undefined : mkdtempSync(join(tmpdir(), 'kth-k6-'));
   const outFile = options.outFile ?? join(temp!, 'k6.json');
   const sourceName = options.source ?? 'k6';
@@ -64,13 +79,15 @@ export async function runK6(options: K6RunOptions): Promise<K6RunResult> {
       KTH_NO_REUSE: options.noConnectionReuse ? 'true' : 'false',
       KTH_TIMEOUT: `${options.requestTimeoutMs ?? 10_000}ms`,
       K6_NO_USAGE_REPORT: 'true',
+      ...(grpc ? { KTH_PROTO_DIR: protoDir } : {}),
       ...options.env,
     };
     // A stale file from an earlier run must not be followed before k6 truncates it.
     rmSync(outFile, { force: true });
     // constant-vus is a closed model: k6 sends when a VU is free, so latency is from the actual send.
     const source = options.recorder.source(sourceName, options.executor === 'constant-vus' ? 'actual' : 'intended');
-    const url = new URL(options.target);
+    // Where a response came in when the script does not say: the target's host:port.
+    const via = grpc ? options.target : viaOfUrl(options.target);
     const k6Run = run([k6, 'run', '--quiet', '--no-color', '--out', `json=${outFile}`, script], {
       env,
       timeoutMs: options.durationMs + (options.requestTimeoutMs ?? 10_000) + 60_000,
@@ -79,7 +96,7 @@ export async function runK6(options: K6RunOptions): Promise<K6RunResult> {
     }).then((result) => ({ ...result, exitedAt: epochNow() }));
     // Fold while k6 writes (k6 flushes its JSON output every 200 ms), then the rest after it exits.
     // Both are awaited together so a failure of either is never an unhandled rejection.
-    const [ran, folded] = await Promise.allSettled([k6Run, foldK6Output(outFile, source, `${url.hostname}:${url.port || 80}`, { until: k6Run })]);
+    const [ran, folded] = await Promise.allSettled([k6Run, foldK6Output(outFile, source, via, { until: k6Run })]);
     if (ran.status === 'rejected') throw ran.reason;
     const result = ran.value;
     if (result.exitCode !== 0 && result.exitCode !== 99) {

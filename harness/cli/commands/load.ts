@@ -31,6 +31,7 @@ interface LoadFlags {
   client?: string;
   lb?: string;
   script?: string;
+  protocol?: string;
   vus?: string;
   keepalive?: string;
   streamCount?: string;
@@ -78,9 +79,10 @@ export function registerLoad(program: Command): void {
   common(
     load
       .command('k6')
-      .description('HTTP load by the real k6 binary (scenarios/k6/*.ts), its output folded into the same run shape')
-      .option('--script <file>', 'k6 script; relative names are taken from scenarios/k6/', 'http-shares.ts')
-      .option('--model <model>', 'persistent (k6 reuses each VU\'s connection) | short-lived (noConnectionReuse)', 'persistent')
+      .description('HTTP or gRPC load by the real k6 binary (scenarios/k6/*.ts), its output folded into the same run shape')
+      .option('--protocol <protocol>', 'http (k6/http, --target a URL) | grpc (k6/net/grpc, i.e. grpc-go: unary kth.v1.Echo/Who, --target host:port)', 'http')
+      .option('--script <file>', 'k6 script; relative names are taken from scenarios/k6/ (default: http-shares.ts, grpc-shares.ts for grpc)')
+      .option('--model <model>', 'persistent (k6 reuses each VU\'s connection) | short-lived (noConnectionReuse; http only)', 'persistent')
       .option('--vus <n>', 'k6 VUs (each holds its own connection): pre-allocated for --rate, the concurrency otherwise', '10'),
   ).action(async (flags: LoadFlags) => runLoadCommand('k6', flags));
 
@@ -194,18 +196,24 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
     // Each protocol's driver is loaded only when used: grpc-js is heavy for an HTTP-only run.
     start = async (recorder, signal) => (await import('../../load/http/driver.ts')).runHttpLoad({ target, model, connections, arrival, maxRequests, requestTimeoutMs, idleTimeoutMs, maxConnectionAgeMs, pipelining, streamsPerConnection, recorder, signal });
   } else if (kind === 'k6') {
+    const protocol = oneOf(flags.protocol ?? 'http', '--protocol', ['http', 'grpc'] as const)!;
     const model = oneOf(flags.model, '--model', ['persistent', 'short-lived'] as const)!;
     const vus = integer(flags.vus, '--vus', 1)!;
+    const script = flags.script ?? (protocol === 'grpc' ? 'grpc-shares.ts' : 'http-shares.ts');
     if (arrival.executor === 'ramping-arrival-rate') throw badInput('--ramp: the k6 script runs constant-arrival-rate or constant-vus', { where: '--ramp', hint: 'use --rate or --concurrency with kth load k6' });
     if (maxRequests !== undefined) throw badInput('--max-requests: k6 runs for --duration', { where: '--max-requests' });
-    requireUrl(target);
+    if (protocol === 'grpc') {
+      if (model !== 'persistent') throw badInput(`--model: k6's gRPC client holds one channel per VU; '${model}' is for --protocol http`, { where: '--model' });
+      if (/^https?:\/\//.test(target)) throw badInput(`--target: '${target}' is a URL; gRPC takes host:port`, { where: '--target' });
+    } else requireUrl(target);
     unit = unitFlag ?? (model === 'short-lived' ? 'requests' : 'connections');
-    description = `k6 ${flags.script}, model ${model}, ${arrival.executor === 'constant-vus' ? arrival.concurrency : vus} VU(s)`;
+    description = `k6 ${script}, ${protocol === 'grpc' ? 'unary gRPC calls' : `model ${model}`}, ${arrival.executor === 'constant-vus' ? arrival.concurrency : vus} VU(s)`;
     start = async (recorder) => {
       const { runK6 } = await import('../../k6/runner.ts');
       const startedAt = recorder.now();
       const k6 = await runK6({
-        script: flags.script!,
+        protocol,
+        script,
         target,
         executor: arrival.executor === 'constant-vus' ? 'constant-vus' : 'constant-arrival-rate',
         ...(arrival.executor === 'constant-arrival-rate' ? { rate: arrival.rate } : {}),
@@ -217,8 +225,10 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
       });
       const endedAt = recorder.now();
       // k6 schedules for itself: what it sent and dropped is what its own metrics say.
-      const schedule = { reason: 'duration' as const, startedAt, arrivalsEndedAt: endedAt, endedAt, scheduled: k6.counts.httpReqs + k6.counts.dropped, sent: k6.counts.httpReqs, dropped: k6.counts.dropped, abandoned: 0 };
-      return { source: k6.source, model: `k6-${model}`, arrival: arrival.executor === 'constant-vus' ? 'closed' : 'open', schedule, totals: k6.totals };
+      // gRPC: a call is sent once (its first attempt), however often grpc-go retried it.
+      const sent = protocol === 'grpc' ? k6.totals.sent : k6.counts.httpReqs;
+      const schedule = { reason: 'duration' as const, startedAt, arrivalsEndedAt: endedAt, endedAt, scheduled: sent + k6.counts.dropped, sent, dropped: k6.counts.dropped, abandoned: 0 };
+      return { source: k6.source, model: protocol === 'grpc' ? 'k6-grpc-unary' : `k6-${model}`, arrival: arrival.executor === 'constant-vus' ? 'closed' : 'open', schedule, totals: k6.totals };
     };
   } else {
     const channels = integer(flags.connections ?? flags.channels, flags.connections !== undefined ? '--connections' : '--channels', 1)!;
@@ -238,7 +248,7 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
   }
 
   // Settle first: its probes reach the servers, so their baselines are read after it.
-  const settled = settleMs > 0 ? await (await import('../../load/settle.ts')).settle({ kind: kind === 'grpc' ? 'grpc' : 'http', target, expectPods, timeoutMs: settleMs }) : undefined;
+  const settled = settleMs > 0 ? await (await import('../../load/settle.ts')).settle({ kind: kind === 'grpc' || (kind === 'k6' && flags.protocol === 'grpc') ? 'grpc' : 'http', target, expectPods, timeoutMs: settleMs }) : undefined;
   const writer = flags.events ? createNdjsonWriter(flags.events) : undefined;
   const recorder = new Recorder({ granularity: 'pod', ...(writer ? { sink: writer.sink } : {}) });
   const before = endpoints.length > 0 ? await scrapeAll(endpoints) : [];
