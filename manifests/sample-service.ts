@@ -5,6 +5,7 @@ import { grpcServerOptionsSchema, grpcSettings } from '../harness/workloads/grpc
 import { httpServerOptionsSchema, httpSettings } from '../harness/workloads/http/options.ts';
 import { DownwardEnv } from '../harness/workloads/identity.ts';
 import { defaultImageTag, imageRef } from '../harness/workloads/image/names.ts';
+import { defaultServerRuntime, type ServerRuntime, serverRuntimes } from '../harness/workloads/runtime.ts';
 import {
   ComponentLabel,
   dns1035Label,
@@ -39,7 +40,9 @@ export interface SampleServiceParams {
   /** The run that owns the objects (label `kube-traffic-harness.io/run-id`). */
   runId: string;
   server: SampleServer;
-  /** @default kube-traffic-harness/<server>-server:<imageTag> */
+  /** Which implementation of the server: Node.js or Go (same contract). @default defaultServerRuntime */
+  runtime?: ServerRuntime;
+  /** @default kube-traffic-harness/<server>-server[-go]:<imageTag> */
   image?: string;
   /** @default the harness version */
   imageTag?: string;
@@ -116,6 +119,7 @@ const paramsSchema = z
       error: 'must be a label value: letters, digits, -, _ and ., starting and ending with a letter or digit',
     }),
     server: z.enum(['http', 'grpc'], { error: "must be 'http' or 'grpc'" }),
+    runtime: z.enum(serverRuntimes, { error: `must be one of: ${serverRuntimes.join(', ')}` }).optional(),
     image: z.string().min(1, { error: 'must not be empty' }).optional(),
     imageTag: z.string().regex(/^[\w][\w.-]{0,127}$/, { error: 'must be a Docker tag: letters, digits, _, . and -' }).optional(),
     imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
@@ -216,7 +220,7 @@ export function renderSampleService(params: SampleServiceParams): SampleServiceO
 
   const container: V1Container = {
     name: component,
-    image: p.image ?? imageRef(component, p.imageTag ?? defaultImageTag()),
+    image: p.image ?? imageRef((p.runtime ?? defaultServerRuntime) === 'go' ? `${component}-go` : component, p.imageTag ?? defaultImageTag()),
     imagePullPolicy: p.imagePullPolicy ?? 'IfNotPresent',
     ports: [
       { name: http ? 'http' : 'grpc', containerPort, protocol: 'TCP' },

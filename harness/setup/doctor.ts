@@ -19,6 +19,7 @@ import {
 } from './host-capabilities.ts';
 import { type Acceleration, guestCapability, guestRequired } from './guest-capabilities.ts';
 import { verifyBinary } from './install-binaries.ts';
+import { goServerBinary, goServerBinaryName } from '../workloads/runtime.ts';
 import { type BinaryName, binaryNameOf, effectiveGroups } from './versions.ts';
 
 export const providers = ['lab', 'kind', 'existing'] as const;
@@ -74,9 +75,16 @@ export async function runDoctor(): Promise<DoctorReport> {
     conntrack,
     docker,
   ];
-  const installed = [...binaries, ciliumAssetsCapability()];
+  const installed = [...binaries, ciliumAssetsCapability(), sampleServerCapability()];
   const guest = guestCapability();
   return { host, binaries: installed, guest: guest.rows, matrix: supportMatrix(host, installed, guest) };
+}
+
+/** The Go sample server (workload runtime go), built by setup from harness/workloads/go. */
+export function sampleServerCapability(env: NodeJS.ProcessEnv = process.env): Capability {
+  const path = goServerBinary(env);
+  if (isExecutable(path)) return { name: goServerBinaryName, available: true, detail: `runtime go (${path})` };
+  return { name: goServerBinaryName, available: false, detail: `not built for these sources (${path}); runtime node still works`, fix: env.KTH_SAMPLE_SERVER_BIN ? 'point KTH_SAMPLE_SERVER_BIN at a built kth-sample-server' : 'npm run setup' };
 }
 
 /** Cilium's lib dir (bpf/ sources) and CRD manifests, which setup copies next to the binaries. */

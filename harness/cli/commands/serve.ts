@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { type Command, Option } from 'commander';
 import { badInput } from '../../core/errors.ts';
 import { ExitCode } from '../../core/exit-codes.ts';
@@ -6,6 +8,7 @@ import { grpcSettings, parseGrpcServerOptions } from '../../workloads/grpc/optio
 import { startHttpServer } from '../../workloads/http/server.ts';
 import { httpSettings, parseHttpServerOptions } from '../../workloads/http/options.ts';
 import { formatPeer } from '../../workloads/identity.ts';
+import { defaultServerRuntime, parseServerRuntime, requireGoServer, type ServerRuntime, serverRuntimes } from '../../workloads/runtime.ts';
 import { rawSettings, type SettingTable } from '../../workloads/settings.ts';
 
 const modes = ['http', 'grpc'] as const;
@@ -34,6 +37,7 @@ export function registerServe(program: Command): void {
     parseHttpServerOptions({}),
   );
   http.command.action(async () => {
+    if (http.runtime() === 'go') return execGoServer('http', http.cliArgs());
     const server = await startHttpServer(http.values());
     process.stdout.write(`kth serve http listening on ${formatPeer(server.host, server.port)}\n`);
     await serveUntilSignal('http', server);
@@ -45,6 +49,7 @@ export function registerServe(program: Command): void {
     parseGrpcServerOptions({}),
   );
   grpc.command.action(async () => {
+    if (grpc.runtime() === 'go') return execGoServer('grpc', grpc.cliArgs());
     const server = await startGrpcServer(grpc.values());
     process.stdout.write(
       `kth serve grpc listening on ${formatPeer(server.host, server.port)} metrics on ${formatPeer(server.host, server.metricsPort)}\n`,
@@ -68,15 +73,38 @@ function withSettings(command: Command, table: SettingTable, defaults: Record<st
     attributes.set(key, option.attributeName());
     command.addOption(option);
   }
+  command.addOption(new Option('--runtime <runtime>', `which implementation serves: ${serverRuntimes.join(' or ')} (same contract; go is kth-sample-server, built by setup) [env KTH_RUNTIME]`));
   command.allowExcessArguments(false);
   return {
     command,
+    runtime: (): ServerRuntime => {
+      const value = (command.getOptionValue('runtime') as string | undefined) ?? process.env.KTH_RUNTIME;
+      return value === undefined || value === '' ? defaultServerRuntime : parseServerRuntime(value, '--runtime/KTH_RUNTIME');
+    },
+    /** The settings given as flags, as flags again (env vars reach a child process by themselves). */
+    cliArgs: (): string[] =>
+      Object.entries(table).flatMap(([key, spec]) => {
+        const attribute = attributes.get(key) as string;
+        if (command.getOptionValueSource(attribute) !== 'cli') return [];
+        return spec.value === '' ? [spec.flag] : [spec.flag, String(command.getOptionValue(attribute))];
+      }),
     values: () =>
       rawSettings(table, (key) => {
         const attribute = attributes.get(key) as string;
         return command.getOptionValueSource(attribute) === 'cli' ? command.getOptionValue(attribute) : undefined;
       }),
   };
+}
+
+/**
+ * `--runtime go`: the Go sample server in this process's place, with the same flags and env;
+ * signals are passed on and its exit code becomes ours, so callers cannot tell the wrapper is there.
+ */
+async function execGoServer(mode: 'http' | 'grpc', args: string[]): Promise<never> {
+  const child = spawn(requireGoServer(), [mode, ...args], { stdio: 'inherit' });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => child.kill(signal));
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  process.exit(code ?? (signal === 'SIGINT' ? ExitCode.interrupted : 1));
 }
 
 interface Stoppable {

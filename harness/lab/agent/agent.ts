@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { harnessVersion } from '../../core/version.ts';
+import { goServerBinary } from '../../workloads/runtime.ts';
 import { inCidr } from '../addressing.ts';
 import { CrashLoopBackoff } from './backoff.ts';
 import type { AgentConfig } from './config.ts';
@@ -14,6 +16,12 @@ import { PodCidrRoutes } from './routes.ts';
 import { PodRuntime } from './runtime.ts';
 
 export type { AgentConfig } from './config.ts';
+
+/** The Go sample server the `-go` images run, when setup has built it. */
+function builtGoServer(): { goServerPath?: string } {
+  const path = goServerBinary();
+  return existsSync(path) ? { goServerPath: path } : {};
+}
 
 /** An agent running from the bundled CLI (in a guest) starts harness images from the same bundle. */
 function bundledEntry(): { kthEntry?: string } {
@@ -111,7 +119,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
         labName: config.labName,
         stateDir: config.stateDir,
         podNetnsPrefix: config.podNetnsPrefix,
-        image: { repoRoot: config.repoRoot, nodeExecPath: process.execPath, ...bundledEntry(), harnessVersion: harnessVersion() },
+        image: { repoRoot: config.repoRoot, nodeExecPath: process.execPath, ...bundledEntry(), ...builtGoServer(), harnessVersion: harnessVersion() },
         probeTimeoutScale: config.probeTimeoutScale,
         net,
         backoff: new CrashLoopBackoff({ baseMs: config.crashLoopBackoffBaseMs, maxMs: config.crashLoopBackoffMaxMs }),

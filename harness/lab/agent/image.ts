@@ -7,21 +7,24 @@ import type { V1Container } from '@kubernetes/client-node';
  * gives them), and any other image runs the container's `command` + `args` as a program on the
  * host's filesystem.
  */
-export const harnessImageTargets = ['http-server', 'grpc-server', 'load-driver'] as const;
+export const harnessImageTargets = ['http-server', 'grpc-server', 'load-driver', 'http-server-go', 'grpc-server-go'] as const;
 export type HarnessImageTarget = (typeof harnessImageTargets)[number];
 
 /**
- * What harness/workloads/image/Dockerfile gives each target (ENTRYPOINT after `node kth.mjs`,
- * and ENV). A unit test reads the Dockerfile and checks this table against it.
+ * What harness/workloads/image/Dockerfile gives each target: the program (the harness CLI on
+ * Node.js, or the Go sample server), its ENTRYPOINT arguments, and ENV. A unit test reads the
+ * Dockerfile and checks this table against it.
  */
-export const harnessImageDefinitions: Record<HarnessImageTarget, { entrypoint: readonly string[]; env: Readonly<Record<string, string>> }> = {
-  'http-server': { entrypoint: ['serve', 'http'], env: { NODE_ENV: 'production', KTH_HOST: '0.0.0.0', KTH_PORT: '8080' } },
-  'grpc-server': { entrypoint: ['serve', 'grpc'], env: { NODE_ENV: 'production', KTH_HOST: '0.0.0.0', KTH_PORT: '9090', KTH_METRICS_PORT: '9091' } },
-  'load-driver': { entrypoint: ['load'], env: { NODE_ENV: 'production' } },
+export const harnessImageDefinitions: Record<HarnessImageTarget, { program: 'kth' | 'go-server'; entrypoint: readonly string[]; env: Readonly<Record<string, string>> }> = {
+  'http-server': { program: 'kth', entrypoint: ['serve', 'http'], env: { NODE_ENV: 'production', KTH_HOST: '0.0.0.0', KTH_PORT: '8080' } },
+  'grpc-server': { program: 'kth', entrypoint: ['serve', 'grpc'], env: { NODE_ENV: 'production', KTH_HOST: '0.0.0.0', KTH_PORT: '9090', KTH_METRICS_PORT: '9091' } },
+  'load-driver': { program: 'kth', entrypoint: ['load'], env: { NODE_ENV: 'production' } },
+  'http-server-go': { program: 'go-server', entrypoint: ['http'], env: { KTH_HOST: '0.0.0.0', KTH_PORT: '8080' } },
+  'grpc-server-go': { program: 'go-server', entrypoint: ['grpc'], env: { KTH_HOST: '0.0.0.0', KTH_PORT: '9090', KTH_METRICS_PORT: '9091' } },
 };
 
 // [registry[:port]/][any/path/]kube-traffic-harness/<target>[:tag][@sha256:digest]
-const harnessImagePattern = /^(?:.+\/)?kube-traffic-harness\/(http-server|grpc-server|load-driver)(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+const harnessImagePattern = /^(?:.+\/)?kube-traffic-harness\/(http-server(?:-go)?|grpc-server(?:-go)?|load-driver)(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
 
 export function harnessImageTarget(image: string): HarnessImageTarget | undefined {
   const match = harnessImagePattern.exec(image.trim());
@@ -48,6 +51,8 @@ export interface ImageContext {
   nodeExecPath: string;
   /** The CLI harness images run (this process's: the sources, or the bundle in a guest). Default: harness/bin/kth.mjs. */
   kthEntry?: string;
+  /** The Go sample server binary (the `-go` images); undefined when setup has not built it. */
+  goServerPath?: string;
   harnessVersion: string;
 }
 
@@ -62,7 +67,15 @@ export function resolveContainerCommand(container: Pick<V1Container, 'name' | 'i
   const target = harnessImageTarget(image);
   if (target) {
     const definition = harnessImageDefinitions[target];
-    const entrypoint = command.length > 0 ? command : [context.nodeExecPath, context.kthEntry ?? join(context.repoRoot, 'harness/bin/kth.mjs'), ...definition.entrypoint];
+    if (definition.program === 'go-server' && command.length === 0 && !context.goServerPath) {
+      return {
+        ok: false,
+        reason: 'CreateContainerError',
+        message: `container ${container.name}: image '${image}' runs the Go sample server, which is not built on this host: run npm run setup (or use runtime node)`,
+      };
+    }
+    const program = definition.program === 'kth' ? [context.nodeExecPath, context.kthEntry ?? join(context.repoRoot, 'harness/bin/kth.mjs')] : [context.goServerPath as string];
+    const entrypoint = command.length > 0 ? command : [...program, ...definition.entrypoint];
     return {
       ok: true,
       command: {

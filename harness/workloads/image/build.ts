@@ -1,4 +1,5 @@
 import { run } from '../../core/exec.ts';
+import { requireGoServer } from '../runtime.ts';
 import { buildBaseImage } from './base-image.ts';
 import { stageBuildContext } from './context.ts';
 import { buildkitEnv, requireDocker } from './docker.ts';
@@ -12,7 +13,7 @@ export interface BuildImagesOptions {
   tag?: string;
   /** Base image for the build (`BASE_IMAGE`). @default a local one made by buildBaseImage() */
   baseImage?: string;
-  /** @default all of http-server, grpc-server, load-driver */
+  /** @default every target (the -go ones need the Go sample server built by setup) */
   targets?: readonly ImageTarget[];
 }
 
@@ -30,9 +31,11 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
   const baseImage = options.baseImage ?? (await buildBaseImage());
   const tag = options.tag ?? defaultImageTag();
   const env = await buildkitEnv();
-  await using context = await stageBuildContext();
+  const targets = options.targets ?? imageTargets;
+  const needsGo = targets.some((target) => target.endsWith('-go'));
+  await using context = await stageBuildContext(undefined, needsGo ? { goServer: requireGoServer() } : {});
   const images: BuiltImages['images'] = {};
-  for (const target of options.targets ?? imageTargets) {
+  for (const target of targets) {
     const ref = imageRef(target, tag);
     await run(
       ['docker', 'build', '--build-arg', `BASE_IMAGE=${baseImage}`, '--target', target, '--tag', ref, '--file', context.dockerfile, context.dir],

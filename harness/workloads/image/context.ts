@@ -4,6 +4,7 @@ import { join, relative, sep } from 'node:path';
 import { environmentError } from '../../core/errors.ts';
 import { run } from '../../core/exec.ts';
 import { repoRoot } from '../../core/paths.ts';
+import { goServerBinaryName } from '../runtime.ts';
 
 export const dockerfilePath = join(repoRoot, 'harness/workloads/image/Dockerfile');
 
@@ -16,13 +17,19 @@ export interface BuildContext extends AsyncDisposable {
  * A build context with only what the images run: package.json, harness/ and the production
  * dependencies (as `npm ls --omit=dev` lists them, read from the installed tree — no registry).
  * Staging it keeps tests, caches and dev tools out of the images without a .dockerignore.
+ * With `goServer`, the Go sample server binary goes to `bin/kth-sample-server` for the -go targets.
  */
-export async function stageBuildContext(root = repoRoot): Promise<BuildContext> {
+export async function stageBuildContext(root = repoRoot, options: { goServer?: string } = {}): Promise<BuildContext> {
   const dir = await mkdtemp(join(tmpdir(), 'kth-image-context-'));
   try {
     await cp(join(root, 'package.json'), join(dir, 'package.json'));
     await cp(join(root, 'harness'), join(dir, 'harness'), { recursive: true });
     await cp(dockerfilePath, join(dir, 'Dockerfile'));
+    // The -go targets copy the Go sample server setup built (static, so it runs on an empty image).
+    if (options.goServer) {
+      await mkdir(join(dir, 'bin'));
+      await cp(options.goServer, join(dir, 'bin', goServerBinaryName));
+    }
     await mkdir(join(dir, 'node_modules'));
     for (const packageDir of await productionPackages(root)) {
       const target = join(dir, relative(root, packageDir));

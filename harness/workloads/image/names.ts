@@ -1,7 +1,7 @@
 import { harnessVersion } from '../../core/version.ts';
 
 /** Targets of the one multi-target Dockerfile, and the repositories they are tagged into. */
-export const imageTargets = ['http-server', 'grpc-server', 'load-driver'] as const;
+export const imageTargets = ['http-server', 'grpc-server', 'load-driver', 'http-server-go', 'grpc-server-go'] as const;
 export type ImageTarget = (typeof imageTargets)[number];
 
 export const imageRepository = (target: ImageTarget): string => `kube-traffic-harness/${target}`;

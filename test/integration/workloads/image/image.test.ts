@@ -18,7 +18,7 @@ let engine: DockerEngine;
 let built: BuiltImages;
 beforeAll(async () => {
   engine = await ensureDockerEngine();
-  built = await buildImages({ tag: 'it', targets: ['http-server', 'grpc-server'] });
+  built = await buildImages({ tag: 'it', targets: ['http-server', 'grpc-server', 'http-server-go', 'grpc-server-go'] });
 });
 afterAll(async () => {
   // The test tags go; the base image stays as the cache buildBaseImage() reuses.
@@ -45,11 +45,23 @@ async function listeningPort(container: StartedTestContainer): Promise<number> {
 describe('sample server images', () => {
   it('GIVEN the images built from the local base WHEN inspected THEN they exist under their contract names', () => {
     expect(built.baseImage).toBe(`kube-traffic-harness/node-base:${process.versions.node}`);
-    expect(built.images).toEqual({ 'http-server': 'kube-traffic-harness/http-server:it', 'grpc-server': 'kube-traffic-harness/grpc-server:it' });
+    expect(built.images).toEqual({
+      'http-server': 'kube-traffic-harness/http-server:it',
+      'grpc-server': 'kube-traffic-harness/grpc-server:it',
+      'http-server-go': 'kube-traffic-harness/http-server-go:it',
+      'grpc-server-go': 'kube-traffic-harness/grpc-server-go:it',
+    });
   });
 
-  it('GIVEN the http-server image run with downward-API env WHEN requested THEN it serves that identity, and stops with exit 0', async () => {
-    const container = await new GenericContainer(built.images['http-server'] as string)
+  it('GIVEN the Go images WHEN inspected THEN they hold only the static binary (no base image) and answer as sleep for exec preStop hooks', async () => {
+    const size = await run(['docker', 'image', 'inspect', '--format', '{{.Size}}', built.images['http-server-go'] as string]);
+    expect(Number(size.stdout.trim())).toBeLessThan(2 * 40 * 1024 * 1024);
+    const slept = await run(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', '/bin/sleep', built.images['http-server-go'] as string, '0.1']);
+    expect(slept.exitCode).toBe(0);
+  });
+
+  it.each(['http-server', 'http-server-go'] as const)('GIVEN the %s image run with downward-API env WHEN requested THEN it serves that identity, and stops with exit 0', async (target) => {
+    const container = await new GenericContainer(built.images[target] as string)
       .withNetworkMode('host')
       .withEnvironment({ POD_NAME: 'web-abc12', NODE_NAME: 'kind-worker', POD_IP: '10.244.1.5', POD_NAMESPACE: 'kth-it', KTH_HOST: '127.0.0.1', KTH_PORT: '0' })
       .withWaitStrategy(Wait.forLogMessage(/listening on/))
@@ -72,8 +84,8 @@ describe('sample server images', () => {
     }
   });
 
-  it('GIVEN the grpc-server image WHEN started THEN its metrics side port answers', async () => {
-    const container = await new GenericContainer(built.images['grpc-server'] as string)
+  it.each(['grpc-server', 'grpc-server-go'] as const)('GIVEN the %s image WHEN started THEN its metrics side port answers', async (target) => {
+    const container = await new GenericContainer(built.images[target] as string)
       .withNetworkMode('host')
       .withCommand(['--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--pod-name', 'grpc-abc'])
       .withWaitStrategy(Wait.forLogMessage(/listening on/))

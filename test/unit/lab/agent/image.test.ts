@@ -11,6 +11,7 @@ describe('harnessImageTarget', () => {
     ['kube-traffic-harness/http-server:0.1.0', 'http-server'],
     ['ghcr.io/x/kube-traffic-harness/grpc-server:dev', 'grpc-server'],
     ['localhost:5000/kube-traffic-harness/load-driver@sha256:' + 'a'.repeat(64), 'load-driver'],
+    ['kube-traffic-harness/grpc-server-go:0.1.0', 'grpc-server-go'],
   ])('GIVEN %s THEN %s', (image, target) => expect(harnessImageTarget(image)).toBe(target));
 
   it.each(['nginx:1.27', 'kube-traffic-harness/other', 'evil/kube-traffic-harness-http-server', 'kube-traffic-harness/http-server/extra'])(
@@ -32,6 +33,15 @@ describe('resolveContainerCommand', () => {
         imageId: 'kth-lab://kube-traffic-harness/http-server@0.1.0',
       },
     });
+  });
+  it('GIVEN the http-server-go image THEN the Go sample server binary with http + args, the image ENV', () => {
+    const result = resolveContainerCommand({ name: 'app', image: 'kube-traffic-harness/http-server-go:1', args: ['--port', '8081'] }, { ...context, goServerPath: '/cache/kth-sample-server' });
+    expect(result).toMatchObject({ ok: true, command: { kind: 'harness', argv: ['/cache/kth-sample-server', 'http', '--port', '8081'], imageEnv: { KTH_HOST: '0.0.0.0', KTH_PORT: '8080' } } });
+  });
+  it('GIVEN a -go image on a host where the Go server is not built THEN a CreateContainerError that says to run setup', () => {
+    const result = resolveContainerCommand({ name: 'app', image: 'kube-traffic-harness/grpc-server-go:1' }, context);
+    expect(result).toMatchObject({ ok: false, reason: 'CreateContainerError' });
+    expect(!result.ok && result.message).toMatch(/npm run setup/);
   });
   it('GIVEN a harness image with command THEN the command replaces the entrypoint (Docker rules)', () => {
     const result = resolveContainerCommand({ name: 'app', image: 'kube-traffic-harness/load-driver', command: ['sleep'], args: ['5'] }, context);
@@ -74,9 +84,11 @@ describe('the harness images as their Dockerfile defines them', () => {
       const entrypoint = lines.find((l) => l.startsWith('ENTRYPOINT'));
       expect(entrypoint).toBeDefined();
       const argv = JSON.parse((entrypoint as string).replace(/^ENTRYPOINT\s+/, '')) as string[];
-      expect(argv.slice(0, 2)).toEqual(['node', 'harness/bin/kth.mjs']);
-      expect(argv.slice(2)).toEqual(harnessImageDefinitions[target].entrypoint);
-      expect({ ...envOf('app'), ...envOf(target) }).toEqual(harnessImageDefinitions[target].env);
+      const definition = harnessImageDefinitions[target];
+      const program = definition.program === 'kth' ? ['node', 'harness/bin/kth.mjs'] : ['/kth-sample-server'];
+      expect(argv.slice(0, program.length)).toEqual(program);
+      expect(argv.slice(program.length)).toEqual(definition.entrypoint);
+      expect({ ...envOf(definition.program === 'kth' ? 'app' : 'go-app'), ...envOf(target) }).toEqual(definition.env);
     }
   });
 });
