@@ -3,16 +3,25 @@ import type { RequestSample, TimelineEvent } from '../recorder/events.ts';
 import { readEvents } from '../recorder/ndjson.ts';
 import type { SeriesPoint } from '../report/model.ts';
 
-/** Every request sample of one load's events file (the rest of the timeline is not needed here). */
-export async function requestSamples(file: string): Promise<RequestSample[]> {
-  const samples: RequestSample[] = [];
+/** What the engine reads back from one load's events file: its request samples and the GOAWAYs its clients saw. */
+export interface LoadEvents {
+  samples: RequestSample[];
+  /** GOAWAYs received: `seen` on the wire (h2 clients), `inferred` from a gRPC channel going idle (grpc-js). */
+  goaways: { seen: number; inferred: number };
+}
+
+export async function loadEvents(file: string): Promise<LoadEvents> {
+  const result: LoadEvents = { samples: [], goaways: { seen: 0, inferred: 0 } };
   try {
-    for await (const event of readEvents(file) as AsyncGenerator<TimelineEvent>) if (event.kind === 'request-sample') samples.push(event);
+    for await (const event of readEvents(file) as AsyncGenerator<TimelineEvent>) {
+      if (event.kind === 'request-sample') result.samples.push(event);
+      else if (event.kind === 'goaway') result.goaways[event.inferred ? 'inferred' : 'seen'] += 1;
+    }
   } catch (error) {
     // A load that failed before writing anything leaves no file: no samples, said elsewhere.
     if ((error as { code?: string }).code !== 'ENOENT') throw error;
   }
-  return samples;
+  return result;
 }
 
 /** Requests per second per pod for one load, ms from the run's start (the report's `series`). */

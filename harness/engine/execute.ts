@@ -4,7 +4,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { RunSummary } from '../analysis/run-summary.ts';
 import { environmentError } from '../core/errors.ts';
 import { repoRoot } from '../core/paths.ts';
-import { apply, type Cluster, ensureNamespace, podsOf, waitForDeployment, waitForPodReady } from '../kube/cluster.ts';
+import { apply, type Cluster, ensureNamespace, podsOf, waitForDeploymentPods, waitForLoadBalancer, waitForPodReady } from '../kube/cluster.ts';
 import { watchEndpointSlices } from '../kube/slice-watch.ts';
 import { crossCheck } from '../analysis/cross-check.ts';
 import { endpointTransitions, propagationLag } from '../analysis/propagation.ts';
@@ -16,7 +16,7 @@ import { ManagedByLabel, NameLabel, RunIdLabel } from '../../manifests/names.ts'
 import { sampleServiceObjects, serverMetricsUrl } from '../../manifests/sample-service.ts';
 import { performChaos, type ChaosTarget } from './chaos.ts';
 import { evaluateChecks } from './checks.ts';
-import { rebalanceSeconds, requestSamples, seriesOf } from './collect.ts';
+import { loadEvents, rebalanceSeconds, seriesOf } from './collect.ts';
 import { loadArgv } from './load-args.ts';
 import { mergeRuns } from './merge.ts';
 import type { ChaosSpec, CheckSpec, LoadSpec, WorkloadSpec } from './types.ts';
@@ -90,6 +90,14 @@ const sleepUntil = (epochMs: number, signal?: AbortSignal) =>
     }, { once: true });
   });
 
+/**
+ * Whether a load's clients report GOAWAYs: the built-in HTTP/2 and gRPC clients do (seen, or for
+ * grpc-js inferred); HTTP/1.1 has no GOAWAY, and k6 does not say (its count would be a false 0).
+ */
+function seesGoaways(load: { spec: LoadSpec }): boolean {
+  return (load.spec.driver ?? 'builtin') === 'builtin' && (load.spec.protocol === 'grpc' || load.spec.model === 'h2');
+}
+
 /** pod=URL of each server's own counters. */
 function metricsEndpoints(pods: readonly V1Pod[]): string[] {
   return pods.map((pod) => `${pod.metadata?.name}=${serverMetricsUrl(pod)}`);
@@ -112,8 +120,13 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
   await ensureNamespace(cluster, namespace, { [RunIdLabel]: runId, [ManagedByLabel]: 'kube-traffic-harness' });
   const params = workloadParams(run.workload, { name: serviceName, namespace, runId });
   await apply(cluster, sampleServiceObjects(params));
-  await waitForDeployment(cluster, namespace, serviceName, 180_000 * (target.startupScale ?? 1));
-  const service = await cluster.core.readNamespacedService({ name: serviceName, namespace });
+  await waitForDeploymentPods(cluster, namespace, serviceName, selectorOf(runId), 180_000 * (target.startupScale ?? 1));
+  // External loads need the LoadBalancer's address, which the LB controller assigns on its own
+  // time: pods that start fast (the Go servers) are Ready before it.
+  const external = run.loads.some((load) => load.spec.from === 'external') && run.workload.serviceType === 'LoadBalancer';
+  const service = external
+    ? await waitForLoadBalancer(cluster, namespace, serviceName, 60_000 * (target.startupScale ?? 1))
+    : await cluster.core.readNamespacedService({ name: serviceName, namespace });
   const livePods = async () => (await podsOf(cluster, namespace, selectorOf(runId))).filter((pod) => !pod.metadata?.deletionTimestamp);
   let servers = await livePods();
   const podsBefore = servers.map((pod) => pod.metadata?.name as string);
@@ -212,12 +225,15 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
   const problems: string[] = [];
   const samples: RequestSample[] = [];
   const series = [];
+  const goaways = { seen: 0, inferred: 0 };
   for (const result of results) {
     if (result.summary) loads[result.load.spec.name] = result.summary;
     if (result.problem) problems.push(result.problem);
     if (result.eventsFile) {
-      const loadSamples = await requestSamples(result.eventsFile);
+      const { samples: loadSamples, goaways: seen } = await loadEvents(result.eventsFile);
       samples.push(...loadSamples);
+      goaways.seen += seen.seen;
+      goaways.inferred += seen.inferred;
       series.push(...seriesOf(result.load.spec.name, loadSamples, t0));
     }
   }
@@ -258,6 +274,7 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
       ...(scaleOut ? { rebalanceSeconds: rebalanceSeconds(samples, scaleOut.atEpochMs, podsBefore, scaleOut.replicas, run.rebalanceFraction), rebalanceFraction: run.rebalanceFraction } : {}),
       propagationLagMs: propagation.maxAddedLagMs,
       trafficAfterRemovalMs: propagation.maxRemovedLagMs,
+      ...(run.loads.some(seesGoaways) ? { goaways: goaways.seen + goaways.inferred, goawaysInferred: goaways.inferred } : {}),
     };
   }
   report.checks = evaluateChecks(report, run.checks);

@@ -23,8 +23,9 @@ export function loadArgv(run: LoadRun): string[] {
   const { spec } = run;
   const setting = (value: LoadSpec['idleTimeout'], where: string) => seconds(toMs(value!, where));
   if (spec.driver === 'k6') {
-    // The real k6: one VU per connection, as many as the load's connections.
+    // The real k6: one VU per connection (gRPC: per channel), as many as the load's connections.
     const k6 = ['k6', '--target', run.target, '--duration', seconds(run.durationMs), '--json', '--events', run.eventsFile, '--model', spec.model ?? 'persistent', '--vus', String(spec.connections)];
+    if (spec.protocol === 'grpc') k6.push('--protocol', 'grpc');
     if (spec.script) k6.push('--script', spec.script);
     k6.push(...(spec.executor === 'constant-vus' ? ['--concurrency', String(spec.vus)] : ['--rate', String(spec.rate)]));
     if (spec.unit) k6.push('--unit', spec.unit);
@@ -34,7 +35,7 @@ export function loadArgv(run: LoadRun): string[] {
   const argv = [spec.protocol, '--target', run.target, '--duration', seconds(run.durationMs), '--json', '--events', run.eventsFile];
   argv.push(spec.protocol === 'http' ? '--connections' : '--channels', String(spec.connections));
   if (spec.protocol === 'http') argv.push('--model', spec.model ?? 'persistent');
-  else argv.push('--call', spec.call ?? 'unary');
+  else argv.push('--call', spec.call ?? 'unary', ...(spec.client ? ['--client', spec.client] : []));
   if (spec.executor === 'constant-vus') argv.push('--concurrency', String(spec.vus));
   else argv.push('--rate', String(spec.rate));
   if (spec.idleTimeout !== undefined) argv.push('--idle-timeout', setting(spec.idleTimeout, `load ${spec.name}: idleTimeout`));

@@ -2,6 +2,7 @@ import { formatMs, toMs } from '../core/duration.ts';
 import { badInput } from '../core/errors.ts';
 import { parseExpect, proxyModeValues, type ExpectOp } from './scenario.ts';
 import type { ChaosSpec, LoadSpec, ProxyMode, ScenarioSpec, WorkloadSpec } from './types.ts';
+import { defaultServerRuntime, type ServerRuntime } from '../workloads/runtime.ts';
 
 /**
  * A scenario resolved into what will run: one run per (proxy mode × variant), every default filled
@@ -16,6 +17,7 @@ import type { ChaosSpec, LoadSpec, ProxyMode, ScenarioSpec, WorkloadSpec } from 
  */
 export interface PlannedWorkload {
   server: WorkloadSpec['server'];
+  runtime: ServerRuntime;
   replicas: number;
   serviceType: NonNullable<WorkloadSpec['serviceType']>;
   externalTrafficPolicy?: NonNullable<WorkloadSpec['externalTrafficPolicy']>;
@@ -42,6 +44,8 @@ export interface PlannedLoad {
   model?: NonNullable<LoadSpec['model']>;
   /** gRPC only. @default 'unary' (as `kth load grpc`) */
   call?: NonNullable<LoadSpec['call']>;
+  /** gRPC only; absent: h2 where it can serve, else grpc-js (as `kth load grpc`). */
+  client?: NonNullable<LoadSpec['client']>;
   connections: number;
   executor: LoadSpec['executor'];
   rate?: number;
@@ -115,6 +119,8 @@ export interface PlanOptions {
   timeScale: number;
   /** Instead of the scenario's proxyModes (--proxy-mode). */
   proxyModes?: ProxyMode[];
+  /** Every workload's server runtime, instead of what the scenario and its variants say (--runtime). */
+  runtime?: ServerRuntime;
 }
 
 export const maxTimeScale = 10;
@@ -153,6 +159,7 @@ export function planScenario(spec: ScenarioSpec, options: PlanOptions): Plan {
       const w: WorkloadSpec = { ...spec.workload, ...variant.workload };
       const workload: PlannedWorkload = {
         server: w.server,
+        runtime: options.runtime ?? w.runtime ?? defaultServerRuntime,
         replicas: w.replicas,
         serviceType: w.serviceType ?? 'ClusterIP',
         ...(w.externalTrafficPolicy ? { externalTrafficPolicy: w.externalTrafficPolicy } : {}),
@@ -176,6 +183,7 @@ export function planScenario(spec: ScenarioSpec, options: PlanOptions): Plan {
           protocol: l.protocol,
           ...(model ? { model } : {}),
           ...(l.protocol === 'grpc' ? { call: l.call ?? 'unary' } : {}),
+          ...(l.client !== undefined ? { client: l.client } : {}),
           connections: l.connections,
           executor: l.executor,
           ...(l.rate !== undefined ? { rate: l.rate } : {}),
@@ -253,7 +261,7 @@ export function describeChaos(action: PlannedChaos): string {
 }
 
 export function describeLoad(load: PlannedLoad): string {
-  const what = load.protocol === 'http' ? `http ${load.model}` : `grpc ${load.call}`;
+  const what = load.protocol === 'http' ? `http ${load.model}` : `grpc ${load.call}${load.client ? ` (${load.client} client)` : ''}`;
   const arrival = load.executor === 'constant-arrival-rate' ? `${load.rate}/s (constant-arrival-rate)` : `${load.vus} in flight (constant-vus)`;
   const extra = [
     load.idleTimeoutMs !== undefined ? `idle ${formatMs(load.idleTimeoutMs)}` : '',
@@ -276,7 +284,7 @@ export interface RenderOptions {
 }
 
 function describeWorkload(workload: PlannedWorkload): string {
-  const parts = [`${workload.server} server × ${workload.replicas}`, workload.serviceType];
+  const parts = [`${workload.server} server (${workload.runtime}) × ${workload.replicas}`, workload.serviceType];
   if (workload.externalTrafficPolicy) parts.push(`externalTrafficPolicy ${workload.externalTrafficPolicy}`);
   if (workload.keepAliveTimeoutMs !== undefined) parts.push(`keep-alive ${formatMs(workload.keepAliveTimeoutMs)}`);
   if (workload.maxRequestsPerConnection !== undefined) parts.push(`max ${workload.maxRequestsPerConnection} requests/connection`);
@@ -389,6 +397,7 @@ export function specsOf(run: RunPlan): { workload: WorkloadSpec; loads: { spec: 
   const w = run.workload;
   const workload: WorkloadSpec = {
     server: w.server,
+    runtime: w.runtime,
     replicas: w.replicas,
     serviceType: w.serviceType,
     ...(w.externalTrafficPolicy ? { externalTrafficPolicy: w.externalTrafficPolicy } : {}),

@@ -15,12 +15,15 @@ import { labUnsupported, openLab } from './providers/lab.ts';
 import { loadScenario } from './scenario.ts';
 import type { ProxyMode } from './types.ts';
 import type { KernelChoice } from '../lab/spec.ts';
+import { requireGoServer, serverImplementation, type ServerRuntime } from '../workloads/runtime.ts';
 
 export interface RunScenarioOptions {
   file: string;
   /** @default 'lab' */
   provider?: 'lab' | 'kind' | 'existing';
   proxyModes?: ProxyMode[];
+  /** Every workload's server runtime (--runtime), instead of the scenario's. */
+  runtime?: ServerRuntime;
   /** The nodes' kernel for every lab (default auto: a guest where the host kernel cannot run a mode). */
   kernel?: KernelChoice;
   outDir: string;
@@ -62,6 +65,11 @@ function resolvedRun(plan: RunPlan, rebalanceFraction: number): ResolvedRun {
   return { proxyMode: plan.proxyMode, variant: plan.variant, workload, loads, chaos, checks, rebalanceFraction };
 }
 
+/** Which server implementation a run measured (the gRPC library matters for MaxConnectionAge). */
+function serverOf(plan: RunPlan): NonNullable<RunReport['server']> {
+  return { kind: plan.workload.server, runtime: plan.workload.runtime, implementation: serverImplementation(plan.workload.server, plan.workload.runtime) };
+}
+
 function unsupported(plan: RunPlan, reason: string): RunReport {
   return { proxyMode: plan.proxyMode, variant: plan.variant, status: 'unsupported', reason, durationMs: 0, timeline: [], series: [], checks: [] };
 }
@@ -79,7 +87,9 @@ function errored(plan: RunPlan, error: unknown, durationMs: number): RunReport {
 export async function runScenario(options: RunScenarioOptions): Promise<RunScenarioResult> {
   const provider = options.provider ?? 'lab';
   const scenario = await loadScenario(options.file);
-  const plan = planScenario(scenario.spec, { timeScale: options.timeScale, ...(options.proxyModes ? { proxyModes: options.proxyModes } : {}) });
+  const plan = planScenario(scenario.spec, { timeScale: options.timeScale, ...(options.proxyModes ? { proxyModes: options.proxyModes } : {}), ...(options.runtime ? { runtime: options.runtime } : {}) });
+  // A missing Go server is found before any cluster exists (the lab maps the -go images to it).
+  if (plan.runs.some((run) => run.workload.runtime === 'go')) requireGoServer();
   if (provider !== 'lab') {
     throw new HarnessError('environment', `provider '${provider}' is not available yet in this version`, { where: '--provider', hint: 'use --provider lab (the embedded default)' });
   }
@@ -141,7 +151,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
           if (controller.signal.aborted) break;
           const runStarted = performance.now();
           try {
-            report.runs.push({ ...(await executeRun(lab.target, resolvedRun(run, scenario.spec.rebalanceFraction ?? 0.8), { dir, runId, log: options.log, signal: controller.signal })), dataplane: lab.dataplane });
+            report.runs.push({ ...(await executeRun(lab.target, resolvedRun(run, scenario.spec.rebalanceFraction ?? 0.8), { dir, runId, log: options.log, signal: controller.signal })), dataplane: lab.dataplane, server: serverOf(run) });
           } catch (error) {
             options.log(`[${run.id}] error: ${formatError(error)}`);
             report.runs.push(errored(run, error, performance.now() - runStarted));

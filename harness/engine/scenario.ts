@@ -9,6 +9,7 @@ import { badInput } from '../core/errors.ts';
 import { repoRoot } from '../core/paths.ts';
 import { ciliumOptionsSchema, ipvsOptionsSchema } from '../lab/spec.ts';
 import type { ScenarioSpec } from './types.ts';
+import { serverRuntimes } from '../workloads/runtime.ts';
 
 /** Identity: gives scenario files type checking and completion (`export default defineScenario({...})`). */
 export function defineScenario(spec: ScenarioSpec): ScenarioSpec {
@@ -41,6 +42,7 @@ const count = (min: number) => z.number().int({ error: 'must be a whole number' 
 
 const workloadSchema = z.strictObject({
   server: z.enum(['http', 'grpc']),
+  runtime: z.enum(serverRuntimes).optional(),
   replicas: count(1).max(100, { error: 'must be ≤ 100' }),
   serviceType: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).optional(),
   externalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
@@ -59,6 +61,7 @@ const loadSchema = z.strictObject({
   protocol: z.enum(['http', 'grpc']),
   model: z.enum(['persistent', 'short-lived', 'pooled', 'h2']).optional(),
   call: z.enum(['unary', 'server-stream', 'bidi']).optional(),
+  client: z.enum(['h2', 'grpc-js']).optional(),
   connections: count(1),
   executor: z.enum(['constant-arrival-rate', 'constant-vus']),
   rate: z.number().positive({ error: 'must be > 0 (requests per second in total)' }).optional(),
@@ -244,14 +247,19 @@ function runProblems(workload: Obj | undefined, loads: readonly (Obj | undefined
     if (executor === 'constant-vus' && load.vus === undefined) add(here('vus'), 'required by executor constant-vus (requests in flight)');
     if (executor === 'constant-vus' && load.rate !== undefined) add(here('rate'), 'applies to executor constant-arrival-rate only');
     if (executor === 'constant-arrival-rate' && load.vus !== undefined) add(here('vus'), 'applies to executor constant-vus only');
-    // k6 drives HTTP/1.1 with a connection per VU (persistent) or per request (short-lived).
+    // k6 drives HTTP/1.1 with a connection per VU (persistent) or per request (short-lived), and
+    // gRPC unary calls on its own client (grpc-go), a channel per VU (scenarios/k6/grpc-shares.ts).
     if (load.driver === 'k6') {
-      if (protocol === 'grpc') add(here('driver'), "k6 loads are http here (scenarios/k6 scripts); use driver 'builtin' for gRPC");
-      else if (!['persistent', 'short-lived'].includes(text(load.model) ?? 'persistent')) add(here('model'), "k6 runs model 'persistent' or 'short-lived'");
+      if (protocol === 'grpc') {
+        if ((text(load.call) ?? 'unary') !== 'unary') add(here('call'), "k6 makes unary calls here (scenarios/k6/grpc-shares.ts); use driver 'builtin' for streams");
+        for (const key of ['client', 'keepalive']) if (load[key] !== undefined) add(here(key), "applies to driver 'builtin' only (k6 brings its own gRPC client, grpc-go)");
+      } else if (!['persistent', 'short-lived'].includes(text(load.model) ?? 'persistent')) add(here('model'), "k6 runs model 'persistent' or 'short-lived'");
     } else if (load.script !== undefined) add(here('script'), "applies to driver 'k6' only");
     if (protocol === 'grpc' && load.model !== undefined) add(here('model'), 'applies to http loads only (gRPC: call)');
     if (protocol === 'http' && load.call !== undefined) add(here('call'), 'applies to grpc loads only (HTTP: model)');
     if (protocol === 'http' && load.keepalive !== undefined) add(here('keepalive'), 'applies to grpc loads only');
+    if (protocol === 'http' && load.client !== undefined) add(here('client'), 'applies to grpc loads only (HTTP: model)');
+    if (load.client === 'h2' && (text(load.call) ?? 'unary') !== 'unary') add(here('client'), "h2 makes unary calls only; use client 'grpc-js' for streams");
     for (const key of ['idleTimeout', 'maxConnectionAge']) {
       if (load[key] === undefined) continue;
       // A client max age retires held connections (persistent) and pooled ones; idling needs a pool.
@@ -380,7 +388,7 @@ const summaryPaths = [
   'load.sent',
 ];
 /** Numbers only a whole run has (timeline metrics, measured across loads). */
-const runOnlyPaths = ['durationMs', 'metrics.rebalanceSeconds', 'metrics.propagationLagMs', 'metrics.trafficAfterRemovalMs', 'metrics.crossNodeRatio'];
+const runOnlyPaths = ['durationMs', 'metrics.rebalanceSeconds', 'metrics.propagationLagMs', 'metrics.trafficAfterRemovalMs', 'metrics.crossNodeRatio', 'metrics.goaways', 'metrics.goawaysInferred'];
 const errorKindPath = /^errors\.byKind\.[a-z0-9][a-z0-9-]*$/;
 
 /** The number paths a check may name (errors.byKind.<kind> and loads.<load>.<path> besides). */

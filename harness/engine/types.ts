@@ -12,6 +12,12 @@ export type ProxyMode = 'iptables' | 'nftables' | 'ipvs' | 'cilium';
 export interface WorkloadSpec {
   /** Sample server behind the Service. */
   server: 'http' | 'grpc';
+  /**
+   * Which implementation serves: the Node.js servers (node:http, grpc-js) or the Go ones (net/http,
+   * grpc-go), with one contract. Go pods are ~10× lighter and start faster; gRPC servers differ
+   * in how they time MaxConnectionAge GOAWAYs. @default 'node' (README: "Which server runtime")
+   */
+  runtime?: 'node' | 'go';
   replicas: number;
   /** @default 'ClusterIP' */
   serviceType?: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
@@ -31,14 +37,22 @@ export interface WorkloadSpec {
 /** One load driver, running from `startTime` for `duration` (both scaled by --time-scale). */
 export interface LoadSpec {
   name: string;
-  /** Built-in drivers; 'k6' runs the real k6 on `script` (HTTP, persistent or short-lived). @default 'builtin' */
+  /**
+   * Built-in drivers; 'k6' runs the real k6 on `script`: HTTP (persistent or short-lived), or gRPC
+   * unary calls on k6's own client (grpc-go, one channel per VU; no `client`, no `keepalive`). @default 'builtin'
+   */
   driver?: 'builtin' | 'k6';
-  /** k6 only: the script, a name in scenarios/k6/. @default 'http-shares.ts' */
+  /** k6 only: the script, a name in scenarios/k6/. @default 'http-shares.ts', or 'grpc-shares.ts' for gRPC */
   script?: string;
   protocol: 'http' | 'grpc';
   /** HTTP connection model; gRPC: the call (unary | server-stream | bidi). */
   model?: 'persistent' | 'short-lived' | 'pooled' | 'h2';
   call?: 'unary' | 'server-stream' | 'bidi';
+  /**
+   * gRPC only: the client library. 'h2' is the built-in unary client on plain HTTP/2 (sees real
+   * GOAWAY frames); 'grpc-js' the reference Node.js client. @default h2 where it can serve, else grpc-js
+   */
+  client?: 'h2' | 'grpc-js';
   /** Connections (HTTP) or channels (gRPC). */
   connections: number;
   /** k6 executor names: open model (rate) or closed model (vus). */

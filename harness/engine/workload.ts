@@ -19,6 +19,7 @@ export function workloadParams(workload: WorkloadSpec, names: { name: string; na
   return {
     ...names,
     server: workload.server,
+    ...(workload.runtime ? { runtime: workload.runtime } : {}),
     replicas: workload.replicas,
     // Spread over nodes as a real Deployment of a Service usually is: node-local effects show.
     topologySpread: {},

@@ -9,6 +9,7 @@ import {
   type V1Deployment,
   type V1EndpointSlice,
   type V1Pod,
+  type V1Service,
   Watch,
 } from '@kubernetes/client-node';
 import { environmentError } from '../core/errors.ts';
@@ -108,6 +109,58 @@ export async function waitForDeployment(cluster: Cluster, namespace: string, nam
     return ok ? true : `${s.readyReplicas ?? 0}/${want} ready, ${s.updatedReplicas ?? 0} updated, ${s.replicas ?? 0} total`;
   }, timeoutMs, `deployment ${namespace}/${name} ready`);
   return objects.get(`${namespace}/${name}`) as V1Deployment;
+}
+
+/**
+ * Container waiting reasons that waiting never cures: the container cannot be created (a lab image
+ * whose program is missing, a bad config) or its image cannot be had. (ErrImagePull and
+ * CrashLoopBackOff are left out: the kubelet retries those, and they can recover.)
+ */
+const permanentWaitingReasons = new Set(['CreateContainerError', 'CreateContainerConfigError', 'InvalidImageName', 'ErrImageNeverPull']);
+
+/** The first pod whose container can never start, in words; undefined when none. */
+export function podStartProblem(pods: readonly V1Pod[]): string | undefined {
+  for (const pod of pods) {
+    for (const status of pod.status?.containerStatuses ?? []) {
+      const waiting = status.state?.waiting;
+      if (waiting?.reason && permanentWaitingReasons.has(waiting.reason)) return `pod ${pod.metadata?.name}: ${waiting.reason}: ${waiting.message ?? ''}`.trim();
+    }
+  }
+  return undefined;
+}
+
+/**
+ * {@link waitForDeployment}, but failing as soon as one of its pods (`selector`) can never start,
+ * with the kubelet's reason, instead of after the whole timeout.
+ */
+export async function waitForDeploymentPods(cluster: Cluster, namespace: string, name: string, selector: string, timeoutMs = 60_000): Promise<V1Deployment> {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const stuck = new Promise<never>((_, reject) => {
+    const poll = async () => {
+      const problem = podStartProblem(await podsOf(cluster, namespace, selector).catch(() => []));
+      if (stopped) return;
+      if (problem) reject(environmentError(`deployment ${namespace}/${name} cannot become ready: ${problem}`, { hint: `kubectl -n ${namespace} describe pod shows the same; fix what it names and run again` }));
+      else timer = setTimeout(() => void poll(), 2000);
+    };
+    timer = setTimeout(() => void poll(), 2000);
+  });
+  try {
+    return await Promise.race([waitForDeployment(cluster, namespace, name, timeoutMs), stuck]);
+  } finally {
+    stopped = true;
+    clearTimeout(timer);
+  }
+}
+
+/** Waits until a LoadBalancer Service has an address in its status (what the cloud, or the lab LB, assigns). */
+export async function waitForLoadBalancer(cluster: Cluster, namespace: string, name: string, timeoutMs = 60_000): Promise<V1Service> {
+  const objects = await watchUntil<V1Service>(cluster, `/api/v1/namespaces/${namespace}/services`, { fieldSelector: `metadata.name=${name}` }, (all) => {
+    const service = all.get(`${namespace}/${name}`);
+    if (!service) return 'not created';
+    return service.status?.loadBalancer?.ingress?.some((ingress) => ingress.ip || ingress.hostname) ? true : 'no address assigned yet';
+  }, timeoutMs, `service ${namespace}/${name} load balancer address`);
+  return objects.get(`${namespace}/${name}`) as V1Service;
 }
 
 export async function podsOf(cluster: Cluster, namespace: string, labelSelector: string): Promise<V1Pod[]> {

@@ -2,7 +2,7 @@ import { escapeXml as esc } from './escape.ts';
 import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel, statusText } from './format.ts';
 import { reportStatus, type Report, type RunReport } from './model.ts';
 import { legendSwatch, rateChartSvg, seriesStyle, shareBarsSvg } from './svg.ts';
-import { checkValue, chiSquareText, comparison, crossCheckVerdict, dataplaneText, emulatedCaveat, latencyBasis, propagationText, rateSeries, rebalanceText } from './view.ts';
+import { checkValue, chiSquareText, comparison, crossCheckVerdict, dataplaneText, emulatedCaveat, goawayText, latencyBasis, propagationText, rateSeries, rebalanceText } from './view.ts';
 
 /**
  * index.html: one self-contained file (inline CSS and SVG, no script, nothing fetched), written as
@@ -92,6 +92,7 @@ function runSection(run: RunReport, id: string): string {
     const items: string[] = [];
     const plane = dataplaneText(run);
     if (plane) items.push(meta('data plane', plane.summary), ...(plane.features ? [meta('kernel features', plane.features)] : []));
+    if (run.server) items.push(meta('server', `${run.server.implementation} (${run.server.kind}, runtime ${run.server.runtime})`));
     if (run.metrics) {
       items.push(meta('Jain index', formatNumber(run.metrics.jainIndex)), meta('max/min', formatMaxMin(run)), meta('χ²', chiSquareText(run)));
       const rebalance = rebalanceText(run);
@@ -100,6 +101,7 @@ function runSection(run: RunReport, id: string): string {
       if (propagation) items.push(meta('endpoints', propagation));
       items.push(meta('source IP preserved', formatShare(run.metrics.sourceIpPreservedRatio)));
       if (run.metrics.crossNodeRatio !== undefined) items.push(meta('cross-node hops', formatShare(run.metrics.crossNodeRatio)));
+      if (run.metrics.goaways !== undefined) items.push(meta('GOAWAYs received', `${goawayText(run)} (client side: each connection told to go away counts once; inferred = a grpc-js channel went idle without a failed call)`));
     }
     if (run.totals) {
       const t = run.totals;

@@ -56,11 +56,17 @@ export interface RunReport extends Partial<RunSummary> {
     /** Longest time a pod still answered after leaving the ready endpoints (ms; negative: it stopped first). */
     trafficAfterRemovalMs?: number | null;
     crossNodeRatio?: number | null;
+    /** GOAWAYs the clients received (HTTP/2 and gRPC loads): each connection told to go away counts once. */
+    goaways?: number;
+    /** Of those, how many were inferred rather than seen (grpc-js exposes no GOAWAY: a channel going idle without a failed call). */
+    goawaysInferred?: number;
   };
   /** Per endpoint change during the run: when the slice said so and when traffic followed (ms from the run's start). */
   propagation?: { pod: string; change: 'added' | 'removed'; sliceAtMs: number; requestAtMs: number | null; lagMs: number | null }[];
   /** What carried the traffic: kube-proxy or Cilium, its version, the options compared on, the kernel features it enabled. */
   dataplane?: { implementation: string; version: string; options: Record<string, string | number | boolean>; features?: Record<string, string | number | boolean>; kernel?: RunKernel };
+  /** The sample server that answered: its runtime and library (grpc-js and grpc-go time MaxConnectionAge differently). */
+  server?: { kind: 'http' | 'grpc'; runtime: 'node' | 'go'; implementation: string };
   /** Per load name: its own summary (the run-level fields above sum every load). */
   loads?: Record<string, RunSummary>;
   timeline: TimelineEntry[];

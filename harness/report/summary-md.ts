@@ -30,6 +30,7 @@ function runSection(run: RunReport): string[] {
   if (run.reason) out.push(`> ${escapeMarkdown(run.reason)}`, '');
   const plane = dataplaneText(run);
   if (plane) out.push(`**Data plane:** ${escapeMarkdown(plane.summary)}${plane.features ? ` — kernel features: ${escapeMarkdown(plane.features)}` : ''}`, '');
+  if (run.server) out.push(`**Server:** ${escapeMarkdown(run.server.implementation)} (${run.server.kind}, runtime ${run.server.runtime})`, '');
   if (run.pods && run.pods.length > 0) {
     const fair = fairShare(run);
     out.push(

@@ -87,11 +87,14 @@ export function checkValue(check: CheckResult): string {
 export function comparison(report: Pick<Report, 'runs'>): { head: string[]; rows: string[][] } {
   const runs = report.runs;
   const row = (label: string, cell: (run: RunReport) => string) => [label, ...runs.map(cell)];
+  // Rows some reports have no data for (older reports, runs without a scale-out or HTTP/2) appear only when one run has it.
+  const optional = (has: (run: RunReport) => boolean, label: string, cell: (run: RunReport) => string) => (runs.some(has) ? [row(label, cell)] : []);
   return {
     head: ['', ...runs.map(runLabel)],
     rows: [
       row('status', (run) => statusText(run.status)),
       row('data plane', (run) => (run.dataplane ? `${run.dataplane.implementation} ${run.dataplane.version}` : '—')),
+      ...optional((run) => run.server !== undefined, 'server', (run) => run.server?.implementation ?? '—'),
       row('kernel', kernelText),
       row('Jain index', (run) => formatNumber(run.metrics?.jainIndex)),
       row('χ² p', (run) => formatP(run.metrics?.chiSquareP)),
@@ -100,6 +103,8 @@ export function comparison(report: Pick<Report, 'runs'>): { head: string[]; rows
       // Timings taken under emulation carry a mark: they do not compare with host-kernel runs.
       row('p99', (run) => `${formatMs(run.latencyMs?.p99)}${emulated(run) && run.latencyMs ? ' (emulated)' : ''}`),
       row('new pod → traffic', (run) => `${formatMs(run.metrics?.propagationLagMs ?? null)}${emulated(run) && run.metrics?.propagationLagMs != null ? ' (emulated)' : ''}`),
+      ...optional((run) => run.metrics?.rebalanceSeconds !== undefined, 'rebalance', (run) => (run.metrics?.rebalanceSeconds === undefined ? '—' : run.metrics.rebalanceSeconds === null ? 'never' : `${formatNumber(run.metrics.rebalanceSeconds)} s`)),
+      ...optional((run) => run.metrics?.goaways !== undefined, 'GOAWAYs received', goawayText),
     ],
   };
 }
@@ -143,6 +148,14 @@ export function dataplaneText(run: RunReport): { summary: string; features: stri
   if (!plane) return undefined;
   const pairs = (values: Record<string, string | number | boolean> | undefined) => Object.entries(values ?? {}).map(([key, value]) => `${key}=${value}`).join(', ');
   return { summary: `${plane.implementation} ${plane.version} (${pairs(plane.options)})`, features: pairs(plane.features) };
+}
+
+/** GOAWAYs the clients received, saying how many were inferred rather than seen on the wire. */
+export function goawayText(run: Pick<RunReport, 'metrics'>): string {
+  const total = run.metrics?.goaways;
+  if (total === undefined) return '—';
+  const inferred = run.metrics?.goawaysInferred ?? 0;
+  return inferred > 0 ? `${total} (${inferred} inferred)` : String(total);
 }
 
 /** The rebalance time with how it was taken, or undefined when the run had no scale-out. */

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { badInput, HarnessError } from '../../core/errors.ts';
 import { parseProxyModes, parseTimeScale } from '../../engine/plan.ts';
 import { type KernelChoice, kernelChoices } from '../../lab/spec.ts';
+import { parseServerRuntime } from '../../workloads/runtime.ts';
 
 interface RunFlags {
   provider: string;
@@ -11,6 +12,7 @@ interface RunFlags {
   retain?: boolean;
   timeScale: string;
   kernel: string;
+  runtime?: string;
 }
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -27,10 +29,12 @@ export function registerRun(program: Command): void {
     .option('--baseline <report.json>', 'compare with an earlier report: a check that passed there and fails now is a regression')
     .option('--retain', 'keep the clusters afterwards (kth lab down --name … removes them)')
     .option('--kernel <where>', "lab nodes' kernel: auto (a qemu guest's where the host kernel cannot run a proxy mode) | host | guest", 'auto')
+    .option('--runtime <runtime>', "every workload's sample server runtime instead of the scenario's: node | go")
     .option('--time-scale <factor>', 'run every timeline duration at this fraction (0.2 = 20%: tests, smoke runs)', '1')
     .action(async (file: string, flags: RunFlags) => {
       const timeScale = parseTimeScale(flags.timeScale);
       const proxyModes = flags.proxyMode === undefined ? undefined : parseProxyModes(flags.proxyMode);
+      const runtime = flags.runtime === undefined ? undefined : parseServerRuntime(flags.runtime);
       if (!['lab', 'kind', 'existing'].includes(flags.provider)) throw badInput(`--provider: '${flags.provider}' is not one of lab, kind, existing`, { where: '--provider' });
       // The baseline is read first: a typo in its path should not cost a whole run.
       const { diffReports, renderDiff } = await import('../../report/diff.ts');
@@ -39,7 +43,7 @@ export function registerRun(program: Command): void {
       const { runScenario } = await import('../../engine/run.ts');
       const { reportStatus } = await import('../../report/model.ts');
       if (!(kernelChoices as readonly string[]).includes(flags.kernel)) throw badInput(`--kernel: '${flags.kernel}' is not one of ${kernelChoices.join(', ')}`, { where: '--kernel' });
-      const { report, files } = await runScenario({ file, provider: flags.provider as 'lab', ...(proxyModes ? { proxyModes } : {}), kernel: flags.kernel as KernelChoice, outDir: flags.out, timeScale, retain: Boolean(flags.retain), log: progress });
+      const { report, files } = await runScenario({ file, provider: flags.provider as 'lab', ...(proxyModes ? { proxyModes } : {}), ...(runtime ? { runtime } : {}), kernel: flags.kernel as KernelChoice, outDir: flags.out, timeScale, retain: Boolean(flags.retain), log: progress });
       process.stdout.write(`${files.summaryMd}\n${files.indexHtml}\n`);
       const diff = baseline ? diffReports(baseline, report) : undefined;
       if (diff) process.stdout.write(renderDiff(diff));

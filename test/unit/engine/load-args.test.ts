@@ -16,6 +16,23 @@ describe('what the engine asks of kth load and of the sample service', () => {
     expect(argv).not.toContain('--expect-pods');
   });
 
+  it('GIVEN a gRPC load with a client THEN kth load gets --client; without one, kth load picks', () => {
+    const base = { name: 'g', protocol: 'grpc', call: 'unary', connections: 4, executor: 'constant-vus', vus: 8, duration: '30s' } as const;
+    const run = { startMs: 0, durationMs: 6000, target: '198.18.16.11:9090', expectPods: [], eventsFile: '/tmp/g.ndjson' };
+    expect(loadArgv({ ...run, spec: { ...base, client: 'h2' } })).toEqual(expect.arrayContaining(['--call', 'unary', '--client', 'h2']));
+    expect(loadArgv({ ...run, spec: base })).not.toContain('--client');
+  });
+
+  it('GIVEN a workload with runtime go THEN the Deployment runs the -go image under the same container name and env', () => {
+    const params = workloadParams({ server: 'grpc', runtime: 'go', replicas: 2, maxConnectionAge: '2s' }, { name: 'echo', namespace: 'kth-default', runId: 'r1' });
+    const container = renderSampleService(params).deployment.spec!.template.spec!.containers[0]!;
+    expect(container.name).toBe('grpc-server');
+    expect(container.image).toMatch(/^kube-traffic-harness\/grpc-server-go:/);
+    expect(Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]))).toMatchObject({ KTH_MAX_CONNECTION_AGE: '2000' });
+    const node = renderSampleService(workloadParams({ server: 'grpc', replicas: 2 }, { name: 'echo', namespace: 'kth-default', runId: 'r1' }));
+    expect(node.deployment.spec!.template.spec!.containers[0]!.image).toMatch(/^kube-traffic-harness\/grpc-server:/);
+  });
+
   it('GIVEN a workload with preStop, grace and server settings THEN the rendered Deployment carries them', () => {
     const params = workloadParams({ server: 'http', replicas: 3, preStopSleep: '5s', terminationGracePeriod: '20s', keepAliveTimeout: '30s', maxRequestsPerConnection: 100, maxConnectionAge: '10s' }, { name: 'web', namespace: 'kth-default', runId: 'r1' });
     const { deployment, service } = renderSampleService(params);
@@ -32,5 +49,13 @@ describe('what the engine asks of kth load and of the sample service', () => {
     const argv = loadArgv({ spec: { name: 'k', driver: 'k6', script: 'http-shares.ts', protocol: 'http', model: 'short-lived', connections: 6, executor: 'constant-arrival-rate', rate: 40, duration: '10s' }, startMs: 0, durationMs: 2500, target: 'http://198.18.16.10:80/', expectPods: ['a'], eventsFile: '/tmp/k.ndjson' });
     expect(argv.slice(0, 5)).toEqual(['k6', '--target', 'http://198.18.16.10:80/', '--duration', '2.500s']);
     expect(argv).toEqual(expect.arrayContaining(['--model', 'short-lived', '--vus', '6', '--script', 'http-shares.ts', '--rate', '40', '--expect-pods', 'a', '--json']));
+  });
+
+  it('GIVEN a k6 gRPC load THEN kth load k6 gets --protocol grpc, the host:port target and a VU per channel', () => {
+    const argv = loadArgv({ spec: { name: 'g', driver: 'k6', script: 'grpc-shares.ts', protocol: 'grpc', connections: 3, executor: 'constant-arrival-rate', rate: 30, duration: '10s' }, startMs: 0, durationMs: 4000, target: '198.18.16.10:9090', expectPods: [], eventsFile: '/tmp/g.ndjson' });
+    expect(argv.slice(0, 3)).toEqual(['k6', '--target', '198.18.16.10:9090']);
+    expect(argv).toEqual(expect.arrayContaining(['--protocol', 'grpc', '--vus', '3', '--script', 'grpc-shares.ts', '--rate', '30', '--json']));
+    expect(argv).not.toContain('--call');
+    expect(argv).not.toContain('--channels');
   });
 });

@@ -110,10 +110,25 @@ describe('planScenario', () => {
     expect(() => planScenario(spec(), { timeScale })).toThrow(expect.objectContaining({ kind: 'bad-input', where: '--time-scale' }));
   });
 
+  it('GIVEN server runtimes WHEN planned THEN a variant\'s beats the workload\'s, --runtime beats both, and node is the default', () => {
+    const base = spec();
+    const withRuntimes: ScenarioSpec = { ...base, workload: { ...base.workload, runtime: 'go' }, variants: [{ name: 'persistent' }, { name: 'node', workload: { runtime: 'node' } }] };
+    expect(planScenario(base, { timeScale: 1 }).runs.map((run) => run.workload.runtime)).toEqual(['node', 'node']);
+    expect(planScenario(withRuntimes, { timeScale: 1 }).runs.map((run) => run.workload.runtime)).toEqual(['go', 'node']);
+    expect(planScenario(withRuntimes, { timeScale: 1, runtime: 'node' }).runs.map((run) => run.workload.runtime)).toEqual(['node', 'node']);
+    expect(renderPlan(planScenario(withRuntimes, { timeScale: 1 }), { color: false })).toMatch(/http server \(go\) × 3/);
+  });
+
+  it('GIVEN a gRPC load that names its client THEN the plan keeps it and kth load gets --client', () => {
+    const plan = planScenario({ name: 'g', description: 'd', workload: { server: 'grpc', replicas: 2 }, load: [{ name: 'c', protocol: 'grpc', client: 'grpc-js', connections: 2, executor: 'constant-vus', vus: 2, duration: '10s' }] }, { timeScale: 1 });
+    expect(plan.runs[0]!.loads[0]).toMatchObject({ call: 'unary', client: 'grpc-js' });
+    expect(renderPlan(plan, { color: false })).toMatch(/grpc unary \(grpc-js client\)/);
+  });
+
   it('GIVEN a plan WHEN converted back to specs THEN the durations are scaled ms and the defaults explicit', () => {
     const plan = planScenario(spec(), { timeScale: 0.5 });
     const specs = specsOf(plan.runs[1]!);
-    expect(specs.workload).toEqual({ server: 'http', replicas: 4, serviceType: 'ClusterIP', keepAliveTimeout: 2500, preStopSleep: 5000 });
+    expect(specs.workload).toEqual({ server: 'http', runtime: 'node', replicas: 4, serviceType: 'ClusterIP', keepAliveTimeout: 2500, preStopSleep: 5000 });
     expect(specs.loads[0]).toEqual({
       spec: { name: 'main', driver: 'builtin', protocol: 'http', model: 'pooled', connections: 8, executor: 'constant-arrival-rate', rate: 100, startTime: 0, duration: 30_000, from: 'pod', maxConnectionAge: 1000, unit: 'connections' },
       startMs: 0,

@@ -85,6 +85,7 @@ describe('loadScenario', () => {
       "load[1].name: 'client' is already the name of load[0]",
       'load[1].vus: required by executor constant-vus (requests in flight)',
       'load[1].call: applies to grpc loads only (HTTP: model)',
+      'load[1].client: applies to grpc loads only (HTTP: model)',
       'load[1].protocol: a http load cannot drive the grpc server (workload.server)',
       'load[1].from: external clients need workload.serviceType NodePort or LoadBalancer',
       'chaos[0].at: 25s is not before the last load ends (20s): nothing would observe it',
@@ -220,5 +221,17 @@ describe('k6 loads', () => {
     expect(() => validate(k6Load({ model: 'pooled' }), 'k.ts')).toThrow(/load\[0\]\.model: k6 runs model 'persistent' or 'short-lived'/);
     expect(() => validate(k6Load({ driver: 'builtin', script: 'x.ts' }), 'k.ts')).toThrow(/load\[0\]\.script: applies to driver 'k6' only/);
     expect(() => validate(k6Load({ script: '../../etc/passwd' }), 'k.ts')).toThrow(/load\[0\]\.script: must be a file name in scenarios\/k6/);
+  });
+
+  it('GIVEN a k6 gRPC load THEN unary calls are valid; streams, a client library or keepalive are refused at their paths', async () => {
+    const { validateScenario: validate } = await import('../../../harness/engine/scenario.ts');
+    const grpcLoad = (extra: Record<string, unknown>) => ({ ...k6Load({ protocol: 'grpc', ...extra }), workload: { server: 'grpc', replicas: 1, maxConnectionAge: '2s' } });
+    expect(validate(grpcLoad({}), 'k.ts').load[0]).toMatchObject({ driver: 'k6', protocol: 'grpc' });
+    expect(validate(grpcLoad({ call: 'unary', script: 'grpc-shares.ts' }), 'k.ts').load[0]).toMatchObject({ call: 'unary', script: 'grpc-shares.ts' });
+    expect(() => validate(grpcLoad({ call: 'server-stream' }), 'k.ts')).toThrow(/load\[0\]\.call: k6 makes unary calls here .*use driver 'builtin' for streams/);
+    expect(() => validate(grpcLoad({ client: 'grpc-js' }), 'k.ts')).toThrow(/load\[0\]\.client: applies to driver 'builtin' only/);
+    expect(() => validate(grpcLoad({ keepalive: '10s' }), 'k.ts')).toThrow(/load\[0\]\.keepalive: applies to driver 'builtin' only/);
+    // The HTTP rule stays: a gRPC load has no model, k6 or not.
+    expect(() => validate(grpcLoad({ model: 'persistent' }), 'k.ts')).toThrow(/load\[0\]\.model: applies to http loads only/);
   });
 });

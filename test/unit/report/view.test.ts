@@ -1,4 +1,5 @@
-import { fairShare, rateSeries } from '../../../harness/report/view.ts';
+import { comparison, fairShare, goawayText, rateSeries } from '../../../harness/report/view.ts';
+import { fixtureReport } from './fixture.ts';
 
 const pod = (name: string) => ({ name, node: '', ip: '', requests: 0, connections: 0, share: 0, errors: 0, latencyMs: { p50: null, p90: null, p99: null, max: null } });
 
@@ -73,5 +74,32 @@ describe('rebalance in words', () => {
     expect(rebalanceText(run({ rebalanceSeconds: 3.5, rebalanceFraction: 0.5 }))).toBe('3.5 s after the scale-out (every new pod at ≥ 50% of its fair share within one second)');
     expect(rebalanceText(run({ rebalanceSeconds: null }))).toBe('never rebalanced (every new pod at ≥ 80% of its fair share within one second)');
     expect(rebalanceText(run({}))).toBeUndefined();
+  });
+});
+
+describe('comparison rows that only some reports have', () => {
+  it('GIVEN runs without a server, scale-out or GOAWAYs (older reports) THEN the table has no such rows', () => {
+    const report = fixtureReport();
+    for (const run of report.runs) {
+      delete run.server;
+      if (run.metrics) {
+        delete run.metrics.rebalanceSeconds;
+        delete run.metrics.goaways;
+      }
+    }
+    expect(comparison(report).rows.map((row) => row[0])).not.toEqual(expect.arrayContaining(['server', 'rebalance', 'GOAWAYs received']));
+  });
+
+  it('GIVEN one run with a Go server, a rebalance time and GOAWAYs (some inferred) THEN each gets a row, and runs without say —', () => {
+    const report = fixtureReport();
+    const [first] = report.runs;
+    first!.server = { kind: 'grpc', runtime: 'go', implementation: 'grpc-go' };
+    first!.metrics = { ...first!.metrics!, rebalanceSeconds: 3, goaways: 12, goawaysInferred: 4 };
+    const rows = Object.fromEntries(comparison(report).rows.map((row) => [row[0], row.slice(1)]));
+    expect(rows.server![0]).toBe('grpc-go');
+    expect(rows.rebalance![0]).toBe('3 s');
+    expect(rows['GOAWAYs received']![0]).toBe('12 (4 inferred)');
+    expect(goawayText({ metrics: undefined })).toBe('—');
+    for (const cells of [rows.server!, rows['GOAWAYs received']!]) expect(cells.slice(1).every((cell: string) => cell === '—')).toBe(true);
   });
 });

@@ -42,6 +42,10 @@ describe('what the guest shares with the host', () => {
     expect(labEnvironment({ KTH_CACHE_DIR: '/c', KTH_STATE_DIR: '/s', HOME: '/root', PATH: '/bin' })).toEqual({ KTH_CACHE_DIR: '/c', KTH_STATE_DIR: '/s' });
   });
 
+  it('GIVEN no KTH_CACHE_DIR THEN the cache directory still travels, as the host resolved it (the guest has HOME=/)', () => {
+    expect(labEnvironment({ HOME: '/root', PATH: '/bin' })).toEqual({ KTH_CACHE_DIR: '/root/.cache/kube-traffic-harness' });
+  });
+
   it('GIVEN a guest lab THEN its node processes run the bundle; a host lab runs the sources', () => {
     expect(labKthEntry({ repoRoot: '/repo', guest })).toBe(guest.entry);
     expect(labKthEntry({ repoRoot: '/repo' })).toBe('/repo/harness/bin/kth.mjs');
