@@ -5,6 +5,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { badInput } from '../../core/errors.ts';
 import { run } from '../../core/exec.ts';
+import { cacheRoot } from '../../core/paths.ts';
 import { guestLink, hostLink } from '../addressing.ts';
 import type { ComponentSpec } from '../components.ts';
 import type { LabLayout } from '../layout.ts';
@@ -51,9 +52,14 @@ export function labSpawn(spec: Pick<LabSpec, 'slot' | 'guest'>, netns: string, a
   return spawn(full[0] as string, full.slice(1), { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
 }
 
-/** The harness's own settings (state, cache and binary directories) that processes in the guest must share. */
+/**
+ * The harness's own settings (state, cache and binary directories) that processes in the guest must
+ * share. The cache directory goes as the host resolved it: the guest's init has HOME=/, so a guest
+ * process resolving ~/.cache itself would look somewhere else (and miss, e.g., the Go sample server).
+ */
 export function labEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('KTH_') && e[1] !== undefined));
+  const own = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('KTH_') && e[1] !== undefined));
+  return { ...own, KTH_CACHE_DIR: cacheRoot(env) };
 }
 
 /**
