@@ -18,7 +18,7 @@ export function labRss(lab: string): { rss: number; perComponent: Record<string,
   for (const p of findLabProcesses(lab)) {
     const bytes = rssBytes(p.pid);
     rss += bytes;
-    const key = /kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|cilium-agent|etcd|lab agent|lab supervise|lab lb-controller|serve http|clang/.exec(p.command)?.[0] ?? 'other';
+    const key = /kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|cilium-agent|etcd|lab agent|lab supervise|lab lb-controller|serve http|serve grpc|kth-sample-server|clang/.exec(p.command)?.[0] ?? 'other';
     perComponent[key] = (perComponent[key] ?? 0) + bytes;
   }
   return { rss, perComponent };
