@@ -20,9 +20,13 @@ import { defineScenario } from '../harness/engine/scenario.ts';
 export default defineScenario({
   name: 'pod-kill',
   description: 'A crashed or force-deleted pod fails requests until its endpoint is gone; a graceful delete with preStop fails none.',
-  workload: { server: 'http', replicas: 3 },
+  // 80ms of service latency, as real services have: requests are always in flight (the held
+  // connections are busy 80% of the time), so a crash has work to lose whatever the server's
+  // runtime. With ~1ms answers a kill often caught nothing in flight, and a Go server is back
+  // within milliseconds, so it refused almost no connection either.
+  workload: { server: 'http', replicas: 3, responseDelay: '80ms' },
   load: [
-    { name: 'fresh', protocol: 'http', model: 'short-lived', connections: 8, executor: 'constant-arrival-rate', rate: 100, duration: '40s' },
+    { name: 'fresh', protocol: 'http', model: 'short-lived', connections: 16, executor: 'constant-arrival-rate', rate: 100, duration: '40s' },
     { name: 'held', protocol: 'http', model: 'persistent', connections: 6, executor: 'constant-arrival-rate', rate: 60, duration: '40s' },
   ],
   chaos: [{ at: '15s', action: 'kill-process', count: 1 }],

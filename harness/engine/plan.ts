@@ -24,6 +24,8 @@ export interface PlannedWorkload {
   /** Scaled. */
   keepAliveTimeoutMs?: number;
   maxRequestsPerConnection?: number;
+  /** Not scaled. */
+  responseDelayMs?: number;
   /** Scaled. */
   maxConnectionAgeMs?: number;
   /** Not scaled. */
@@ -165,6 +167,7 @@ export function planScenario(spec: ScenarioSpec, options: PlanOptions): Plan {
         ...(w.externalTrafficPolicy ? { externalTrafficPolicy: w.externalTrafficPolicy } : {}),
         ...(w.keepAliveTimeout !== undefined ? { keepAliveTimeoutMs: scaled(w.keepAliveTimeout, where('workload.keepAliveTimeout')) } : {}),
         ...(w.maxRequestsPerConnection !== undefined ? { maxRequestsPerConnection: w.maxRequestsPerConnection } : {}),
+        ...(w.responseDelay !== undefined ? { responseDelayMs: asIs(w.responseDelay, where('workload.responseDelay')) } : {}),
         ...(w.maxConnectionAge !== undefined ? { maxConnectionAgeMs: scaled(w.maxConnectionAge, where('workload.maxConnectionAge')) } : {}),
         ...(w.maxConnectionAgeGrace !== undefined ? { maxConnectionAgeGraceMs: asIs(w.maxConnectionAgeGrace, where('workload.maxConnectionAgeGrace')) } : {}),
         ...(w.preStopSleep !== undefined ? { preStopSleepMs: asIs(w.preStopSleep, where('workload.preStopSleep')) } : {}),
@@ -288,6 +291,7 @@ function describeWorkload(workload: PlannedWorkload): string {
   if (workload.externalTrafficPolicy) parts.push(`externalTrafficPolicy ${workload.externalTrafficPolicy}`);
   if (workload.keepAliveTimeoutMs !== undefined) parts.push(`keep-alive ${formatMs(workload.keepAliveTimeoutMs)}`);
   if (workload.maxRequestsPerConnection !== undefined) parts.push(`max ${workload.maxRequestsPerConnection} requests/connection`);
+  if (workload.responseDelayMs !== undefined) parts.push(`response delay ${formatMs(workload.responseDelayMs)}`);
   if (workload.maxConnectionAgeMs !== undefined) parts.push(`maxConnectionAge ${formatMs(workload.maxConnectionAgeMs)}`);
   if (workload.maxConnectionAgeGraceMs !== undefined) parts.push(`grace ${formatMs(workload.maxConnectionAgeGraceMs)}`);
   if (workload.preStopSleepMs !== undefined) parts.push(`preStop sleep ${formatMs(workload.preStopSleepMs)}`);
@@ -382,6 +386,7 @@ function unscaledSettings(plan: Plan): string[] {
   const names = new Set<string>();
   for (const run of plan.runs) {
     if (run.workload.preStopSleepMs !== undefined) names.add('preStopSleep');
+    if (run.workload.responseDelayMs !== undefined) names.add('responseDelay');
     if (run.workload.terminationGracePeriodMs !== undefined) names.add('terminationGracePeriod');
     if (run.workload.maxConnectionAgeGraceMs !== undefined) names.add('maxConnectionAgeGrace');
     if (run.loads.some((load) => load.keepaliveMs !== undefined)) names.add('keepalive');
@@ -403,6 +408,7 @@ export function specsOf(run: RunPlan): { workload: WorkloadSpec; loads: { spec: 
     ...(w.externalTrafficPolicy ? { externalTrafficPolicy: w.externalTrafficPolicy } : {}),
     ...(w.keepAliveTimeoutMs !== undefined ? { keepAliveTimeout: w.keepAliveTimeoutMs } : {}),
     ...(w.maxRequestsPerConnection !== undefined ? { maxRequestsPerConnection: w.maxRequestsPerConnection } : {}),
+    ...(w.responseDelayMs !== undefined ? { responseDelay: w.responseDelayMs } : {}),
     ...(w.maxConnectionAgeMs !== undefined ? { maxConnectionAge: w.maxConnectionAgeMs } : {}),
     ...(w.maxConnectionAgeGraceMs !== undefined ? { maxConnectionAgeGrace: w.maxConnectionAgeGraceMs } : {}),
     ...(w.preStopSleepMs !== undefined ? { preStopSleep: w.preStopSleepMs } : {}),

@@ -48,6 +48,7 @@ const workloadSchema = z.strictObject({
   externalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
   keepAliveTimeout: duration().optional(),
   maxRequestsPerConnection: count(0).optional(),
+  responseDelay: duration().optional(),
   maxConnectionAge: duration().optional(),
   maxConnectionAgeGrace: duration().optional(),
   preStopSleep: duration().optional(),
@@ -222,7 +223,7 @@ function runProblems(workload: Obj | undefined, loads: readonly (Obj | undefined
   if (workload) {
     if (workload.externalTrafficPolicy !== undefined && serviceType === 'ClusterIP') add(['workload', 'externalTrafficPolicy'], 'needs serviceType NodePort or LoadBalancer');
     if (server === 'grpc') {
-      for (const key of ['keepAliveTimeout', 'maxRequestsPerConnection']) if (workload[key] !== undefined) add(['workload', key], 'applies to the http server only');
+      for (const key of ['keepAliveTimeout', 'maxRequestsPerConnection', 'responseDelay']) if (workload[key] !== undefined) add(['workload', key], 'applies to the http server only');
     }
     if (server === 'http') {
       if (workload.maxConnectionAgeGrace !== undefined) add(['workload', 'maxConnectionAgeGrace'], 'applies to the grpc server only (the HTTP server ends an old connection after its next response)');

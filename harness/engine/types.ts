@@ -26,6 +26,11 @@ export interface WorkloadSpec {
   keepAliveTimeout?: Duration;
   /** HTTP: the server closes a connection after this many requests (0 = never). */
   maxRequestsPerConnection?: number;
+  /**
+   * HTTP server: wait this long before answering each workload request — the service's own latency,
+   * which decides how many requests are in flight when a pod dies. Not scaled by --time-scale.
+   */
+  responseDelay?: Duration;
   /** gRPC server MaxConnectionAge / MaxConnectionAgeGrace. */
   maxConnectionAge?: Duration;
   maxConnectionAgeGrace?: Duration;

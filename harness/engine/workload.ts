@@ -10,6 +10,8 @@ export function workloadParams(workload: WorkloadSpec, names: { name: string; na
   const keepAlive = ms(workload.keepAliveTimeout, 'workload.keepAliveTimeout');
   if (keepAlive !== undefined && workload.server === 'http') settings.keepAliveTimeoutMs = keepAlive;
   if (workload.maxRequestsPerConnection !== undefined && workload.server === 'http') settings.maxRequestsPerConnection = workload.maxRequestsPerConnection;
+  const delay = ms(workload.responseDelay, 'workload.responseDelay');
+  if (delay !== undefined && workload.server === 'http') settings.responseDelayMs = delay;
   const age = ms(workload.maxConnectionAge, 'workload.maxConnectionAge');
   if (age !== undefined) settings.maxConnectionAgeMs = age;
   const grace = ms(workload.maxConnectionAgeGrace, 'workload.maxConnectionAgeGrace');

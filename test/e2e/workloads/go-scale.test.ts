@@ -2,6 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { apply, type Cluster, connect, ensureNamespace, podsOf, readyEndpoints, waitForDeployment } from '../../../harness/kube/cluster.ts';
 import { labDown, type StartedLab, startLab } from '../../../harness/lab/lab.ts';
 import { sampleServiceObjects } from '../../../manifests/sample-service.ts';
+import { eventually } from '../../support/eventually.ts';
 import { loadFrom, type LoadRun, podNetns, startClientPod } from '../../support/lab-workloads.ts';
 import { testLabName } from '../../support/residue.ts';
 
@@ -40,7 +41,11 @@ describe('100 replicas of the Go HTTP server on a 3-node lab', () => {
     for (const pod of servers) perNode.set(pod.spec?.nodeName as string, (perNode.get(pod.spec?.nodeName as string) ?? 0) + 1);
     expect(perNode.size).toBe(3);
     for (const count of perNode.values()) expect(count).toBeGreaterThanOrEqual(30);
-    expect(await readyEndpoints(cluster, ns, 'web')).toHaveLength(replicas);
+    // The EndpointSlice controller batches updates: the slices may trail the Deployment by a moment.
+    await eventually('all 100 pods ready in the EndpointSlices', 30_000, async () => {
+      const ready = (await readyEndpoints(cluster, ns, 'web')).length;
+      return ready === replicas ? true : `${ready} ready endpoints`;
+    });
   });
 
   it('GIVEN short-lived load from a client pod WHEN 3000 connections go to the ClusterIP THEN every pod is reached, χ² over connections passes, and the servers counted exactly what the client did', async () => {

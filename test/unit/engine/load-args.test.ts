@@ -23,6 +23,11 @@ describe('what the engine asks of kth load and of the sample service', () => {
     expect(loadArgv({ ...run, spec: base })).not.toContain('--client');
   });
 
+  it('GIVEN an HTTP workload with a response delay THEN the server gets it as KTH_RESPONSE_DELAY', () => {
+    const container = renderSampleService(workloadParams({ server: 'http', replicas: 3, responseDelay: '80ms' }, { name: 'web', namespace: 'kth-default', runId: 'r1' })).deployment.spec!.template.spec!.containers[0]!;
+    expect(Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]))).toMatchObject({ KTH_RESPONSE_DELAY: '80' });
+  });
+
   it('GIVEN a workload with runtime go THEN the Deployment runs the -go image under the same container name and env', () => {
     const params = workloadParams({ server: 'grpc', runtime: 'go', replicas: 2, maxConnectionAge: '2s' }, { name: 'echo', namespace: 'kth-default', runId: 'r1' });
     const container = renderSampleService(params).deployment.spec!.template.spec!.containers[0]!;
