@@ -321,7 +321,10 @@ describe('agent restart: pods keep running and are adopted', () => {
     second.apply(makePod('unrelated', [{ name: 'app', image: 'busybox', command: ['sleep', '1000'] }]));
     await eventually('orphan process gone', () => !alive(pid), 8000);
     await eventually('orphan netns gone', async () => !(await netnsList()).includes(`${node.podNetnsPrefix}${uid.replaceAll('-', '').slice(0, 8)}`), 5000);
-    const ipam = JSON.parse(readFileSync(join(node.stateDir, 'ipam.json'), 'utf8')) as { allocations: Record<string, { uid: string }> };
-    expect(Object.values(ipam.allocations).map((a) => a.uid)).not.toContain(uid);
+    // The namespace goes first, the address right after it (pod-attach.ts detach): wait for both.
+    const allocatedUids = (): string[] =>
+      Object.values((JSON.parse(readFileSync(join(node.stateDir, 'ipam.json'), 'utf8')) as { allocations: Record<string, { uid: string }> }).allocations).map((a) => a.uid);
+    await eventually('orphan address freed', () => !allocatedUids().includes(uid), 5000);
+    expect(allocatedUids()).not.toContain(uid);
   });
 });
