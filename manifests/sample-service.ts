@@ -83,6 +83,13 @@ export interface SampleServiceParams {
   };
   rollingUpdate?: { maxSurge?: number | string; maxUnavailable?: number | string };
   /**
+   * Seconds pods stay bound to a NotReady or unreachable node before eviction: the two NoExecute
+   * tolerations the API server otherwise adds with 300 s (DefaultTolerationSeconds).
+   */
+  notReadyTolerationSeconds?: number;
+  /** Only these nodes (by name) may run the pods: a required node affinity on kubernetes.io/hostname. */
+  nodeNames?: string[];
+  /**
    * Server settings by their key in the server's setting table (`keepAliveTimeoutMs: '30s'`,
    * `maxConnectionAgeMs: 5000`), validated here and passed as the env vars the server reads.
    */
@@ -148,6 +155,8 @@ const paramsSchema = z
       })
       .optional(),
     rollingUpdate: z.strictObject({ maxSurge: intOrPercent.optional(), maxUnavailable: intOrPercent.optional() }).optional(),
+    notReadyTolerationSeconds: int(0, 86_400).optional(),
+    nodeNames: z.array(z.string().min(1)).min(1).optional(),
     settings: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
     labels: z.record(z.string(), z.string()).optional(),
   })
@@ -245,6 +254,24 @@ export function renderSampleService(params: SampleServiceParams): SampleServiceO
         spec: {
           terminationGracePeriodSeconds: p.terminationGracePeriodSeconds ?? 30,
           containers: [container],
+          ...(p.nodeNames
+            ? {
+                affinity: {
+                  nodeAffinity: {
+                    requiredDuringSchedulingIgnoredDuringExecution: {
+                      nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [...p.nodeNames] }] }],
+                    },
+                  },
+                },
+              }
+            : {}),
+          ...(p.notReadyTolerationSeconds !== undefined
+            ? {
+                tolerations: ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'].map((key) => ({
+                  key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: p.notReadyTolerationSeconds,
+                })),
+              }
+            : {}),
           ...(p.topologySpread
             ? {
                 topologySpreadConstraints: [

@@ -11,6 +11,9 @@
  * Checks: the baseline leaves the new pods idle (Jain's index < 0.7 over 6 pods); each age
  * rebalances within a few of its own lengths (metrics.rebalanceSeconds ≤ 10 for 2s, ≤ 20 for 5s),
  * and the graceful GOAWAY fails no call (errors.total == 0).
+ *
+ * Recommendation (the report ends with it, per proxy mode): the smallest MaxConnectionAge (with its
+ * grace) whose run met every check with no failed RPC — or that none did.
  */
 import { defineScenario } from '../harness/engine/scenario.ts';
 
@@ -33,4 +36,11 @@ export default defineScenario({
     { name: 'rebalances (5s)', expect: 'metrics.rebalanceSeconds <= 20', variants: ['age-5s'] },
     { name: 'GOAWAY fails no call', expect: 'errors.total == 0', variants: ['age-2s', 'age-5s'] },
   ],
+  recommend: {
+    subject: 'MaxConnectionAge',
+    goal: 'meets the rebalance target with no failed RPCs',
+    by: { smallest: 'maxConnectionAge' },
+    quote: ['maxConnectionAgeGrace'],
+    require: ['errors.total == 0'],
+  },
 });

@@ -13,14 +13,17 @@ import type { RequestSample } from '../recorder/events.ts';
 import type { RunReport, TimelineEntry } from '../report/model.ts';
 import { clientPod } from '../../manifests/client-pod.ts';
 import { ManagedByLabel, NameLabel, RunIdLabel } from '../../manifests/names.ts';
-import { sampleServiceObjects, serverMetricsUrl } from '../../manifests/sample-service.ts';
-import { performChaos, type ChaosTarget } from './chaos.ts';
+import { serverMetricsUrl } from '../../manifests/sample-service.ts';
+import type { ChaosTarget, NodeFaults } from './chaos.ts';
+import { scheduleChaos } from './chaos-schedule.ts';
 import { evaluateChecks } from './checks.ts';
 import { loadEvents, rebalanceSeconds, seriesOf } from './collect.ts';
 import { loadArgv } from './load-args.ts';
 import { mergeRuns } from './merge.ts';
 import type { ChaosSpec, CheckSpec, LoadSpec, WorkloadSpec } from './types.ts';
-import { workloadParams } from './workload.ts';
+import { workloadObjects } from './workload.ts';
+import { sleepUntil } from './sleep-until.ts';
+import { type RunProgress, startProgress } from './progress.ts';
 
 /** One (proxy mode × variant) run, resolved from the plan: durations in ms, already scaled. */
 export interface ResolvedRun {
@@ -48,6 +51,8 @@ export interface RunTarget {
   /** Runs `kth <argv>` where the scenario's clients live: inside a client pod, or outside the cluster. */
   spawnClient(where: { pod: V1Pod } | 'external', argv: readonly string[]): ClientProcess;
   killProcess(namespace: string, pod: V1Pod): Promise<string>;
+  /** Node, kube-proxy and network faults; absent where the provider cannot inject them. */
+  faults?: NodeFaults;
   /** How much longer than on a host kernel pods take to start here (a guest kernel under emulation); default 1. */
   startupScale?: number;
 }
@@ -57,6 +62,8 @@ export interface ExecuteOptions {
   runId: string;
   log: (line: string) => void;
   signal?: AbortSignal;
+  /** Structured progress every 500 ms while the loads run (phase, elapsed, shares so far); the caller renders it. */
+  progress?: (event: RunProgress) => void;
 }
 
 const serviceName = 'web';
@@ -81,14 +88,6 @@ function finished(child: ClientProcess): Promise<Finished> {
   return new Promise((resolve) => child.once('close', (code) => resolve({ stdout, stderr, code })));
 }
 
-const sleepUntil = (epochMs: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, Math.max(0, epochMs - Date.now()));
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 
 /**
  * Whether a load's clients report GOAWAYs: the built-in HTTP/2 and gRPC clients do (seen, or for
@@ -96,6 +95,16 @@ const sleepUntil = (epochMs: number, signal?: AbortSignal) =>
  */
 function seesGoaways(load: { spec: LoadSpec }): boolean {
   return (load.spec.driver ?? 'builtin') === 'builtin' && (load.spec.protocol === 'grpc' || load.spec.model === 'h2');
+}
+
+/** Actions after which the same pods serve to the end: the servers' own counters still cross-check the clients. */
+const keepsPods = new Set<string>(['readiness-flip', 'kube-proxy-pause', 'kube-proxy-restart', 'node-uncordon']);
+
+/** Why the target cannot perform an action, or undefined. */
+function chaosUnsupported(target: RunTarget, spec: ChaosSpec): string | undefined {
+  const needsProvider = ['kube-proxy-pause', 'kube-proxy-restart', 'node-down', 'node-up', 'network'].includes(spec.action);
+  if (!needsProvider) return undefined;
+  return target.faults ? target.faults.unsupported(spec) : 'this provider cannot inject node or network faults';
 }
 
 /** pod=URL of each server's own counters. */
@@ -118,8 +127,19 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
 
   options.log(`${label} deploying ${run.workload.replicas} × ${run.workload.server} server in ${namespace}`);
   await ensureNamespace(cluster, namespace, { [RunIdLabel]: runId, [ManagedByLabel]: 'kube-traffic-harness' });
-  const params = workloadParams(run.workload, { name: serviceName, namespace, runId });
-  await apply(cluster, sampleServiceObjects(params));
+  // A provider that cannot do one of the run's faults says so before anything is deployed.
+  for (const { spec } of run.chaos) {
+    const why = chaosUnsupported(target, spec);
+    if (why) throw environmentError(`${label} chaos action ${spec.action}: ${why}`, { hint: 'remove the action from the scenario, or run it where the provider can inject it' });
+  }
+  // Nodes by number (node 1 first; node-10 after node-9), and their addresses for hop counting.
+  const nodeList = (await cluster.core.listNode()).items;
+  const nodes = nodeList.map((node) => node.metadata?.name as string).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const nodeAddresses = Object.fromEntries(nodeList.flatMap((node) => {
+    const ip = node.status?.addresses?.find((address) => address.type === 'InternalIP')?.address;
+    return ip ? [[node.metadata?.name as string, ip]] : [];
+  }));
+  await apply(cluster, workloadObjects(run.workload, { name: serviceName, namespace, runId }, nodes));
   await waitForDeploymentPods(cluster, namespace, serviceName, selectorOf(runId), 180_000 * (target.startupScale ?? 1));
   // External loads need the LoadBalancer's address, which the LB controller assigns on its own
   // time: pods that start fast (the Go servers) are Ready before it.
@@ -134,11 +154,15 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
   // The servers' own counters cross-check the clients while the pods stay the same (chaos would
   // take counters away with their pods). They are read from a client pod: pod addresses are
   // reachable only inside the cluster, and lab addresses are never dialled from the host.
-  const stablePods = run.chaos.length === 0;
-  const needsPodClient = stablePods || run.loads.some((load) => (load.spec.from ?? 'pod') === 'pod');
+  const stablePods = run.chaos.every(({ spec }) => keepsPods.has(spec.action));
+  // The servers' control endpoints (counters, readiness) are reached from a client pod too.
+  const needsPodClient = stablePods || run.loads.some((load) => (load.spec.from ?? 'pod') === 'pod') || run.chaos.some(({ spec }) => spec.action === 'readiness-flip');
   let client: V1Pod | undefined;
   if (needsPodClient) {
-    await apply(cluster, [clientPod({ name: 'client', namespace, runId })]);
+    // Clients measure the faults, they must not suffer them: off every node a node fault aims at.
+    const faulted = new Set(run.chaos.flatMap(({ spec }) => (['node-down', 'node-drain', 'network'].includes(spec.action) && 'node' in spec && typeof spec.node === 'number' ? [spec.node] : [])));
+    const clientNode = faulted.size > 0 ? nodes.find((_, i) => !faulted.has(i + 1)) : undefined;
+    await apply(cluster, [clientPod({ name: 'client', namespace, runId, ...(clientNode ? { nodeName: clientNode } : {}) })]);
     client = await waitForPodReady(cluster, namespace, 'client', 120_000 * (target.startupScale ?? 1));
   }
   const targetFor = (load: LoadSpec): string => {
@@ -175,6 +199,7 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
   const endMs = Math.max(0, ...run.loads.map((load) => load.startMs + load.durationMs));
   options.log(`${label} running: ${run.loads.length} load(s), ${run.chaos.length} chaos action(s), ${(endMs / 1000).toFixed(1)} s`);
   const progress = setInterval(() => options.log(`${label} ${((Date.now() - t0) / 1000).toFixed(0)} s of ${(endMs / 1000).toFixed(0)} s`), 10_000);
+  const live = options.progress ? startProgress({ emit: options.progress, dir: options.dir, proxyMode: run.proxyMode, variant: run.variant, loads: run.loads.map((load) => load.spec.name), t0, totalMs: endMs, timeline }) : undefined;
   const children = new Set<ClientProcess>();
   const abort = () => {
     for (const child of children) child.kill('SIGINT');
@@ -186,7 +211,7 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
     if (options.signal?.aborted) return { load, summary: undefined, eventsFile: '', problem: 'interrupted before it started' };
     const eventsFile = join(options.dir, `events-${run.proxyMode}-${run.variant}-${load.spec.name}.ndjson`);
     timeline.push({ t: Date.now() - t0, kind: 'load-start', detail: `${load.spec.name}: ${load.spec.protocol} ${load.spec.model ?? load.spec.call ?? ''} ${load.spec.connections} connection(s)` });
-    const child = target.spawnClient(where(load.spec), ['load', ...loadArgv({ spec: load.spec, startMs: load.startMs, durationMs: load.durationMs, target: targetFor(load.spec), expectPods: stablePods ? podsBefore : [], eventsFile })]);
+    const child = target.spawnClient(where(load.spec), ['load', ...loadArgv({ spec: load.spec, startMs: load.startMs, durationMs: load.durationMs, target: targetFor(load.spec), expectPods: stablePods ? podsBefore : [], eventsFile, nodeAddresses })]);
     children.add(child);
     const result = await finished(child);
     children.delete(child);
@@ -197,26 +222,27 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
   });
 
   let scaleOut: { atEpochMs: number; replicas: number } | undefined;
-  const chaosDone = (async () => {
-    for (const { spec, atMs } of [...run.chaos].sort((a, b) => a.atMs - b.atMs)) {
-      await sleepUntil(t0 + atMs, options.signal);
-      if (options.signal?.aborted) return;
-      const chaosTarget: ChaosTarget = { cluster, namespace, deployment: serviceName, selector: selectorOf(runId), killProcess: (pod) => target.killProcess(namespace, pod) };
-      const start = Date.now();
-      timeline.push({ t: start - t0, kind: 'chaos-start', detail: spec.action });
-      const detail = await performChaos(chaosTarget, spec).catch((error: Error) => `FAILED: ${error.message}`);
-      timeline.push({ t: Date.now() - t0, kind: 'chaos-end', detail });
-      options.log(`${label} chaos at ${((start - t0) / 1000).toFixed(1)} s: ${detail}`);
-      if (spec.action === 'scale' && spec.replicas > podsBefore.length) scaleOut = { atEpochMs: start, replicas: spec.replicas };
-    }
-  })();
+  const chaosTarget: ChaosTarget = {
+    cluster, namespace, deployment: serviceName, selector: selectorOf(runId), nodes, deadline: t0 + endMs,
+    killProcess: (pod) => target.killProcess(namespace, pod), ...(target.faults ? { faults: target.faults } : {}),
+    async setReadiness(pods, ready) {
+      const result = await finished(target.spawnClient({ pod: client! }, ['load', 'readiness', '--server-metrics', metricsEndpoints(pods).join(','), '--ready', String(ready)]));
+      if (result.code !== 0) throw new Error(`could not set readiness: ${result.stderr.trim().slice(-300)}`);
+    },
+  };
+  const chaos = scheduleChaos(run.chaos, chaosTarget, { t0, timeline, signal: options.signal, log: (line) => options.log(`${label} ${line}`) });
+  const chaosDone = chaos.done.then(({ scales }) => {
+    scaleOut = scales.filter((scale) => scale.replicas > podsBefore.length).at(-1);
+  });
 
   let results: Awaited<(typeof loadResults)[number]>[];
   try {
     results = await Promise.all(loadResults);
     await chaosDone;
   } finally {
+    await chaos.undoAll();
     clearInterval(progress);
+    live?.stop();
     slices.stop();
     options.signal?.removeEventListener('abort', abort);
   }
@@ -255,6 +281,10 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
     timeline.push({ t: transition.at - t0, kind: transition.change === 'added' ? 'endpoint-ready' : 'endpoint-removed', detail: `${transition.pod} ${transition.change === 'added' ? 'ready in' : 'left'} the EndpointSlices` });
   }
   const propagation = propagationLag(transitions, samples, { ignoreInitial: true });
+  const during = transitions.filter((transition) => transition.at !== initialAt);
+  const firstFaultAt = run.chaos.length > 0 ? t0 + Math.min(...run.chaos.map((action) => action.atMs)) : undefined;
+  const firstRemoval = firstFaultAt === undefined ? undefined : during.find((transition) => transition.change === 'removed' && transition.at >= firstFaultAt);
+  const newPodsReady = new Set(during.filter((transition) => transition.change === 'added' && !podsBefore.includes(transition.pod)).map((transition) => transition.pod)).size;
 
   const report: RunReport = {
     proxyMode: run.proxyMode,
@@ -274,6 +304,8 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
       ...(scaleOut ? { rebalanceSeconds: rebalanceSeconds(samples, scaleOut.atEpochMs, podsBefore, scaleOut.replicas, run.rebalanceFraction), rebalanceFraction: run.rebalanceFraction } : {}),
       propagationLagMs: propagation.maxAddedLagMs,
       trafficAfterRemovalMs: propagation.maxRemovedLagMs,
+      ...(firstFaultAt !== undefined ? { endpointsRemovedAfterFaultMs: firstRemoval ? firstRemoval.at - firstFaultAt : null } : {}),
+      newPodsReady,
       ...(run.loads.some(seesGoaways) ? { goaways: goaways.seen + goaways.inferred, goawaysInferred: goaways.inferred } : {}),
     };
   }

@@ -34,6 +34,12 @@ export interface PlannedWorkload {
   preStopSleepMs?: number;
   /** Not scaled. */
   terminationGracePeriodMs?: number;
+  maxSurge?: number | string;
+  maxUnavailable?: number | string;
+  pdb?: NonNullable<WorkloadSpec['pdb']>;
+  nodes?: number[];
+  /** Not scaled (a Kubernetes toleration, like the node monitor's grace period it follows). */
+  notReadyTolerationMs?: number;
 }
 
 export interface PlannedLoad {
@@ -172,6 +178,11 @@ export function planScenario(spec: ScenarioSpec, options: PlanOptions): Plan {
         ...(w.maxConnectionAgeGrace !== undefined ? { maxConnectionAgeGraceMs: asIs(w.maxConnectionAgeGrace, where('workload.maxConnectionAgeGrace')) } : {}),
         ...(w.preStopSleep !== undefined ? { preStopSleepMs: asIs(w.preStopSleep, where('workload.preStopSleep')) } : {}),
         ...(w.terminationGracePeriod !== undefined ? { terminationGracePeriodMs: asIs(w.terminationGracePeriod, where('workload.terminationGracePeriod')) } : {}),
+        ...(w.maxSurge !== undefined ? { maxSurge: w.maxSurge } : {}),
+        ...(w.maxUnavailable !== undefined ? { maxUnavailable: w.maxUnavailable } : {}),
+        ...(w.pdb ? { pdb: w.pdb } : {}),
+        ...(w.nodes ? { nodes: w.nodes } : {}),
+        ...(w.notReadyToleration !== undefined ? { notReadyTolerationMs: asIs(w.notReadyToleration, where('workload.notReadyToleration')) } : {}),
       };
       const loads = spec.load.map((base): PlannedLoad => {
         const l: LoadSpec = { ...base, ...variant.load?.[base.name], name: base.name };
@@ -202,9 +213,15 @@ export function planScenario(spec: ScenarioSpec, options: PlanOptions): Plan {
           unit: l.unit ?? (model === 'short-lived' ? 'requests' : 'connections'),
         };
       });
+      // A fault's duration runs on the scenario's clock (scaled); a network delay is the network's (as is).
       const chaos = (variant.chaos ?? spec.chaos ?? []).map((action, i): PlannedChaos => {
         const { at, ...rest } = action;
-        return { ...rest, atMs: scaled(at, where(`chaos[${i}].at`)) } as PlannedChaos;
+        const times = {
+          ...('duration' in rest && rest.duration !== undefined ? { duration: scaled(rest.duration, where(`chaos[${i}].duration`)) } : {}),
+          ...('delay' in rest && rest.delay !== undefined ? { delay: asIs(rest.delay, where(`chaos[${i}].delay`)) } : {}),
+          ...('jitter' in rest && rest.jitter !== undefined ? { jitter: asIs(rest.jitter, where(`chaos[${i}].jitter`)) } : {}),
+        };
+        return { ...rest, ...times, atMs: scaled(at, where(`chaos[${i}].at`)) } as PlannedChaos;
       });
       const checks = (spec.checks ?? [])
         .filter((check) => !check.variants || check.variants.includes(variant.name))
@@ -251,15 +268,38 @@ function timelineOf(loads: readonly PlannedLoad[], chaos: readonly PlannedChaos[
 }
 
 export function describeChaos(action: PlannedChaos): string {
+  const node = (ref: number | 'all' | undefined) => (ref === 'all' ? 'every node' : `node ${ref ?? 1}`);
+  const lasting = (ms: number | string | undefined) => (ms === undefined ? '' : ` for ${formatMs(Number(ms))}`);
   switch (action.action) {
     case 'scale':
       return `scale to ${action.replicas} replicas`;
     case 'rollout-restart':
       return 'rollout restart';
+    case 'rollout':
+      return `rollout of a new template (env ${Object.entries(action.env).map(([k, v]) => `${k}=${v}`).join(', ')})`;
     case 'delete-pod':
       return `delete ${action.count ?? 1} pod(s)${action.force ? ' (force, grace 0)' : ' (graceful)'}`;
     case 'kill-process':
       return `kill -9 the process of ${action.count ?? 1} pod(s)`;
+    case 'readiness-flip':
+      return `${action.count ?? 1} pod(s) fail readiness${lasting(action.duration)}`;
+    case 'kube-proxy-pause':
+      return `kube-proxy paused on ${node(action.node)}${lasting(action.duration)}`;
+    case 'kube-proxy-restart':
+      return `kube-proxy restarted on ${node(action.node)}`;
+    case 'node-drain':
+      return `drain ${node(action.node)} (cordon + evictions)`;
+    case 'node-uncordon':
+      return `uncordon ${node(action.node)}`;
+    case 'node-down':
+      return `${node(action.node)} down${lasting(action.duration)}`;
+    case 'node-up':
+      return `${node(action.node)} back up`;
+    case 'network': {
+      const what = action.partition ? 'partition' : [action.loss !== undefined ? `${action.loss}% loss` : '', action.delay !== undefined ? `${formatMs(Number(action.delay))} delay${action.jitter !== undefined ? ` ± ${formatMs(Number(action.jitter))}` : ''}` : ''].filter(Boolean).join(', ');
+      const where = action.target === 'node' ? node(action.node) : `${action.count ?? 1} pod(s)`;
+      return `network ${what} on ${where}${lasting(action.duration)}`;
+    }
   }
 }
 
@@ -296,6 +336,10 @@ function describeWorkload(workload: PlannedWorkload): string {
   if (workload.maxConnectionAgeGraceMs !== undefined) parts.push(`grace ${formatMs(workload.maxConnectionAgeGraceMs)}`);
   if (workload.preStopSleepMs !== undefined) parts.push(`preStop sleep ${formatMs(workload.preStopSleepMs)}`);
   if (workload.terminationGracePeriodMs !== undefined) parts.push(`terminationGracePeriod ${formatMs(workload.terminationGracePeriodMs)}`);
+  if (workload.nodes) parts.push(`on node${workload.nodes.length > 1 ? 's' : ''} ${workload.nodes.join(', ')} only`);
+  if (workload.maxSurge !== undefined || workload.maxUnavailable !== undefined) parts.push(`rolling update maxSurge ${workload.maxSurge ?? '25%'} maxUnavailable ${workload.maxUnavailable ?? '25%'}`);
+  if (workload.pdb) parts.push(`PDB ${workload.pdb.minAvailable !== undefined ? `minAvailable ${workload.pdb.minAvailable}` : `maxUnavailable ${workload.pdb.maxUnavailable}`}`);
+  if (workload.notReadyTolerationMs !== undefined) parts.push(`not-ready toleration ${formatMs(workload.notReadyTolerationMs)}`);
   return parts.join(', ');
 }
 
@@ -413,6 +457,11 @@ export function specsOf(run: RunPlan): { workload: WorkloadSpec; loads: { spec: 
     ...(w.maxConnectionAgeGraceMs !== undefined ? { maxConnectionAgeGrace: w.maxConnectionAgeGraceMs } : {}),
     ...(w.preStopSleepMs !== undefined ? { preStopSleep: w.preStopSleepMs } : {}),
     ...(w.terminationGracePeriodMs !== undefined ? { terminationGracePeriod: w.terminationGracePeriodMs } : {}),
+    ...(w.maxSurge !== undefined ? { maxSurge: w.maxSurge } : {}),
+    ...(w.maxUnavailable !== undefined ? { maxUnavailable: w.maxUnavailable } : {}),
+    ...(w.pdb ? { pdb: w.pdb } : {}),
+    ...(w.nodes ? { nodes: w.nodes } : {}),
+    ...(w.notReadyTolerationMs !== undefined ? { notReadyToleration: w.notReadyTolerationMs } : {}),
   };
   const loads = run.loads.map((l) => {
     const { startMs, durationMs, endMs: _end, idleTimeoutMs, maxConnectionAgeMs, keepaliveMs, ...rest } = l;

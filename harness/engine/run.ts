@@ -11,8 +11,10 @@ import { reportSchemaVersion, reportStatus, type Report, type RunReport } from '
 import { writeReport, type WrittenReport } from '../report/write.ts';
 import { executeRun, type ResolvedRun } from './execute.ts';
 import { planScenario, specsOf, type RunPlan } from './plan.ts';
-import { labUnsupported, openLab } from './providers/lab.ts';
+import { labChaosUnsupported, labUnsupported, openLab } from './providers/lab.ts';
 import { loadScenario } from './scenario.ts';
+import { recommend } from './recommend.ts';
+import type { RunProgress } from './progress.ts';
 import type { ProxyMode } from './types.ts';
 import type { KernelChoice } from '../lab/spec.ts';
 import { requireGoServer, serverImplementation, type ServerRuntime } from '../workloads/runtime.ts';
@@ -31,6 +33,8 @@ export interface RunScenarioOptions {
   /** Keep the clusters for a look afterwards (they are listed). */
   retain: boolean;
   log: (line: string) => void;
+  /** Structured progress while a run's loads are running (the CLI draws it on a terminal). */
+  progress?: (event: RunProgress) => void;
 }
 
 export interface RunScenarioResult {
@@ -109,6 +113,9 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
   };
   const save = async () => {
     report.finishedAt = new Date().toISOString();
+    // A sweep's recommendation follows whatever has been measured so far.
+    const recommendations = recommend(scenario.spec, report.runs, { timeScale: options.timeScale });
+    if (recommendations) report.recommendations = recommendations;
     return writeReport(dir, report);
   };
   options.log(`run ${runId}: ${plan.runs.length} run(s) (${plan.proxyModes.join(', ')} × ${plan.variants.join(', ')}), time scale ${options.timeScale}; report in ${dir}`);
@@ -129,6 +136,17 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
         for (const run of runs) report.runs.push(unsupported(run, why));
         files = await save();
         continue;
+      }
+      // Runs whose faults this mode cannot take are refused with the reason, before any lab starts.
+      const refused = runs.map((run) => [run, labChaosUnsupported(proxyMode, options.kernel, specsOf(run).chaos.map((c) => c.spec))] as const).filter(([, reason]) => reason);
+      for (const [run, reason] of refused) {
+        options.log(`[${run.id}] unsupported here: ${reason}`);
+        report.runs.push(unsupported(run, reason!));
+      }
+      if (refused.length > 0) {
+        files = await save();
+        runs.splice(0, runs.length, ...runs.filter((run) => !refused.some(([r]) => r === run)));
+        if (runs.length === 0) continue;
       }
       const started = performance.now();
       let lab: Awaited<ReturnType<typeof openLab>> | undefined;
@@ -151,7 +169,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
           if (controller.signal.aborted) break;
           const runStarted = performance.now();
           try {
-            report.runs.push({ ...(await executeRun(lab.target, resolvedRun(run, scenario.spec.rebalanceFraction ?? 0.8), { dir, runId, log: options.log, signal: controller.signal })), dataplane: lab.dataplane, server: serverOf(run) });
+            report.runs.push({ ...(await executeRun(lab.target, resolvedRun(run, scenario.spec.rebalanceFraction ?? 0.8), { dir, runId, log: options.log, signal: controller.signal, ...(options.progress ? { progress: options.progress } : {}) })), dataplane: lab.dataplane, server: serverOf(run) });
           } catch (error) {
             options.log(`[${run.id}] error: ${formatError(error)}`);
             report.runs.push(errored(run, error, performance.now() - runStarted));

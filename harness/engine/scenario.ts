@@ -9,6 +9,7 @@ import { badInput } from '../core/errors.ts';
 import { repoRoot } from '../core/paths.ts';
 import { ciliumOptionsSchema, ipvsOptionsSchema } from '../lab/spec.ts';
 import type { ScenarioSpec } from './types.ts';
+import { typecheckScenario } from './typecheck.ts';
 import { serverRuntimes } from '../workloads/runtime.ts';
 
 /** Identity: gives scenario files type checking and completion (`export default defineScenario({...})`). */
@@ -40,6 +41,8 @@ const duration = (options: { positive?: boolean } = {}) =>
 
 const count = (min: number) => z.number().int({ error: 'must be a whole number' }).min(min, { error: `must be ≥ ${min}` });
 
+const intOrPercent = z.union([count(0), z.string().regex(/^\d{1,3}%$/, { error: "must be a count or a percentage like '25%'" })]);
+
 const workloadSchema = z.strictObject({
   server: z.enum(['http', 'grpc']),
   runtime: z.enum(serverRuntimes).optional(),
@@ -53,6 +56,11 @@ const workloadSchema = z.strictObject({
   maxConnectionAgeGrace: duration().optional(),
   preStopSleep: duration().optional(),
   terminationGracePeriod: duration().optional(),
+  maxSurge: intOrPercent.optional(),
+  maxUnavailable: intOrPercent.optional(),
+  pdb: z.strictObject({ minAvailable: intOrPercent.optional(), maxUnavailable: intOrPercent.optional() }).optional(),
+  notReadyToleration: duration().optional(),
+  nodes: z.array(count(1)).min(1, { error: 'lists at least one node (or leave it out for all)' }).optional(),
 });
 
 const loadSchema = z.strictObject({
@@ -77,11 +85,26 @@ const loadSchema = z.strictObject({
 });
 
 const at = duration();
+const node = count(1);
+const nodeOrAll = z.union([node, z.literal('all')], { error: "must be a node's number (1 = the first node) or 'all'" });
 const chaosSchema = z.discriminatedUnion('action', [
   z.strictObject({ at, action: z.literal('scale'), replicas: count(0).max(100, { error: 'must be ≤ 100' }) }),
   z.strictObject({ at, action: z.literal('rollout-restart') }),
+  z.strictObject({ at, action: z.literal('rollout'), env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an env var name' }), z.string()) }),
   z.strictObject({ at, action: z.literal('delete-pod'), count: count(1).optional(), force: z.boolean().optional() }),
   z.strictObject({ at, action: z.literal('kill-process'), count: count(1).optional() }),
+  z.strictObject({ at, action: z.literal('readiness-flip'), count: count(1).optional(), duration: duration({ positive: true }) }),
+  z.strictObject({ at, action: z.literal('kube-proxy-pause'), node: nodeOrAll.optional(), duration: duration({ positive: true }) }),
+  z.strictObject({ at, action: z.literal('kube-proxy-restart'), node: nodeOrAll.optional() }),
+  z.strictObject({ at, action: z.literal('node-drain'), node }),
+  z.strictObject({ at, action: z.literal('node-uncordon'), node }),
+  z.strictObject({ at, action: z.literal('node-down'), node, duration: duration({ positive: true }).optional() }),
+  z.strictObject({ at, action: z.literal('node-up'), node }),
+  z.strictObject({
+    at, action: z.literal('network'), target: z.enum(['pod', 'node']), node: node.optional(), count: count(1).optional(),
+    loss: z.number({ error: 'must be a percentage' }).gt(0, { error: 'must be > 0 (percent of packets dropped)' }).max(100, { error: 'must be ≤ 100' }).optional(),
+    partition: z.boolean().optional(), delay: duration({ positive: true }).optional(), jitter: duration({ positive: true }).optional(), duration: duration({ positive: true }),
+  }),
 ]);
 
 const checkSchema = z.strictObject({
@@ -101,6 +124,24 @@ const variantSchema = z.strictObject({
   chaos: z.array(chaosSchema).optional(),
 });
 
+/** The workload settings a recommendation may order by (types.ts RecommendSetting). */
+export const recommendSettings = ['replicas', 'keepAliveTimeout', 'maxRequestsPerConnection', 'responseDelay', 'maxConnectionAge', 'maxConnectionAgeGrace', 'preStopSleep', 'terminationGracePeriod', 'notReadyToleration'] as const;
+
+const expectSchema = z.string().superRefine((value, ctx) => {
+  const parsed = tryParseExpect(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
+
+const recommendSchema = z.strictObject({
+  subject: z.string().min(1, { error: 'must name what is chosen' }),
+  goal: z.string().min(1, { error: 'must say what a candidate must achieve' }),
+  by: z.union([z.strictObject({ smallest: z.enum(recommendSettings) }), z.strictObject({ variants: z.array(z.string()).min(1, { error: 'lists at least one variant' }) })], {
+    error: "must be { smallest: '<workload setting>' } or { variants: [names, best first] }",
+  }),
+  quote: z.array(z.enum(recommendSettings)).optional(),
+  require: z.array(expectSchema).optional(),
+});
+
 const scenarioSchema = z.strictObject({
   name: kebab,
   description: z.string().min(1, { error: 'must say what the scenario shows' }),
@@ -114,6 +155,7 @@ const scenarioSchema = z.strictObject({
   rebalanceFraction: z.number({ error: 'must be a number' }).gt(0, { error: 'must be > 0' }).max(1, { error: 'must be ≤ 1' }).optional(),
   cilium: ciliumOptionsSchema.partial().optional(),
   ipvs: ipvsOptionsSchema.partial().optional(),
+  recommend: recommendSchema.optional(),
 });
 
 /** Keys each object may have, for "did you mean" on a misspelt key. */
@@ -127,6 +169,7 @@ const vocabulary = {
   variant: Object.keys(variantSchema.shape),
   cilium: Object.keys(ciliumOptionsSchema.shape),
   ipvs: Object.keys(ipvsOptionsSchema.shape),
+  recommend: Object.keys(recommendSchema.shape),
 };
 
 type Path = readonly (string | number)[];
@@ -152,6 +195,8 @@ function keysAllowedAt(path: Path): readonly string[] {
       return vocabulary.cilium;
     case 'ipvs':
       return vocabulary.ipvs;
+    case 'recommend':
+      return path.length === 1 ? vocabulary.recommend : [];
     default:
       return [];
   }
@@ -215,7 +260,7 @@ function uniqueNames(items: readonly (Obj | undefined)[], at: string, problems: 
 }
 
 /** Problems of one combination of workload, loads and chaos (the base, or a variant merged onto it). */
-function runProblems(workload: Obj | undefined, loads: readonly (Obj | undefined)[], chaos: readonly unknown[]): Problem[] {
+function runProblems(workload: Obj | undefined, loads: readonly (Obj | undefined)[], chaos: readonly unknown[], nodes: number): Problem[] {
   const problems: Problem[] = [];
   const add = (path: Path, message: string) => problems.push({ path, message });
   const server = text(workload?.server);
@@ -233,6 +278,9 @@ function runProblems(workload: Obj | undefined, loads: readonly (Obj | undefined
       const ms = msOf(workload[key]);
       if (ms !== undefined && ms % 1000 !== 0) add(['workload', key], `${ms}ms is not a whole number of seconds (the kubelet takes seconds)`);
     }
+    for (const [i, n] of list(workload.nodes).entries()) if (typeof n === 'number' && n > nodes) add(['workload', 'nodes', i], `the scenario has ${nodes} node(s) (nodes: ${nodes}); node ${n} does not exist`);
+    const pdb = record(workload.pdb);
+    if (pdb && (pdb.minAvailable === undefined) === (pdb.maxUnavailable === undefined)) add(['workload', 'pdb'], 'takes exactly one of minAvailable and maxUnavailable (as a PodDisruptionBudget does)');
     const preStop = msOf(workload.preStopSleep);
     const grace = msOf(workload.terminationGracePeriod) ?? defaultGraceMs;
     if (preStop !== undefined && preStop >= grace) add(['workload', 'preStopSleep'], `${show(preStop)} must be shorter than terminationGracePeriod (${show(grace)}): the kubelet kills the pod when the grace period ends`);
@@ -276,9 +324,23 @@ function runProblems(workload: Obj | undefined, loads: readonly (Obj | undefined
   });
 
   // Chaos after every load has ended would change nothing anybody measures.
-  chaos.forEach((action, index) => {
-    const atMs = msOf(record(action)?.at);
+  chaos.forEach((value, index) => {
+    const action = record(value);
+    const atMs = msOf(action?.at);
     if (atMs !== undefined && lastEnd !== undefined && lastEnd > 0 && atMs >= lastEnd) add(['chaos', index, 'at'], `${show(atMs)} is not before the last load ends (${show(lastEnd)}): nothing would observe it`);
+    const length = msOf(action?.duration);
+    if (atMs !== undefined && length !== undefined && lastEnd !== undefined && lastEnd > 0 && atMs + length > lastEnd) {
+      add(['chaos', index, 'duration'], `${show(atMs)} + ${show(length)} ends after the last load (${show(lastEnd)}): the fault would be undone unobserved; shorten it or lengthen the load`);
+    }
+    if (action && typeof action.node === 'number' && action.node > nodes) add(['chaos', index, 'node'], `the scenario has ${nodes} node(s) (nodes: ${nodes}); node ${action.node} does not exist`);
+    if (action?.action === 'network') {
+      if (action.loss === undefined && action.partition !== true && action.delay === undefined) add(['chaos', index], 'says nothing to do: give loss (percent), partition: true, or delay');
+      if (action.partition === true && (action.loss !== undefined || action.delay !== undefined)) add(['chaos', index, 'partition'], 'drops everything: loss and delay make no sense with it');
+      if (action.jitter !== undefined && action.delay === undefined) add(['chaos', index, 'jitter'], 'needs delay (jitter varies the delay)');
+      if (action.target === 'node' && action.node === undefined) add(['chaos', index, 'node'], "required by target 'node'");
+      if (action.target === 'node' && action.count !== undefined) add(['chaos', index, 'count'], "applies to target 'pod' only");
+      if (action.target === 'pod' && action.node !== undefined) add(['chaos', index, 'node'], "applies to target 'node' only (pods are picked oldest first)");
+    }
   });
   return problems;
 }
@@ -318,7 +380,8 @@ function meaningProblems(value: unknown): Problem[] {
 
   const workload = record(spec.workload);
   const chaos = list(spec.chaos);
-  const base = runProblems(workload, loads, chaos);
+  const nodes = typeof spec.nodes === 'number' ? spec.nodes : 3;
+  const base = runProblems(workload, loads, chaos, nodes);
   problems.push(...base);
   const seen = new Set(base.map((problem) => `${formatPath(problem.path)}\n${problem.message}`));
 
@@ -331,7 +394,7 @@ function meaningProblems(value: unknown): Problem[] {
     }
     const merged = loads.map((load) => (load ? { ...load, ...record(overrides[text(load.name) ?? '']) } : undefined));
     const ownChaos = variant.chaos !== undefined;
-    for (const problem of runProblems({ ...workload, ...record(variant.workload) }, merged, ownChaos ? list(variant.chaos) : chaos)) {
+    for (const problem of runProblems({ ...workload, ...record(variant.workload) }, merged, ownChaos ? list(variant.chaos) : chaos, nodes)) {
       // A problem the base already has is reported once, at the base.
       if (!ownChaos || problem.path[0] !== 'chaos') {
         if (seen.has(`${formatPath(problem.path)}\n${problem.message}`)) continue;
@@ -353,6 +416,24 @@ function meaningProblems(value: unknown): Problem[] {
       if (problem) problems.push({ path: ['checks', c, 'expect'], message: problem });
     }
   });
+
+  // A recommendation's candidates must exist: named variants, or variants that set the setting.
+  const recommend = record(spec.recommend);
+  if (recommend) {
+    const by = record(recommend.by);
+    list(by?.variants).forEach((name, n) => {
+      if (typeof name === 'string' && !variantNames.includes(name)) problems.push({ path: ['recommend', 'by', 'variants', n], message: `no variant named '${name}' (variants: ${variantNames.join(', ')})` });
+    });
+    const setting = text(by?.smallest);
+    if (setting !== undefined && (recommendSettings as readonly string[]).includes(setting) && !variants.some((variant) => ({ ...workload, ...record(variant?.workload) })[setting] !== undefined)) {
+      problems.push({ path: ['recommend', 'by', 'smallest'], message: `no variant sets workload.${setting}: there would be no candidate` });
+    }
+    list(recommend.require).forEach((expect, r) => {
+      const parsed = typeof expect === 'string' ? tryParseExpect(expect) : undefined;
+      const problem = parsed && typeof parsed !== 'string' ? reportPathProblem(parsed.path, loadNames) : undefined;
+      if (problem) problems.push({ path: ['recommend', 'require', r], message: problem });
+    });
+  }
   return problems;
 }
 
@@ -389,7 +470,7 @@ const summaryPaths = [
   'load.sent',
 ];
 /** Numbers only a whole run has (timeline metrics, measured across loads). */
-const runOnlyPaths = ['durationMs', 'metrics.rebalanceSeconds', 'metrics.propagationLagMs', 'metrics.trafficAfterRemovalMs', 'metrics.crossNodeRatio', 'metrics.goaways', 'metrics.goawaysInferred'];
+const runOnlyPaths = ['durationMs', 'metrics.rebalanceSeconds', 'metrics.propagationLagMs', 'metrics.trafficAfterRemovalMs', 'metrics.crossNodeRatio', 'metrics.goaways', 'metrics.goawaysInferred', 'metrics.endpointsRemovedAfterFaultMs', 'metrics.newPodsReady'];
 const errorKindPath = /^errors\.byKind\.[a-z0-9][a-z0-9-]*$/;
 
 /** The number paths a check may name (errors.byKind.<kind> and loads.<load>.<path> besides). */
@@ -478,7 +559,7 @@ async function builtinNames(): Promise<string[]> {
   }
 }
 
-/** Imports a scenario module (its default export) and validates it. tsx, registered by bin/kth.mjs, compiles it. */
+/** Type-checks a scenario module, imports it (its default export) and validates it. tsx, registered by bin/kth.mjs, compiles it. */
 export async function loadScenario(file: string): Promise<LoadedScenario> {
   const path = isAbsolute(file) ? file : resolve(file);
   const fromCwd = relative(process.cwd(), path);
@@ -495,6 +576,8 @@ export async function loadScenario(file: string): Promise<LoadedScenario> {
       cause: error,
     });
   }
+  // Types first: tsx below only strips them, and a type error should be reported at its line.
+  await typecheckScenario(path, shown);
   let module: { default?: unknown };
   try {
     module = (await import(pathToFileURL(path).href)) as { default?: unknown };
@@ -509,7 +592,7 @@ export async function loadScenario(file: string): Promise<LoadedScenario> {
     });
   }
   if (module.default === undefined) {
-    throw badInput(`scenario ${shown} has no default export`, { where: shown, hint: "write `export default defineScenario({ ... })`, with defineScenario from 'harness/engine/scenario.ts'" });
+    throw badInput(`scenario ${shown} has no default export`, { where: shown, hint: "write `export default defineScenario({ ... })`, with `import { defineScenario } from 'kube-traffic-harness'`" });
   }
   const spec = validateScenario(module.default, shown);
   return { spec, file: shown, path, sha256: createHash('sha256').update(bytes).digest('hex') };

@@ -37,6 +37,21 @@ export interface WorkloadSpec {
   /** preStop `sleep` before SIGTERM; terminationGracePeriodSeconds. */
   preStopSleep?: Duration;
   terminationGracePeriod?: Duration;
+  /** Rolling update bounds of the Deployment (a count or a percentage). @default Kubernetes' 25% / 25% */
+  maxSurge?: number | string;
+  maxUnavailable?: number | string;
+  /**
+   * Only these nodes (by number, 1 = the first) may run the pods: a required node affinity. With
+   * the default spread, 3 replicas on nodes [1, 2] land 2 + 1 — how pods are unevenly spread over nodes.
+   */
+  nodes?: number[];
+  /** A PodDisruptionBudget for the pods (node-drain's evictions honour it). */
+  pdb?: { minAvailable?: number | string; maxUnavailable?: number | string };
+  /**
+   * How long pods stay bound to a NotReady / unreachable node before they are evicted (the
+   * tolerations Kubernetes adds with 300 s by default). @default 300s
+   */
+  notReadyToleration?: Duration;
 }
 
 /** One load driver, running from `startTime` for `duration` (both scaled by --time-scale). */
@@ -80,12 +95,43 @@ export interface LoadSpec {
   unit?: 'connections' | 'requests';
 }
 
-/** A fault or change at time `at` (scaled by --time-scale), aimed at the scenario's workload. */
+/**
+ * A node by its 1-based index (node-1 … node-N, the order `kth lab status` lists them; on other
+ * providers the nodes sorted by name), or every node.
+ */
+export type NodeRef = number | 'all';
+
+/**
+ * A fault or change at time `at` (scaled by --time-scale), aimed at the scenario's workload or a
+ * node. Faults with a `duration` (scaled) are undone when it ends, and in any case when the run ends.
+ */
 export type ChaosSpec =
   | { at: Duration; action: 'scale'; replicas: number }
   | { at: Duration; action: 'rollout-restart' }
+  /** A rollout by a template change (env vars of the server container), as a new version ships. */
+  | { at: Duration; action: 'rollout'; env: Record<string, string> }
   | { at: Duration; action: 'delete-pod'; count?: number; force?: boolean }
-  | { at: Duration; action: 'kill-process'; count?: number };
+  | { at: Duration; action: 'kill-process'; count?: number }
+  /** Pods fail their readiness probe (the servers' control endpoint) for `duration`: out of the endpoints, still alive. */
+  | { at: Duration; action: 'readiness-flip'; count?: number; duration: Duration }
+  /** kube-proxy stopped (SIGSTOP) for `duration`: its rules stop following endpoint changes. @default node 1 */
+  | { at: Duration; action: 'kube-proxy-pause'; node?: NodeRef; duration: Duration }
+  /** kube-proxy restarted (as its DaemonSet pod would be). @default node 1 */
+  | { at: Duration; action: 'kube-proxy-restart'; node?: NodeRef }
+  /** Cordon, then evict the node's pods through the Eviction API (PodDisruptionBudgets honoured). */
+  | { at: Duration; action: 'node-drain'; node: number }
+  | { at: Duration; action: 'node-uncordon'; node: number }
+  /**
+   * The node machine fails: its network is cut (its pods become unreachable) and its agent stops
+   * (as a kubelet dies), until `node-up` or `duration` ends.
+   */
+  | { at: Duration; action: 'node-down'; node: number; duration?: Duration }
+  | { at: Duration; action: 'node-up'; node: number }
+  /**
+   * Packet loss (percent) or a partition on `count` pods' interfaces, or on a node's, for `duration`.
+   * `delay`/`jitter` need the kernel's netem qdisc.
+   */
+  | { at: Duration; action: 'network'; target: 'pod' | 'node'; node?: number; count?: number; loss?: number; partition?: boolean; delay?: Duration; jitter?: Duration; duration: Duration };
 
 /**
  * A pass/fail condition on a run, k6-threshold style: `metric op value`, e.g.
@@ -141,4 +187,33 @@ export interface ScenarioSpec {
    * (kube-proxy's `ipvs.scheduler`; see harness/lab/spec.ts). @default { scheduler: 'rr' }
    */
   ipvs?: Partial<IpvsOptions>;
+  /** What the report ends with: the variant to pick, per proxy mode (see RecommendSpec). */
+  recommend?: RecommendSpec;
+}
+
+/** Workload settings (numbers, or durations) a recommendation can order its candidates by. */
+export type RecommendSetting = 'replicas' | 'keepAliveTimeout' | 'maxRequestsPerConnection' | 'responseDelay' | 'maxConnectionAge' | 'maxConnectionAgeGrace' | 'preStopSleep' | 'terminationGracePeriod' | 'notReadyToleration';
+
+/**
+ * A recommendation a sweep ends with: of its candidate variants, in order of preference, the first
+ * whose run passed every one of its checks and every `require` — per proxy mode, in every report view
+ * (report.json `recommendations`). Deliberately one rule ("first qualifying candidate") with two ways
+ * to order: most sweeps trade a cost that grows with one setting (smaller MaxConnectionAge: more
+ * reconnects), so `smallest` reads it from each variant's workload; anything else lists variants
+ * best first. Qualifying is the scenario's own checks, so there is no second threshold language.
+ */
+export interface RecommendSpec {
+  /** What is chosen, as the report names it: 'MaxConnectionAge'. */
+  subject: string;
+  /** What a candidate must achieve, in words (the checks say it in numbers): 'meets the rebalance target with no failed RPCs'. */
+  goal: string;
+  /**
+   * The candidates, best first: the variants whose workload sets this setting, smallest value first
+   * (variants without it are no candidates); or variant names in order of preference.
+   */
+  by: { smallest: RecommendSetting } | { variants: string[] };
+  /** Further workload settings the recommendation quotes (e.g. 'maxConnectionAgeGrace'). */
+  quote?: RecommendSetting[];
+  /** Besides its checks, what a candidate's run must show, in check syntax: 'errors.total == 0'. */
+  require?: string[];
 }

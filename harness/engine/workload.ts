@@ -1,11 +1,13 @@
 import { toMs } from '../core/duration.ts';
-import type { SampleServiceParams } from '../../manifests/sample-service.ts';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { sampleDisruptionBudget } from '../../manifests/disruption-budget.ts';
+import { type SampleServiceParams, sampleServiceObjects } from '../../manifests/sample-service.ts';
 import type { Duration, WorkloadSpec } from './types.ts';
 
 const ms = (value: Duration | undefined, where: string): number | undefined => (value === undefined ? undefined : toMs(value, where));
 
 /** The sample Service a scenario's workload asks for, as manifests/sample-service.ts renders it. */
-export function workloadParams(workload: WorkloadSpec, names: { name: string; namespace: string; runId: string }): SampleServiceParams {
+export function workloadParams(workload: WorkloadSpec, names: { name: string; namespace: string; runId: string }, nodeNames: readonly string[] = []): SampleServiceParams {
   const settings: Record<string, number> = {};
   const keepAlive = ms(workload.keepAliveTimeout, 'workload.keepAliveTimeout');
   if (keepAlive !== undefined && workload.server === 'http') settings.keepAliveTimeoutMs = keepAlive;
@@ -18,6 +20,7 @@ export function workloadParams(workload: WorkloadSpec, names: { name: string; na
   if (grace !== undefined && workload.server === 'grpc') settings.maxConnectionAgeGraceMs = grace;
   const preStop = ms(workload.preStopSleep, 'workload.preStopSleep');
   const termination = ms(workload.terminationGracePeriod, 'workload.terminationGracePeriod');
+  const toleration = ms(workload.notReadyToleration, 'workload.notReadyToleration');
   return {
     ...names,
     server: workload.server,
@@ -29,5 +32,17 @@ export function workloadParams(workload: WorkloadSpec, names: { name: string; na
     ...(preStop ? { preStop: { seconds: Math.ceil(preStop / 1000) } } : {}),
     ...(termination !== undefined ? { terminationGracePeriodSeconds: Math.ceil(termination / 1000) } : {}),
     ...(Object.keys(settings).length > 0 ? { settings } : {}),
+    ...(workload.maxSurge !== undefined || workload.maxUnavailable !== undefined
+      ? { rollingUpdate: { ...(workload.maxSurge !== undefined ? { maxSurge: workload.maxSurge } : {}), ...(workload.maxUnavailable !== undefined ? { maxUnavailable: workload.maxUnavailable } : {}) } }
+      : {}),
+    ...(toleration !== undefined ? { notReadyTolerationSeconds: Math.ceil(toleration / 1000) } : {}),
+    ...(workload.nodes ? { nodeNames: workload.nodes.map((n) => nodeNames[n - 1] ?? `node ${n} (the cluster has ${nodeNames.length})`) } : {}),
   };
+}
+
+/** The scenario's PodDisruptionBudget, when it declares one. */
+export function workloadObjects(workload: WorkloadSpec, names: { name: string; namespace: string; runId: string }, nodeNames: readonly string[] = []): KubernetesObject[] {
+  const objects: KubernetesObject[] = sampleServiceObjects(workloadParams(workload, names, nodeNames));
+  if (workload.pdb) objects.push(sampleDisruptionBudget({ ...names, ...workload.pdb }));
+  return objects;
 }

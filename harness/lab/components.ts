@@ -14,6 +14,9 @@ import { labKthEntry, startupScale } from './guest/lab-guest.ts';
 /** V8 flags for the lab's long-running Node.js components: idle memory matters more than throughput. */
 export const LEAN_NODE_FLAGS = ['--optimize-for-size', '--max-semi-space-size=1'];
 
+/** How long the lab's node lifecycle controller waits for a silent node before it is NotReady. */
+export const NODE_MONITOR_GRACE_SECONDS = 20;
+
 /** A process the lab supervisor runs and keeps running, inside one network namespace. */
 export interface ComponentSpec {
   name: string;
@@ -79,7 +82,10 @@ export function controlPlaneComponents(spec: LabSpec, layout: LabLayout, pki: La
         '--service-cluster-ip-range', labNetwork.serviceCidr, '--service-account-private-key-file', pki.serviceAccountKey,
         '--root-ca-file', pki.caCert, '--use-service-account-credentials=false', '--cluster-name', spec.name,
         // Faster convergence than the production defaults, so scenarios measure the dataplane, not sync loops.
-        '--node-monitor-period', '2s', '--concurrent-deployment-syncs', '10', '--concurrent-replicaset-syncs', '10', '--v', '1'],
+        // A node that stops renewing its Lease is NotReady after 20 s (default 50 s): node-down
+        // scenarios measure what follows, in minutes not hours of CI (the agents renew every 5 s).
+        '--node-monitor-period', '2s', '--node-monitor-grace-period', `${NODE_MONITOR_GRACE_SECONDS}s`,
+        '--concurrent-deployment-syncs', '10', '--concurrent-replicaset-syncs', '10', '--v', '1'],
       health: { url: 'https://127.0.0.1:10257/healthz' },
       after: ['kube-apiserver'],
     },
@@ -141,6 +147,9 @@ export async function nodeAgentComponent(spec: LabSpec, layout: LabLayout, index
     repoRoot: spec.repoRoot,
     ...(plane.cni ? { cni: plane.cni } : {}),
     ...(spec.guest ? { probeTimeoutScale: startupScale(spec) } : {}),
+    // The kubelet's ratio (renew every quarter of the duration), to the lab's shorter grace period.
+    leaseDurationSeconds: NODE_MONITOR_GRACE_SECONDS,
+    leaseRenewIntervalMs: (NODE_MONITOR_GRACE_SECONDS * 1000) / 4,
   } satisfies AgentConfigInput, null, 2));
   return {
     name: `agent-${nodeName}`,

@@ -97,3 +97,24 @@ export function counterDelta(before: readonly ServerCounters[], after: readonly 
   for (const counters of after) delta.set(counters.pod, (delta.get(counters.pod) ?? 0) + counters.requests - (start.get(counters.pod) ?? 0));
   return delta;
 }
+
+/**
+ * Sets each server's readiness through its control endpoint (`POST /admin/readiness?ready=…`, on
+ * the port that serves /metrics): the sample servers then fail their readiness probe, or pass it.
+ */
+export async function setReadiness(endpoints: readonly MetricsEndpoint[], ready: boolean, timeoutMs = 5000): Promise<{ url: string; pod?: string; ready: boolean }[]> {
+  return Promise.all(endpoints.map(async (endpoint) => {
+    const url = new URL(endpoint.url);
+    url.pathname = '/admin/readiness';
+    url.search = `?ready=${ready}`;
+    let response;
+    try {
+      response = await request(url, { method: 'POST', headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    } catch (error) {
+      throw environmentError(`could not set readiness at ${url.href}: ${(error as Error).message}`, { where: '--server-metrics', cause: error });
+    }
+    const body = await response.body.text();
+    if (response.statusCode !== 200) throw environmentError(`readiness at ${url.href} answered HTTP ${response.statusCode}: ${body.trim().slice(0, 200)}`, { where: '--server-metrics' });
+    return { url: endpoint.url, ...(endpoint.pod ? { pod: endpoint.pod } : {}), ready: (JSON.parse(body) as { ready: boolean }).ready };
+  }));
+}

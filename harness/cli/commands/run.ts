@@ -3,6 +3,7 @@ import { badInput, HarnessError } from '../../core/errors.ts';
 import { parseProxyModes, parseTimeScale } from '../../engine/plan.ts';
 import { type KernelChoice, kernelChoices } from '../../lab/spec.ts';
 import { parseServerRuntime } from '../../workloads/runtime.ts';
+import { ProgressView } from '../progress-view.ts';
 
 interface RunFlags {
   provider: string;
@@ -15,7 +16,9 @@ interface RunFlags {
   runtime?: string;
 }
 
-const progress = (line: string) => process.stderr.write(`${line}\n`);
+/** Log lines on stderr as they are; on a terminal, with a live block under them (cli/progress-view.ts). */
+const progressView = () =>
+  new ProgressView({ write: (text) => void process.stderr.write(text), tty: Boolean(process.stderr.isTTY) && process.env.TERM !== 'dumb', columns: () => process.stderr.columns });
 
 /** `kth run`: a scenario end to end; the exit code says passed (0), a check failed (1), an error (3), interrupted (130). */
 export function registerRun(program: Command): void {
@@ -43,8 +46,11 @@ export function registerRun(program: Command): void {
       const { runScenario } = await import('../../engine/run.ts');
       const { reportStatus } = await import('../../report/model.ts');
       if (!(kernelChoices as readonly string[]).includes(flags.kernel)) throw badInput(`--kernel: '${flags.kernel}' is not one of ${kernelChoices.join(', ')}`, { where: '--kernel' });
-      const { report, files } = await runScenario({ file, provider: flags.provider as 'lab', ...(proxyModes ? { proxyModes } : {}), ...(runtime ? { runtime } : {}), kernel: flags.kernel as KernelChoice, outDir: flags.out, timeScale, retain: Boolean(flags.retain), log: progress });
+      const view = progressView();
+      const { report, files } = await runScenario({ file, provider: flags.provider as 'lab', ...(proxyModes ? { proxyModes } : {}), ...(runtime ? { runtime } : {}), kernel: flags.kernel as KernelChoice, outDir: flags.out, timeScale, retain: Boolean(flags.retain), log: (line) => view.log(line), ...(view.live ? { progress: (event) => view.progress(event) } : {}) }).finally(() => view.close());
       process.stdout.write(`${files.summaryMd}\n${files.indexHtml}\n`);
+      const { recommendationLines } = await import('../../report/view.ts');
+      for (const item of recommendationLines(report)) process.stdout.write(`recommendation: ${item.text}\n`);
       const diff = baseline ? diffReports(baseline, report) : undefined;
       if (diff) process.stdout.write(renderDiff(diff));
       const status = reportStatus(report);

@@ -3,12 +3,15 @@ import { release } from 'node:os';
 import { labDown, labUp } from '../../lab/lab.ts';
 import { labNames } from '../../lab/names.ts';
 import { crashPod } from '../../lab/pod-process.ts';
+import { labFaults } from '../../lab/faults.ts';
 import { connect } from '../../kube/cluster.ts';
 import { type DataplaneInfo, dataplaneFor } from '../../lab/dataplane/index.ts';
 import { labKthEntry, labSpawn, startupScale } from '../../lab/guest/lab-guest.ts';
 import { guestProblems } from '../../setup/guest-capabilities.ts';
 import { type CiliumOptions, type IpvsOptions, type KernelChoice, type LabProxyMode, proxyModes } from '../../lab/spec.ts';
 import type { RunTarget } from '../execute.ts';
+import type { ChaosSpec } from '../types.ts';
+import type { LabSpec } from '../../lab/spec.ts';
 
 /** Why this host's lab cannot run a proxy mode (on the host kernel, or in a guest when allowed), or undefined when it can. */
 export async function labUnsupported(mode: string, kernel: KernelChoice = 'auto'): Promise<string | undefined> {
@@ -20,6 +23,20 @@ export async function labUnsupported(mode: string, kernel: KernelChoice = 'auto'
   const missing = guestProblems();
   if (missing.length === 0) return undefined;
   return `${problems.length > 0 ? `${hostReason}; ` : ''}nor in a guest kernel: ${missing.join('; ')}`;
+}
+
+/**
+ * Why the lab cannot inject one of a run's chaos actions in this proxy mode, before a lab is made
+ * for it (the run is then `unsupported` with this reason); undefined when it can. The engine
+ * checks again against the lab it got (a guest kernel chosen automatically).
+ */
+export function labChaosUnsupported(mode: string, kernel: KernelChoice | undefined, chaos: readonly ChaosSpec[]): string | undefined {
+  const faults = labFaults({ name: 'check', slot: 0, nodes: 1, proxyMode: mode, ...(kernel === 'guest' ? { guest: {} } : {}) } as unknown as LabSpec);
+  for (const action of chaos) {
+    const why = faults.unsupported(action);
+    if (why) return `chaos action ${action.action}: ${why}`;
+  }
+  return undefined;
 }
 
 export interface OpenLab {
@@ -43,6 +60,7 @@ export async function openLab(options: { proxyMode: string; nodes: number; ciliu
       const netns = where === 'external' ? names.netns('client') : names.podNetns(where.pod.metadata?.uid ?? '');
       return labSpawn(lab.spec, netns, [process.execPath, labKthEntry(lab.spec), ...argv]);
     },
+    faults: labFaults(lab.spec),
     async killProcess(namespace, pod) {
       const podName = pod.metadata?.name as string;
       const pid = await crashPod(lab.spec, namespace, podName);

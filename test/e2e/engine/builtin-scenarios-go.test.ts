@@ -1,26 +1,4 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Report } from '../../../harness/report/model.ts';
-
-/** Runs `kth run <scenario> <args>` into a temporary directory; its exit code, stderr and report. */
-async function kthRun(scenario: string, args: string[]): Promise<{ code: number | null; stderr: string; report: Report }> {
-  const out = await mkdtemp(join(tmpdir(), 'kth-e2e-go-'));
-  try {
-    let stderr = '';
-    const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, ['harness/bin/kth.mjs', 'run', scenario, ...args, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.once('close', resolve);
-    });
-    const [dir] = await readdir(out);
-    if (!dir) throw new Error(`kth run ${scenario} wrote no report (exit ${code}):\n${stderr}`);
-    return { code, stderr, report: JSON.parse(await readFile(join(out, dir, 'report.json'), 'utf8')) as Report };
-  } finally {
-    await rm(out, { recursive: true, force: true });
-  }
-}
+import { failures, kthRun } from '../../support/kth-run.ts';
 
 /**
  * Issue 14's acceptance: every built-in scenario passes with the Go sample servers (`--runtime go`)
@@ -43,11 +21,7 @@ describe('built-in scenarios with the Go sample servers (--runtime go)', () => {
     'GIVEN %s WHEN run with --runtime go THEN every check passes and the report names the Go server',
     async (name, kind, timeScale) => {
       const { code, stderr, report } = await kthRun(`scenarios/${name}.ts`, ['--runtime', 'go', '--time-scale', timeScale, '--proxy-mode', 'iptables']);
-      const failed = report.runs.flatMap((run) => [
-        ...(run.status === 'error' ? [`${run.variant}: ${run.reason}`] : []),
-        ...run.checks.filter((check) => !check.pass).map((check) => `${run.variant}: ${check.name} = ${String(check.value)} (${check.note ?? check.expect})`),
-      ]);
-      expect({ code, failed, stderr: code === 0 ? '' : stderr.slice(-4000) }).toEqual({ code: 0, failed: [], stderr: '' });
+      expect({ code, failed: failures(report), stderr: code === 0 ? '' : stderr.slice(-4000) }).toEqual({ code: 0, failed: [], stderr: '' });
       for (const run of report.runs) {
         expect(run.server).toEqual({ kind, runtime: 'go', implementation: kind === 'grpc' ? 'grpc-go' : 'net/http (Go)' });
       }
@@ -58,11 +32,7 @@ describe('built-in scenarios with the Go sample servers (--runtime go)', () => {
   it('GIVEN max-connection-age-runtimes as written THEN grpc-js and grpc-go servers, and the h2, grpc-js and k6 clients, each rebalance without a failed call, and every run says which server and how many GOAWAYs its clients got', async () => {
     // 0.5: the 2 s age becomes 1 s, and the new Node.js pods (~1 s to start) have 11 s after the scale-out.
     const { code, stderr, report } = await kthRun('scenarios/max-connection-age-runtimes.ts', ['--time-scale', '0.5']);
-    const failed = report.runs.flatMap((run) => [
-      ...(run.status === 'error' ? [`${run.variant}: ${run.reason}`] : []),
-      ...run.checks.filter((check) => !check.pass).map((check) => `${run.variant}: ${check.name} = ${String(check.value)} (${check.note ?? check.expect})`),
-    ]);
-    expect({ code, failed, stderr: code === 0 ? '' : stderr.slice(-4000) }).toEqual({ code: 0, failed: [], stderr: '' });
+    expect({ code, failed: failures(report), stderr: code === 0 ? '' : stderr.slice(-4000) }).toEqual({ code: 0, failed: [], stderr: '' });
     expect(report.runs.map((run) => [run.variant, run.server?.implementation])).toEqual([
       ['grpc-js-server', 'grpc-js (Node.js)'],
       ['grpc-go-server', 'grpc-go'],

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listLabs } from '../../../harness/lab/lab.ts';
@@ -9,7 +9,7 @@ const kth = (...args: string[]) =>
     execFile(process.execPath, ['harness/bin/kth.mjs', ...args], (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }));
   });
 
-// Everything below is refused before any cluster exists: no lab appears, no report is written.
+// Everything below is refused before any cluster exists: no lab appears (and, but for runs refused as unsupported, no report is written).
 describe('kth run: bad input is refused before anything starts', () => {
   let out: string;
   beforeEach(async () => {
@@ -43,6 +43,17 @@ describe('kth run: bad input is refused before anything starts', () => {
     expect(stderr).toMatch(/--provider lab/);
     expect(await readdir(out)).toEqual([]);
   }, 30_000);
+
+  it('GIVEN a fault the proxy mode cannot take (kube-proxy paused in cilium mode) THEN its runs are reported unsupported with the reason, and no lab starts', async () => {
+    const labsBefore = (await listLabs()).map((lab) => lab.name);
+    const { stderr } = await kth('run', 'scenarios/proxy-stall.ts', '--proxy-mode', 'cilium', '--out', out);
+    expect(stderr).toMatch(/\[cilium\/no-prestop\] unsupported here: chaos action kube-proxy-pause: proxy mode cilium has no kube-proxy/);
+    expect(stderr).not.toMatch(/starting a \d-node lab/);
+    const [dir] = await readdir(out);
+    const report = JSON.parse(await readFile(join(out, dir!, 'report.json'), 'utf8')) as { runs: { status: string; reason: string }[] };
+    expect(report.runs.map((run) => run.status)).toEqual(['unsupported', 'unsupported']);
+    expect((await listLabs()).map((lab) => lab.name)).toEqual(labsBefore);
+  }, 60_000);
 
   it('GIVEN a scenario file with mistakes THEN exit 2 listing each with its path', async () => {
     const file = join(out, 'broken.mts');

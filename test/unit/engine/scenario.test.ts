@@ -64,7 +64,7 @@ describe('loadScenario', () => {
         expect.stringMatching(/^load\[0\]\.model: .*"persistent"/),
         'load[0].connections: must be a whole number',
         "load[0].duration: '10 parsecs' is not a duration: write '500ms', '30s', '2m' or milliseconds",
-        expect.stringMatching(/^chaos\[0\]\.action: .*'scale' \| 'rollout-restart' \| 'delete-pod' \| 'kill-process'/),
+        expect.stringMatching(/^chaos\[0\]\.action: .*'scale' \| 'rollout-restart' \| 'rollout' \| 'delete-pod' \| 'kill-process'/),
         'chaos[1].at: -5 is not a non-negative number of milliseconds',
         expect.stringMatching(/^checks\[0\]\.expect: 'metrics\.jainIndex is high' is not '<path> <op> <number>'/),
         expect.stringMatching(/^colour: unknown key \(allowed: name, description/),
@@ -155,6 +155,52 @@ describe('validateScenario', () => {
   it('GIVEN a preStop sleep as long as the grace period THEN it is rejected (the kubelet would kill during preStop)', async () => {
     const error = await failure(() => validateScenario({ ...minimal(), workload: { server: 'http', replicas: 1, preStopSleep: '30s' } }, 'x.ts'));
     expect(problemLines(error)).toEqual(['workload.preStopSleep: 30s must be shorter than terminationGracePeriod (30s): the kubelet kills the pod when the grace period ends']);
+  });
+
+  it('GIVEN node and network faults that cannot happen as written THEN each is reported at its path, with the fix', async () => {
+    const load = [{ name: 'client', protocol: 'http' as const, connections: 1, executor: 'constant-vus' as const, vus: 1, duration: '20s' }];
+    const error = await failure(() => validateScenario({
+      ...minimal(), nodes: 2, load,
+      workload: { server: 'http', replicas: 2, pdb: { minAvailable: 1, maxUnavailable: 1 } },
+      chaos: [
+        { at: '2s', action: 'node-down', node: 3 },
+        { at: '15s', action: 'kube-proxy-pause', duration: '10s' },
+        { at: '2s', action: 'network', target: 'pod', duration: '1s' },
+        { at: '2s', action: 'network', target: 'node', partition: true, loss: 5, duration: '1s' },
+        { at: '2s', action: 'network', target: 'pod', node: 1, jitter: '5ms', loss: 1, duration: '1s' },
+      ],
+    }, 'x.ts'));
+    expect(problemLines(error)).toEqual([
+      'workload.pdb: takes exactly one of minAvailable and maxUnavailable (as a PodDisruptionBudget does)',
+      'chaos[0].node: the scenario has 2 node(s) (nodes: 2); node 3 does not exist',
+      'chaos[1].duration: 15s + 10s ends after the last load (20s): the fault would be undone unobserved; shorten it or lengthen the load',
+      'chaos[2]: says nothing to do: give loss (percent), partition: true, or delay',
+      'chaos[3].partition: drops everything: loss and delay make no sense with it',
+      "chaos[3].node: required by target 'node'",
+      'chaos[4].jitter: needs delay (jitter varies the delay)',
+      "chaos[4].node: applies to target 'node' only (pods are picked oldest first)",
+    ]);
+  });
+
+  it('GIVEN every fault action well formed THEN the scenario validates', () => {
+    const load = [{ name: 'client', protocol: 'http' as const, connections: 1, executor: 'constant-vus' as const, vus: 1, duration: '60s' }];
+    const spec: ScenarioSpec = {
+      ...minimal(), load, workload: { server: 'http', replicas: 3, maxSurge: '50%', maxUnavailable: 0, pdb: { minAvailable: 2 }, notReadyToleration: '5s' },
+      chaos: [
+        { at: '1s', action: 'readiness-flip', count: 2, duration: '5s' },
+        { at: '2s', action: 'kube-proxy-pause', node: 'all', duration: '5s' },
+        { at: '3s', action: 'kube-proxy-restart', node: 2 },
+        { at: '4s', action: 'node-drain', node: 1 },
+        { at: '5s', action: 'node-uncordon', node: 1 },
+        { at: '6s', action: 'node-down', node: 3, duration: '10s' },
+        { at: '20s', action: 'node-up', node: 3 },
+        { at: '21s', action: 'network', target: 'node', node: 2, loss: 10, duration: '5s' },
+        { at: '22s', action: 'network', target: 'pod', count: 1, delay: '50ms', jitter: '10ms', duration: '5s' },
+        { at: '23s', action: 'rollout', env: { VERSION: '2' } },
+        { at: '24s', action: 'scale', replicas: 1 },
+      ],
+    };
+    expect(validateScenario(spec, 'x.ts')).toBe(spec);
   });
 
   it('GIVEN IPVS options THEN a known scheduler validates, and a misspelt key or unknown scheduler is reported at its path', async () => {

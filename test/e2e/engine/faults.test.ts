@@ -1,0 +1,78 @@
+import type { Report, RunReport } from '../../../harness/report/model.ts';
+import { failures, kthRun } from '../../support/kth-run.ts';
+
+const entries = (run: RunReport, kind: string) => run.timeline.filter((entry) => entry.kind === kind);
+const variant = (report: Report, name: string) => report.runs.find((run) => run.variant === name)!;
+
+/**
+ * Issue 13's fault actions, end to end on a lab in iptables mode: each fault's effect on the
+ * traffic as the report shows it, and each lasting fault undone within its run.
+ */
+describe('node, kube-proxy and network faults on the lab', () => {
+  it('GIVEN one fault per variant under short-lived load THEN each lands on the timeline with its effect, and every lasting fault is undone', async () => {
+    const { code, stderr, report } = await kthRun('test/e2e/engine/fixtures/faults.ts', ['--proxy-mode', 'iptables']);
+    expect({ code, failed: failures(report), stderr: code === 0 ? '' : stderr.slice(-4000) }).toEqual({ code: 0, failed: [], stderr: '' });
+
+    // readiness-flip: the pod leaves the endpoints without dying, comes back when undone, and the
+    // servers' own counters still agree with the clients (the same pods served throughout).
+    const flip = variant(report, 'readiness-flip');
+    const flipped = /^(\S+) failing readiness$/.exec(entries(flip, 'chaos-end')[0]!.detail)?.[1];
+    expect(flipped).toBeDefined();
+    expect(entries(flip, 'endpoint-removed').map((entry) => entry.detail)).toEqual([`${flipped} left the EndpointSlices`]);
+    expect(entries(flip, 'endpoint-ready').map((entry) => entry.detail)).toEqual([`${flipped} ready in the EndpointSlices`]);
+    expect(entries(flip, 'chaos-end')[1]!.detail).toBe(`${flipped} ready again (after 6.0 s)`);
+    expect(flip.totals?.serverCounted).toBe(flip.totals?.requests);
+
+    // kube-proxy-restart: a new process on every node, rules kept across it: nothing lost.
+    const restart = variant(report, 'kube-proxy-restart');
+    expect(entries(restart, 'chaos-end')[0]!.detail).toMatch(/^kube-proxy on \S+-node-1 restarted \(pid \d+ → \d+\); .*-node-2 restarted .*-node-3 restarted/);
+    expect(restart.errors?.total).toBe(0);
+
+    // A partitioned pod fails its readiness probe, leaves the endpoints, and returns once restored.
+    const partition = variant(report, 'pod-partition');
+    const cut = /^network of pod (\S+): partitioned$/.exec(entries(partition, 'chaos-end')[0]!.detail)?.[1];
+    expect(entries(partition, 'endpoint-removed').map((entry) => entry.detail)).toEqual([`${cut} left the EndpointSlices`]);
+    expect(entries(partition, 'chaos-end')[1]!.detail).toBe(`network of pod ${cut} restored (after 5.0 s)`);
+
+    // Half the packets of one node lost: connections there stall on SYN retransmits.
+    const loss = variant(report, 'node-loss');
+    expect(entries(loss, 'chaos-end').map((entry) => entry.detail)).toEqual([expect.stringMatching(/^network of \S+-node-3: 50% loss$/), expect.stringMatching(/^network of \S+-node-3 restored \(after 6\.0 s\)$/)]);
+    expect(loss.latencyMs!.p99).toBeGreaterThan(1000);
+
+    // The drain evicts this run's pod on node 2 (the budget allows one at a time); its replacement
+    // becomes ready elsewhere; the node is uncordoned when the run ends.
+    const drain = variant(report, 'drain-with-pdb');
+    expect(entries(drain, 'chaos-end')[0]!.detail).toMatch(/^drained \S+-node-2: evicted web-\S+/);
+    expect(drain.metrics?.newPodsReady).toBe(1);
+    expect(drain.pods!.filter((pod) => pod.requests > 0 && pod.node.endsWith('-node-2'))).toHaveLength(1); // the evicted one, before it left
+    expect(entries(drain, 'chaos-end').at(-1)!.detail).toMatch(/^uncordoned \S+-node-2 \(the run ended\)$/);
+  }, 600_000);
+
+  it('GIVEN proxy-stall THEN new pods get no traffic until kube-proxy resumes, the stall loses requests, and a preStop sleep longer than the stall loses none', async () => {
+    const { code, stderr, report } = await kthRun('scenarios/proxy-stall.ts', ['--time-scale', '0.5', '--proxy-mode', 'iptables']);
+    expect({ code, failed: failures(report), stderr: code === 0 ? '' : stderr.slice(-4000) }).toEqual({ code: 0, failed: [], stderr: '' });
+    for (const run of report.runs) {
+      const [paused, resumed] = entries(run, 'chaos-end').filter((entry) => entry.detail.startsWith('kube-proxy'));
+      expect(paused!.detail).toMatch(/paused \(SIGSTOP pid \d+\)/);
+      expect(resumed!.detail).toMatch(/resumed \(SIGCONT pid \d+\).*\(after 12\.0 s\)$/);
+      // Every new pod's first response came after the proxies resumed.
+      for (const lag of run.propagation!.filter((entry) => entry.change === 'added')) expect(lag.requestAtMs!).toBeGreaterThan(resumed!.t - 100);
+    }
+  }, 600_000);
+
+  it('GIVEN node-failure THEN requests time out until the node is declared lost, the endpoints follow only then, and a short toleration gets the pod replaced', async () => {
+    const { code, stderr, report } = await kthRun('scenarios/node-failure.ts', ['--proxy-mode', 'iptables']);
+    expect({ code, failed: failures(report), stderr: code === 0 ? '' : stderr.slice(-4000) }).toEqual({ code: 0, failed: [], stderr: '' });
+    for (const run of report.runs) {
+      const down = entries(run, 'chaos-start')[0]!.t;
+      const removed = entries(run, 'endpoint-removed');
+      expect(removed).toHaveLength(1);
+      expect(removed[0]!.t - down).toBeGreaterThan(10_000);
+      // The dead pod's requests time out (or find no route): no other kind of failure.
+      expect(Object.keys(run.errors!.byKind).filter((kind) => kind !== 'timeout' && kind !== 'unreachable')).toEqual([]);
+      expect(entries(run, 'chaos-end').at(-1)!.detail).toMatch(/^\S+-node-3 up: network restored, node agent resumed \(pid \d+\) \(after 45\.0 s\)$/);
+    }
+    const replaced = variant(report, 'short-toleration');
+    expect(entries(replaced, 'endpoint-ready')[0]!.t).toBeGreaterThan(entries(replaced, 'endpoint-removed')[0]!.t);
+  }, 600_000);
+});
