@@ -25,6 +25,8 @@ export interface PodRow {
   share: number;
   /** Error responses from this pod plus transport errors on connections that last reached it. */
   errors: number;
+  /** Responses another node forwarded to this pod (only when node addresses were known: external loads). */
+  crossNode?: number;
   /**
    * Latency of this pod's responses plus the transport failures counted in `errors` (the client
    * waited on this pod's connection), merged over every source naming the pod; nulls when the pod
@@ -67,6 +69,11 @@ export interface RunSummary {
     chiSquareLowerP?: number | null;
     chiSquare: { unit: SamplingUnit; n: number; statistic: number; degreesOfFreedom: number; valid: boolean; note: string };
     sourceIpPreservedRatio: number | null;
+    /**
+     * Share of responses a node other than the serving pod's had received and forwarded (seen as
+     * that node's masquerade address). External loads with node addresses only; absent otherwise.
+     */
+    crossNodeRatio?: number | null;
   };
   load: {
     source: string;
@@ -108,6 +115,8 @@ export function summarizeRun(sources: readonly SourceTotals[], options: SummaryO
   let sent = 0;
   let peerChecked = 0;
   let peerPreserved = 0;
+  let hopChecked = 0;
+  let crossNode = 0;
   const byKind: Record<string, number> = {};
   for (const source of sources) {
     requests += source.completed;
@@ -121,7 +130,10 @@ export function summarizeRun(sources: readonly SourceTotals[], options: SummaryO
     for (const pod of source.pods.values()) {
       peerChecked += pod.peerChecked;
       peerPreserved += pod.peerPreserved;
+      hopChecked += pod.hopChecked ?? 0;
+      crossNode += pod.crossNode ?? 0;
       const row = pods.get(pod.pod) ?? emptyRow(pod.pod, pod.node, pod.podIp);
+      if (pod.hopChecked) row.crossNode = (row.crossNode ?? 0) + pod.crossNode;
       row.requests += pod.requests;
       row.connections += pod.newConnections;
       row.errors += pod.errors;
@@ -156,6 +168,7 @@ export function summarizeRun(sources: readonly SourceTotals[], options: SummaryO
     metrics: {
       ...fairness,
       sourceIpPreservedRatio: peerChecked === 0 ? null : peerPreserved / peerChecked,
+      ...(hopChecked > 0 ? { crossNodeRatio: crossNode / hopChecked } : {}),
     },
     load: { source: sources.map((source) => source.source).join('+'), latencyMeasuredFrom: measuredFrom, coordinatedOmission: measuredFrom === 'actual', sent },
     ...(check ? { crossCheck: check } : {}),

@@ -10,6 +10,8 @@ export interface LoadRun {
   /** Pod names that should get traffic (pods never reached show up with 0). */
   expectPods: readonly string[];
   eventsFile: string;
+  /** node → address of every node: external loads count cross-node hops with them. */
+  nodeAddresses?: Readonly<Record<string, string>>;
 }
 
 const seconds = (ms: number) => `${Math.max(0.001, ms / 1000).toFixed(3)}s`;
@@ -43,5 +45,6 @@ export function loadArgv(run: LoadRun): string[] {
   if (spec.keepalive !== undefined) argv.push('--keepalive', setting(spec.keepalive, `load ${spec.name}: keepalive`));
   if (spec.unit) argv.push('--unit', spec.unit);
   if (run.expectPods.length > 0) argv.push('--expect-pods', run.expectPods.join(','));
+  if (run.nodeAddresses && spec.from === 'external') argv.push('--node-addresses', Object.entries(run.nodeAddresses).map(([node, ip]) => `${node}=${ip}`).join(','));
   return argv;
 }

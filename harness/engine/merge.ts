@@ -17,7 +17,13 @@ export function mergeRuns(summaries: readonly RunSummary[], expectedPods: readon
   let sent = 0;
   let checked = 0;
   let preserved = 0;
+  let hopChecked = 0;
+  let hops = 0;
   for (const summary of summaries) {
+    if (summary.metrics.crossNodeRatio != null) {
+      hopChecked += summary.totals.attributed;
+      hops += summary.metrics.crossNodeRatio * summary.totals.attributed;
+    }
     for (const key of ['requests', 'attributed', 'unattributed', 'errors', 'dropped'] as const) totals[key] += summary.totals[key];
     for (const [kind, count] of Object.entries(summary.errors.byKind)) byKind[kind] = (byKind[kind] ?? 0) + count;
     sent += summary.load.sent;
@@ -31,6 +37,7 @@ export function mergeRuns(summaries: readonly RunSummary[], expectedPods: readon
       merged.requests += row.requests;
       merged.connections += row.connections;
       merged.errors += row.errors;
+      if (row.crossNode !== undefined) merged.crossNode = (merged.crossNode ?? 0) + row.crossNode;
       pods.set(row.name, merged);
     }
   }
@@ -46,6 +53,7 @@ export function mergeRuns(summaries: readonly RunSummary[], expectedPods: readon
     metrics: {
       ...fairnessOf(rows, totals.attributed, first.metrics.chiSquare.unit),
       sourceIpPreservedRatio: checked === 0 ? null : preserved / checked,
+      ...(hopChecked > 0 ? { crossNodeRatio: hops / hopChecked } : {}),
     },
     load: { ...first.load, sent, source: summaries.map((summary) => summary.load.source).join('+') },
     // A single load's cross-check stands (pods it never reached are 0 on both sides).

@@ -35,6 +35,12 @@ export interface RecorderOptions {
   sink?: EventSink;
   /** Epoch-ms clock; tests replace it. @default performance.timeOrigin + performance.now() */
   now?: () => number;
+  /**
+   * Node addresses (address → node name). Given, a response whose peer (the source address the
+   * server saw) is another node's address counts as a cross-node hop: that node received the
+   * request and masqueraded it on to this pod (an external client under externalTrafficPolicy Cluster).
+   */
+  nodeAddresses?: ReadonlyMap<string, string>;
 }
 
 /** Per-pod running totals (bounded by the number of pods). */
@@ -50,6 +56,9 @@ export interface PodTotals {
   newConnections: number;
   peerChecked: number;
   peerPreserved: number;
+  /** With node addresses known: responses whose peer was known, and of those, forwarded by another node. */
+  hopChecked: number;
+  crossNode: number;
   firstAt: number;
   lastAt: number;
   /**
@@ -201,7 +210,7 @@ export class SourceRecorder {
 
     let pod = totals.pods.get(who.pod);
     if (!pod) {
-      pod = { pod: who.pod, node: who.node, podIp: who.podIp, requests: 0, errorResponses: 0, errors: 0, newConnections: 0, peerChecked: 0, peerPreserved: 0, firstAt: at, lastAt: at, latency: newLatencyHistogram() };
+      pod = { pod: who.pod, node: who.node, podIp: who.podIp, requests: 0, errorResponses: 0, errors: 0, newConnections: 0, peerChecked: 0, peerPreserved: 0, hopChecked: 0, crossNode: 0, firstAt: at, lastAt: at, latency: newLatencyHistogram() };
       totals.pods.set(who.pod, pod);
     }
     this.latency(bucket, latencyMs, pod);
@@ -209,6 +218,12 @@ export class SourceRecorder {
     pod.newConnections += newConnection;
     pod.peerChecked += checked;
     pod.peerPreserved += preserved;
+    const nodes = this.recorder.nodeAddresses;
+    if (nodes && who.peerAddress) {
+      const via = nodes.get(stripMapped(who.peerAddress));
+      pod.hopChecked++;
+      if (via !== undefined && via !== who.node) pod.crossNode++;
+    }
     if (errorKind) {
       pod.errorResponses++;
       pod.errors++;
@@ -371,6 +386,7 @@ export class Recorder {
   readonly latenessMs: number;
   readonly granularity: 'connection' | 'pod';
   readonly now: () => number;
+  readonly nodeAddresses: ReadonlyMap<string, string> | undefined;
   private readonly sinks: EventSink[] = [];
   private readonly sources = new Map<LoadSource, SourceRecorder>();
   private timer: NodeJS.Timeout | undefined;
@@ -380,6 +396,7 @@ export class Recorder {
     this.latenessMs = options.latenessMs ?? 0;
     this.granularity = options.granularity ?? 'connection';
     this.now = options.now ?? epochNow;
+    this.nodeAddresses = options.nodeAddresses;
     if (options.sink) this.sinks.push(options.sink);
   }
 

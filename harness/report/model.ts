@@ -56,6 +56,10 @@ export interface RunReport extends Partial<RunSummary> {
     /** Longest time a pod still answered after leaving the ready endpoints (ms; negative: it stopped first). */
     trafficAfterRemovalMs?: number | null;
     crossNodeRatio?: number | null;
+    /** From the first chaos action to the first pod leaving the ready endpoints after it (ms; null: none left). */
+    endpointsRemovedAfterFaultMs?: number | null;
+    /** Pods that were not serving when the clock started and became ready during the run (replacements, a scale-out). */
+    newPodsReady?: number;
     /** GOAWAYs the clients received (HTTP/2 and gRPC loads): each connection told to go away counts once. */
     goaways?: number;
     /** Of those, how many were inferred rather than seen (grpc-js exposes no GOAWAY: a channel going idle without a failed call). */
@@ -107,6 +111,26 @@ export interface Report {
     guestKernels?: string[];
   };
   runs: RunReport[];
+  /**
+   * What a sweep recommends, one per proxy mode, when its scenario asks for one (ScenarioSpec
+   * `recommend`); absent otherwise. Optional: readers of schemaVersion 1 need not know it.
+   */
+  recommendations?: Recommendation[];
+}
+
+/** The pick of a sweep in one proxy mode: the first candidate (in order of preference) whose run qualified. */
+export interface Recommendation {
+  proxyMode: string;
+  /** What is chosen: 'MaxConnectionAge'. */
+  subject: string;
+  /** The recommended variant; null when no candidate qualified (or none was measured). */
+  variant: string | null;
+  /** The recommendation in one sentence, as every view shows it. */
+  text: string;
+  /** How it was chosen: the candidates in order with their outcome, and the rule. */
+  basis: string;
+  /** In order of preference. `qualified` null: not measured (error, unsupported, not run). */
+  candidates: { variant: string; settings: Record<string, string>; qualified: boolean | null; why?: string }[];
 }
 
 /** Overall outcome: error beats failed beats passed; unsupported runs alone do not fail a report. */

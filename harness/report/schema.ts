@@ -49,6 +49,8 @@ export const diffableReportSchema = z
     runId: z.string(),
     scenario: z.object({ name: z.string() }),
     runs: z.array(runSchema),
+    // Optional (added within schemaVersion 1): a sweep's pick per proxy mode; null when none qualified.
+    recommendations: z.array(z.object({ proxyMode: z.string().min(1), subject: z.string(), variant: z.string().nullable(), text: z.string() })).optional(),
   })
   .superRefine((report, context) => {
     // Runs are matched by (proxyMode, variant): two with the same key would make the diff ambiguous.

@@ -2,7 +2,7 @@ import { escapeMarkdown, markdownCode } from './escape.ts';
 import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel, statusText } from './format.ts';
 import { markdownTable, unicodeBar } from './markdown-table.ts';
 import { reportStatus, type Report, type RunReport } from './model.ts';
-import { checkValue, chiSquareText, comparison, crossCheckVerdict, dataplaneText, emulatedCaveat, fairShare, latencyBasis, propagationText, rebalanceText } from './view.ts';
+import { checkValue, chiSquareText, comparison, crossCheckVerdict, dataplaneText, emulatedCaveat, fairShare, latencyBasis, propagationText, rebalanceText, recommendationLines } from './view.ts';
 
 /** Timeline entries listed per run; the rest are in index.html and report.json. */
 const timelineLimit = 20;
@@ -22,6 +22,12 @@ export function renderSummaryMarkdown(report: Report): string {
   const table = comparison(report);
   lines.push(markdownTable(table.head.map(escapeMarkdown), table.rows.map((row) => row.map(escapeMarkdown)), table.head.map((_, i) => (i === 0 ? 'l' : 'r'))), '');
   for (const run of report.runs) lines.push(...runSection(run), '');
+  // A sweep ends with what it recommends (scenario `recommend`), after the evidence.
+  const recommendations = recommendationLines(report);
+  if (recommendations.length > 0) {
+    lines.push('## Recommendation', '');
+    for (const item of recommendations) lines.push(`**${escapeMarkdown(item.text)}**`, '', `${escapeMarkdown(item.basis)}`, '');
+  }
   return `${lines.join('\n').trimEnd()}\n`;
 }
 

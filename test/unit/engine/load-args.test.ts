@@ -1,5 +1,7 @@
 import { loadArgv } from '../../../harness/engine/load-args.ts';
-import { workloadParams } from '../../../harness/engine/workload.ts';
+import type { V1Deployment, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type { WorkloadSpec } from '../../../harness/engine/types.ts';
+import { workloadObjects, workloadParams } from '../../../harness/engine/workload.ts';
 import { renderSampleService } from '../../../manifests/sample-service.ts';
 
 describe('what the engine asks of kth load and of the sample service', () => {
@@ -21,6 +23,28 @@ describe('what the engine asks of kth load and of the sample service', () => {
     const run = { startMs: 0, durationMs: 6000, target: '198.18.16.11:9090', expectPods: [], eventsFile: '/tmp/g.ndjson' };
     expect(loadArgv({ ...run, spec: { ...base, client: 'h2' } })).toEqual(expect.arrayContaining(['--call', 'unary', '--client', 'h2']));
     expect(loadArgv({ ...run, spec: base })).not.toContain('--client');
+  });
+
+  it('GIVEN node addresses THEN only external loads get --node-addresses (an in-cluster client sees no masquerading node)', () => {
+    const run = { startMs: 0, durationMs: 6000, target: 'http://198.18.32.1:80/', expectPods: [], eventsFile: '/tmp/e.ndjson', nodeAddresses: { 'lab-node-1': '198.18.0.11', 'lab-node-2': '198.18.0.12' } };
+    const spec = { name: 'x', protocol: 'http', model: 'short-lived', connections: 2, executor: 'constant-arrival-rate', rate: 10, duration: '10s' } as const;
+    expect(loadArgv({ ...run, spec: { ...spec, from: 'external' } })).toEqual(expect.arrayContaining(['--node-addresses', 'lab-node-1=198.18.0.11,lab-node-2=198.18.0.12']));
+    expect(loadArgv({ ...run, spec })).not.toContain('--node-addresses');
+  });
+
+  it('GIVEN placement, rolling-update bounds, a toleration and a PDB THEN the Deployment and a PodDisruptionBudget say so', () => {
+    const workload: WorkloadSpec = { server: 'http', replicas: 3, nodes: [1, 3], maxSurge: 3, maxUnavailable: 0, notReadyToleration: '5s', pdb: { maxUnavailable: 1 } };
+    const names = { name: 'web', namespace: 'kth-x', runId: 'r1' };
+    const [deployment, , pdb] = workloadObjects(workload, names, ['lab-node-1', 'lab-node-2', 'lab-node-3']) as [V1Deployment, unknown, V1PodDisruptionBudget];
+    const pod = deployment.spec!.template.spec!;
+    expect(deployment.spec!.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 3, maxUnavailable: 0 } });
+    expect(pod.affinity!.nodeAffinity!.requiredDuringSchedulingIgnoredDuringExecution!.nodeSelectorTerms[0]!.matchExpressions).toEqual([{ key: 'kubernetes.io/hostname', operator: 'In', values: ['lab-node-1', 'lab-node-3'] }]);
+    expect(pod.tolerations).toEqual([
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 5 },
+      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 5 },
+    ]);
+    expect(pdb).toMatchObject({ kind: 'PodDisruptionBudget', spec: { maxUnavailable: 1, selector: { matchLabels: deployment.spec!.selector.matchLabels } } });
+    expect(workloadObjects({ server: 'http', replicas: 1 }, names)).toHaveLength(2);
   });
 
   it('GIVEN an HTTP workload with a response delay THEN the server gets it as KTH_RESPONSE_DELAY', () => {

@@ -9,6 +9,23 @@ const who = (pod: string, connection: number, sequence: number, peerAddress = '1
 });
 
 describe('Recorder', () => {
+  it('GIVEN node addresses WHEN a pod\'s peer is another node\'s address THEN it counts as a cross-node hop; its own node, a client or an unknown peer do not', () => {
+    // Pod a runs on node-a; node-b (10.0.0.2) forwarded one request to it, node-a (10.0.0.1) one, a client (10.9.9.9) one.
+    const recorder = new Recorder({ nodeAddresses: new Map([['10.0.0.1', 'node-a'], ['10.0.0.2', 'node-b']]) });
+    const http = recorder.source('http');
+    http.response(1000, 1, who('a', 1, 1, '::ffff:10.0.0.2'), 'lb:80', '10.9.9.9');
+    http.response(1001, 1, who('a', 2, 1, '10.0.0.1'), 'lb:80', '10.9.9.9');
+    http.response(1002, 1, who('a', 3, 1, '10.9.9.9'), 'lb:80', '10.9.9.9');
+    expect(http.totals.pods.get('a')).toMatchObject({ hopChecked: 3, crossNode: 1 });
+    const summary = summarizeRun([http.totals], { unit: 'requests' });
+    expect(summary.metrics.crossNodeRatio).toBeCloseTo(1 / 3);
+    expect(summary.pods[0]).toMatchObject({ name: 'a', crossNode: 1 });
+    // Without node addresses nothing is claimed either way.
+    const plain = new Recorder().source('http');
+    plain.response(1000, 1, who('a', 1, 1, '10.0.0.2'), 'lb:80', '10.9.9.9');
+    expect(summarizeRun([plain.totals], { unit: 'requests' }).metrics.crossNodeRatio).toBeUndefined();
+  });
+
   it('GIVEN responses in two seconds WHEN the second bucket starts THEN the first is written with exact counts', () => {
     const { sink, events } = memorySink();
     const recorder = new Recorder({ sink });
