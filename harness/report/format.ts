@@ -54,7 +54,10 @@ export function runLabel(run: Pick<RunReport, 'proxyMode' | 'variant'>): string 
   return `${run.proxyMode}/${run.variant}`;
 }
 
-/** A mark plus the word, so status never relies on the emoji (or colour) alone. */
+/**
+ * A mark plus the word, so status never relies on the emoji (or colour) alone. For Markdown and
+ * terminals, which render emoji; index.html draws its own marks (html.ts statusBadge) so it needs no emoji font.
+ */
 export function statusText(status: RunStatus): string {
   const marks: Record<RunStatus, string> = { passed: '✅', failed: '❌', error: '❌', unsupported: '⏭️' };
   return `${marks[status]} ${status}`;

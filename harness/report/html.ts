@@ -1,8 +1,8 @@
 import { escapeXml as esc } from './escape.ts';
-import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel, statusText } from './format.ts';
-import { reportStatus, type Report, type RunReport } from './model.ts';
+import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel } from './format.ts';
+import { reportStatus, type Report, type RunReport, type RunStatus } from './model.ts';
 import { legendSwatch, rateChartSvg, seriesStyle, shareBarsSvg } from './svg.ts';
-import { checkValue, chiSquareText, comparison, crossCheckVerdict, dataplaneText, emulatedCaveat, goawayText, latencyBasis, propagationText, rateSeries, rebalanceText } from './view.ts';
+import { checkValue, chiSquareText, comparison, crossCheckVerdict, dataplaneText, emulatedCaveat, goawayText, latencyBasis, numberedTimeline, propagationText, rateSeries, rebalanceText, recommendationLines } from './view.ts';
 
 /**
  * index.html: one self-contained file (inline CSS and SVG, no script, nothing fetched), written as
@@ -13,7 +13,7 @@ export function renderHtml(report: Report): string {
   const status = reportStatus(report);
   const env = report.environment;
   const body = [
-    `<header><h1>${esc(report.scenario.name)} <span class="status ${status}">${esc(statusText(status))}</span></h1>`,
+    `<header><h1>${esc(report.scenario.name)} ${statusBadge(status)}</h1>`,
     report.scenario.description ? `<p>${esc(report.scenario.description)}</p>` : '',
     '<dl class="meta">',
     meta('run', report.runId),
@@ -24,6 +24,7 @@ export function renderHtml(report: Report): string {
     '</dl></header>',
     report.runs.length > 1 ? comparisonSection(report) : '',
     ...report.runs.map((run, i) => runSection(run, `run-${i + 1}`)),
+    recommendationSection(report),
   ];
   return [
     '<!DOCTYPE html>',
@@ -35,6 +36,13 @@ export function renderHtml(report: Report): string {
   ].join('\n');
 }
 
+/** A sweep ends with what it recommends, after the evidence; empty when the scenario asks for none. */
+function recommendationSection(report: Report): string {
+  const items = recommendationLines(report);
+  if (items.length === 0) return '';
+  return `<section id="recommendation"><h2>Recommendation</h2>${items.map((item) => `<p class="recommendation"><strong>${esc(item.text)}</strong></p><p class="basis">${esc(item.basis)}</p>`).join('')}</section>`;
+}
+
 const meta = (term: string, value: string) => `<dt>${esc(term)}</dt><dd>${esc(value)}</dd>`;
 
 function table(head: string[], rows: string[][], className = ''): string {
@@ -44,12 +52,13 @@ function table(head: string[], rows: string[][], className = ''): string {
 
 function comparisonSection(report: Report): string {
   const { head, rows } = comparison(report);
-  const escaped = rows.map((row) => row.map((cell, i) => (i === 0 ? `<strong>${esc(cell)}</strong>` : esc(cell))));
+  // The status row gets the same badges as the run headings, not format.ts's emoji.
+  const escaped = rows.map((row) => row.map((cell, i) => (i === 0 ? `<strong>${esc(cell)}</strong>` : row[0] === 'status' ? statusBadge(report.runs[i - 1]!.status) : esc(cell))));
   return `<section id="comparison"><h2>Comparison of runs</h2>${table(head.map(esc), escaped, 'numbers')}</section>`;
 }
 
 function runSection(run: RunReport, id: string): string {
-  const out = [`<section class="run" id="${id}"><h2>${esc(runLabel(run))} <span class="status ${run.status}">${esc(statusText(run.status))}</span></h2>`];
+  const out = [`<section class="run" id="${id}"><h2>${esc(runLabel(run))} ${statusBadge(run.status)}</h2>`];
   if (run.reason) out.push(`<p class="reason">${esc(run.reason)}</p>`);
   out.push(`<p>Duration ${esc(formatOffset(run.durationMs))}.</p>`);
 
@@ -57,7 +66,8 @@ function runSection(run: RunReport, id: string): string {
   if (bars) out.push('<h3>Share per pod</h3>', bars);
 
   const rates = rateChartSvg(run, `${id}-rate`);
-  if (rates) out.push('<h3>Requests per second per pod</h3>', rates, legend(run), rateTable(run));
+  // The timeline table sits under the chart whose numbered markers it explains.
+  if (rates) out.push('<h3>Requests per second per pod</h3>', rates, legend(run), rateTable(run), ...timelineTable(run));
 
   if (run.checks.length > 0) {
     out.push(
@@ -69,7 +79,7 @@ function runSection(run: RunReport, id: string): string {
           `<code>${esc(check.expect)}</code>`,
           esc(checkValue(check)),
           esc(formatNumber(check.threshold)),
-          `<span class="${check.pass ? 'pass' : 'fail'}">${check.pass ? '✔ pass' : '✘ fail'}</span>${check.note ? ` ${esc(check.note)}` : ''}`,
+          `<span class="${check.pass ? 'pass' : 'fail'}">${mark(check.pass ? 'pass' : 'fail')} ${check.pass ? 'pass' : 'fail'}</span>${check.note ? ` ${esc(check.note)}` : ''}`,
         ]),
         'checks',
       ),
@@ -119,9 +129,7 @@ function runSection(run: RunReport, id: string): string {
     const l = run.latencyMs;
     out.push('<h3>Latency</h3>', table(['p50', 'p90', 'p99', 'max'], [[l.p50, l.p90, l.p99, l.max].map((v) => esc(formatMs(v)))], 'numbers'), `<p>${esc(latencyBasis(run))}</p>`);
   }
-  if (run.timeline.length > 0) {
-    out.push('<h3>Timeline</h3>', table(['t', 'kind', 'detail'], run.timeline.map((e) => [esc(formatOffset(e.t)), esc(e.kind), esc(e.detail)])));
-  }
+  if (!rates) out.push(...timelineTable(run));
   out.push('</section>');
   return out.join('\n');
 }
@@ -134,7 +142,7 @@ function legend(run: RunReport): string {
     return `<li>${legendSwatch(style.color, style.dash)} ${esc(pod.name)}</li>`;
   });
   if (series.errors.some((n) => n > 0)) items.push(`<li>${legendSwatch('#000', '1 2')} errors (all pods)</li>`);
-  items.push(`<li>${legendSwatch('#B00020', '4 2')} timeline marker</li>`);
+  if (run.timeline.length > 0) items.push(`<li>${legendSwatch('#B00020', '4 2')} timeline marker, numbered as in the timeline below</li>`);
   return `<ul class="legend">${items.join('')}</ul>`;
 }
 
@@ -143,6 +151,27 @@ function rateTable(run: RunReport): string {
   const series = rateSeries(run);
   const rows = series.times.map((t, k) => [esc(formatOffset(t)), ...series.pods.map((pod) => esc(String(pod.rps[k]))), esc(String(series.errors[k]))]);
   return `<details><summary>Data: requests per second per pod</summary>${table(['t', ...series.pods.map((pod) => esc(pod.name)), 'errors'], rows, 'numbers')}</details>`;
+}
+
+/** The chart's markers carry these numbers; empty when the run has no timeline. */
+function timelineTable(run: RunReport): string[] {
+  const entries = numberedTimeline(run);
+  if (entries.length === 0) return [];
+  return ['<h3>Timeline</h3>', table(['#', 't', 'kind', 'detail'], entries.map(({ n, entry }) => [esc(String(n)), esc(formatOffset(entry.t)), esc(entry.kind), esc(entry.detail)]), 'timeline')];
+}
+
+/**
+ * Status as a word in a coloured badge with a drawn mark: emoji (✅ ❌) need an emoji font, and
+ * hosts without one (CI runners, minimal desktops) show empty boxes.
+ */
+export function statusBadge(status: RunStatus): string {
+  return `<span class="status ${status}">${mark(status === 'passed' ? 'pass' : status === 'unsupported' ? 'skip' : 'fail')} ${esc(status)}</span>`;
+}
+
+/** A tick, cross or skip sign as inline SVG in the text colour: no font needed. Decorative, the word beside it says the same. */
+function mark(kind: 'pass' | 'fail' | 'skip'): string {
+  const paths = { pass: 'M2 6.5 4.8 9.2 10 3', fail: 'M3 3 9 9M9 3 3 9', skip: 'M2 3 6 6 2 9M6 3 10 6 6 9' };
+  return `<svg class="mark" width="12" height="12" viewBox="0 0 12 12" aria-hidden="true"><path d="${paths[kind]}" fill="none" stroke="currentColor" stroke-width="2"/></svg>`;
 }
 
 const css = `
@@ -155,7 +184,9 @@ dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem}dl.me
 .passed,.pass{color:#0a6b2d}.failed,.error,.fail{color:#b00020;font-weight:600}.unsupported{color:#666}
 table.checks td:last-child{white-space:nowrap}
 .reason{border-left:4px solid #b00020;padding-left:.6rem}
-svg.chart{max-width:100%;height:auto;font-size:12px;font-family:inherit}svg text{fill:#1a1a1a}svg .tick{fill:#555}svg .value,svg .marker text{paint-order:stroke;stroke:#fff;stroke-width:3px}
+p.recommendation{border-left:4px solid #555;padding-left:.6rem}p.basis{color:#444}
+svg.chart{max-width:100%;height:auto;font-size:12px;font-family:inherit}svg text{fill:#1a1a1a}svg .tick{fill:#555}svg .value{paint-order:stroke;stroke:#fff;stroke-width:3px}svg .marker-badge text{fill:#B00020;font-size:11px}
+svg.mark{vertical-align:-1px}.status svg.mark{width:.75em;height:.75em;margin-right:.1rem}table.timeline td:first-child{text-align:right}
 ul.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}ul.legend svg{vertical-align:middle}
 code{font-size:.92em}details{margin:.4rem 0}
 `.trim();

@@ -1,7 +1,7 @@
 import { escapeXml as esc } from './escape.ts';
 import { formatOffset, formatShare } from './format.ts';
 import type { RunReport } from './model.ts';
-import { fairShare, rateSeries, seriesBucketMs } from './view.ts';
+import { fairShare, numberedTimeline, rateSeries, seriesBucketMs } from './view.ts';
 
 /**
  * The report's charts as inline SVG built from the data: no chart library, nothing fetched, so
@@ -84,7 +84,9 @@ export function shareBarsSvg(run: RunReport, id: string): string | null {
 
 /**
  * Requests per second per pod over the run (one line per pod, errors as a dotted black line), with
- * every timeline entry as a labelled vertical marker. Null when the run recorded no series.
+ * every timeline entry as a vertical marker. Markers are labelled with their number in the
+ * Timeline table, not with text: a rollout puts chaos and several endpoint changes within one
+ * second, and text labels there print on top of each other. Null when the run recorded no series.
  */
 export function rateChartSvg(run: RunReport, id: string): string | null {
   const series = rateSeries(run);
@@ -143,20 +145,61 @@ export function rateChartSvg(run: RunReport, id: string): string | null {
         `<title>${esc(`errors (all pods): ${series.errors.reduce((a, b) => a + b, 0)} in total`)}</title></polyline>`,
     );
   }
-  run.timeline.forEach((entry, i) => {
-    const mx = x(entry.t);
-    const labelY = margin.top - 26 + (i % 3) * 11;
-    // Near the right edge the label runs leftwards so it stays inside the chart.
-    const anchor = mx > width - 170 ? 'end' : 'start';
-    const label = truncate(`${entry.kind}${entry.detail ? ` ${entry.detail}` : ''}`, 28);
+  const markers = numberedTimeline(run).map((m) => ({ ...m, x: x(m.entry.t) }));
+  for (const { n, entry, x: mx } of markers) {
     parts.push(
-      `<g class="marker"><title>${esc(`${formatOffset(entry.t)} ${entry.kind}: ${entry.detail}`)}</title>` +
-        `<line x1="${mx}" y1="${labelY + 2}" x2="${mx}" y2="${bottomY}" stroke="#B00020" stroke-width="1.5" stroke-dasharray="4 2"/>` +
-        `<text x="${anchor === 'end' ? mx - 3 : mx + 3}" y="${labelY}" text-anchor="${anchor}">${esc(label)}</text></g>`,
+      `<g class="marker"><title>${esc(`#${n} ${formatOffset(entry.t)} ${entry.kind}: ${entry.detail}`)}</title>` +
+        `<line x1="${mx}" y1="${margin.top - 6}" x2="${mx}" y2="${bottomY}" stroke="#B00020" stroke-width="1.5" stroke-dasharray="4 2"/></g>`,
     );
-  });
+  }
+  for (const badge of markerBadges(markers, { left: 2, right: width - 2 })) {
+    const members = markers.slice(badge.first, badge.last + 1);
+    const tip = members.map(({ n, entry }) => `#${n} ${formatOffset(entry.t)} ${entry.kind}: ${entry.detail}`).join('\n');
+    parts.push(
+      `<g class="marker-badge"><title>${esc(tip)}</title>` +
+        `<rect x="${r1(badge.left)}" y="${margin.top - 20}" width="${badge.width}" height="14" rx="3" fill="#fff" stroke="#B00020"/>` +
+        `<text x="${r1(badge.left + badge.width / 2)}" y="${margin.top - 9}" text-anchor="middle">${esc(badge.label)}</text></g>`,
+    );
+  }
   parts.push('</svg>');
   return parts.join('');
+}
+
+/**
+ * Number badges above the markers, left to right, never overlapping: a marker whose badge would
+ * touch the previous one joins it ("3-7"), so any density fits in one row. The full list is in the
+ * Timeline table and in each badge's hover text.
+ */
+export function markerBadges(markers: readonly { n: number; x: number }[], bounds: { left: number; right: number }): { first: number; last: number; label: string; left: number; width: number }[] {
+  const gap = 3;
+  const badgeWidth = (label: string) => textWidth(label) + 6;
+  const badges: { first: number; last: number; label: string; left: number; width: number }[] = [];
+  const place = (first: number, last: number) => {
+    const label = first === last ? String(markers[first]!.n) : `${markers[first]!.n}-${markers[last]!.n}`;
+    const w = badgeWidth(label);
+    const previous = badges.at(-1);
+    const floor = previous ? previous.left + previous.width + gap : bounds.left;
+    // Centred on its first marker, pushed right past the previous badge, kept inside the chart.
+    const left = Math.min(Math.max(markers[first]!.x - w / 2, floor), bounds.right - w);
+    return { first, last, label, left, width: w };
+  };
+  markers.forEach((marker, i) => {
+    const current = badges.at(-1);
+    const alone = badgeWidth(String(marker.n));
+    if (current && marker.x - alone / 2 < current.left + current.width + gap) {
+      badges.pop();
+      badges.push(place(current.first, i));
+    } else {
+      badges.push(place(i, i));
+    }
+    // At the right edge a badge can be pushed back onto its neighbour: merge until they fit.
+    while (badges.length > 1 && badges.at(-1)!.left < badges.at(-2)!.left + badges.at(-2)!.width + gap) {
+      const last = badges.pop()!;
+      const before = badges.pop()!;
+      badges.push(place(before.first, last.last));
+    }
+  });
+  return badges;
 }
 
 /** A small line sample for the HTML legend (decorative: the legend text names the series). */

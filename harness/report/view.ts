@@ -166,3 +166,21 @@ export function rebalanceText(run: RunReport): string | undefined {
   const how = `every new pod at ≥ ${Math.round(fraction * 100)}% of its fair share within one second`;
   return seconds === null ? `never rebalanced (${how})` : `${formatNumber(seconds)} s after the scale-out (${how})`;
 }
+
+/**
+ * The run's timeline in time order, numbered from 1: the rate chart labels its markers with these
+ * numbers and the Timeline table lists them, so events within the same second stay legible.
+ */
+export function numberedTimeline(run: Pick<RunReport, 'timeline'>): { n: number; entry: RunReport['timeline'][number] }[] {
+  return [...run.timeline].sort((a, b) => a.t - b.t).map((entry, i) => ({ n: i + 1, entry }));
+}
+
+/**
+ * A sweep's recommendation, one line per proxy mode (the proxy mode first when the report has
+ * several), as summary.md, index.html and `kth run` show it; empty when the scenario asks for none.
+ */
+export function recommendationLines(report: Pick<Report, 'recommendations'>): { proxyMode: string; text: string; basis: string }[] {
+  const recommendations = report.recommendations ?? [];
+  const several = new Set(recommendations.map((item) => item.proxyMode)).size > 1;
+  return recommendations.map((item) => ({ proxyMode: item.proxyMode, text: several ? `${item.proxyMode}: ${item.text}` : item.text, basis: item.basis }));
+}

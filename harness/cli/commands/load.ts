@@ -1,14 +1,15 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { toMs } from '../../core/duration.ts';
-import { badInput, HarnessError } from '../../core/errors.ts';
+import { badInput, environmentError, HarnessError } from '../../core/errors.ts';
 import { summarizeRun, type RunSummary } from '../../analysis/run-summary.ts';
 import type { SamplingUnit } from '../../analysis/fairness.ts';
 import { tooEven, tooEvenText } from '../../analysis/evenness.ts';
 import type { Arrival, RampStage } from '../../load/arrival.ts';
 import type { GrpcCall } from '../../load/grpc/driver.ts';
 import type { HttpModel, LoadResult } from '../../load/http/driver.ts';
-import { counterDelta, parseMetricsEndpoints, scrapeServer, type MetricsEndpoint, type ServerCounters } from '../../load/server-metrics.ts';
+import { noSuccessMessage } from '../../load/outcome.ts';
+import { counterDelta, parseMetricsEndpoints, scrapeServer, setReadiness, type MetricsEndpoint, type ServerCounters } from '../../load/server-metrics.ts';
 import { createNdjsonWriter } from '../../recorder/ndjson.ts';
 import { Recorder } from '../../recorder/recorder.ts';
 
@@ -39,6 +40,7 @@ interface LoadFlags {
   settle?: string;
   unit?: string;
   serverMetrics?: string;
+  nodeAddresses?: string;
   events?: string;
   json?: boolean;
 }
@@ -61,6 +63,7 @@ export function registerLoad(program: Command): void {
       .option('--settle <duration>', 'before measuring, probe with fresh connections (bounded by this long) until every --expect-pods pod answered: the proxy on the client\'s node has programmed the endpoints', '0s')
       .option('--unit <unit>', 'sampling unit of the chi-square test: connections | requests (default: requests for short-lived, else connections)')
       .option('--server-metrics <urls>', 'comma-separated /metrics URLs of the servers (or pod=URL) to cross-check client counts against the servers\' own counters')
+      .option('--node-addresses <list>', 'node=address,… of the cluster\'s nodes: a response the server saw coming from another node\'s address counts as a cross-node hop (metrics.crossNodeRatio)')
       .option('--events <file>', 'also write the event timeline (events.ndjson) to this file')
       .option('--json', 'print the run as report.json carries it (pods, totals, errors, latencyMs, metrics)');
 
@@ -107,6 +110,27 @@ export function registerLoad(program: Command): void {
       const counters = await scrapeAll(parseMetricsEndpoints(flags.serverMetrics));
       process.stdout.write(`${JSON.stringify(counters)}\n`);
     });
+
+  load
+    .command('readiness')
+    .description("set the sample servers' readiness (their /admin/readiness control endpoint) from where this runs; prints JSON")
+    .requiredOption('--server-metrics <urls>', 'comma-separated /metrics URLs of the servers (or pod=URL): their control port')
+    .requiredOption('--ready <bool>', 'true | false')
+    .action(async (flags: { serverMetrics: string; ready: string }) => {
+      if (flags.ready !== 'true' && flags.ready !== 'false') throw badInput(`--ready: '${flags.ready}' must be true or false`, { where: '--ready' });
+      process.stdout.write(`${JSON.stringify(await setReadiness(parseMetricsEndpoints(flags.serverMetrics), flags.ready === 'true'))}\n`);
+    });
+}
+
+/** `--node-addresses node=ip,…` as address → node name. */
+function parseNodeAddresses(value: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^([^=]+)=([0-9a-fA-F.:]+)$/.exec(part);
+    if (!match) throw badInput(`--node-addresses: '${part}' is not node=address`, { where: '--node-addresses', hint: 'write e.g. node-1=10.0.0.11,node-2=10.0.0.12' });
+    map.set(match[2] as string, match[1] as string);
+  }
+  return map;
 }
 
 function requireUrl(target: string): void {
@@ -250,7 +274,8 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
   // Settle first: its probes reach the servers, so their baselines are read after it.
   const settled = settleMs > 0 ? await (await import('../../load/settle.ts')).settle({ kind: kind === 'grpc' || (kind === 'k6' && flags.protocol === 'grpc') ? 'grpc' : 'http', target, expectPods, timeoutMs: settleMs }) : undefined;
   const writer = flags.events ? createNdjsonWriter(flags.events) : undefined;
-  const recorder = new Recorder({ granularity: 'pod', ...(writer ? { sink: writer.sink } : {}) });
+  const nodeAddresses = flags.nodeAddresses === undefined ? undefined : parseNodeAddresses(flags.nodeAddresses);
+  const recorder = new Recorder({ granularity: 'pod', ...(writer ? { sink: writer.sink } : {}), ...(nodeAddresses ? { nodeAddresses } : {}) });
   const before = endpoints.length > 0 ? await scrapeAll(endpoints) : [];
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -269,6 +294,9 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
   const settleLine = settled ? `settled before measuring: ${settled.probes} probe(s), ${settled.failures} failed, ${Math.round(settled.settledMs)} ms (monotonic clock, from the first probe)\n` : '';
   process.stdout.write(flags.json ? `${JSON.stringify(output, null, 2)}\n` : settleLine + renderLoad(kind, target, description, arrival, result, summary));
   if (result.schedule.reason === 'aborted') throw new HarnessError('interrupted', 'interrupted: the results above are partial');
+  // Results stay on stdout (the engine parses them whatever the exit code); the one line goes to stderr.
+  const failed = noSuccessMessage(summary, target);
+  if (failed) throw environmentError(failed);
 }
 
 function fixed(value: number | null | undefined, digits = 3): string {

@@ -70,10 +70,12 @@ describe('index.html', () => {
     expect(parsed.elements.filter((e) => e.name === 'td').map((e) => e.text)).toContain(evilPod);
   });
 
-  it('GIVEN a chaos entry at 4 s THEN the rate chart has a labelled marker between the points of seconds 3 and 4', () => {
+  it('GIVEN a chaos entry at 4 s THEN the rate chart has a marker numbered 1 between the points of seconds 3 and 4', () => {
     const rate = subtree(parsed.elements, charts[3]!);
-    const markerTitle = rate.find((e) => e.name === 'title' && e.text.startsWith('4.0 s chaos: delete-pod'))!;
-    expect(markerTitle.text).toBe(`4.0 s chaos: delete-pod ${evilPod} (graceful)`);
+    const markerTitle = rate.find((e) => e.name === 'title' && e.text.startsWith('#1 4.0 s chaos: delete-pod'))!;
+    expect(markerTitle.text).toBe(`#1 4.0 s chaos: delete-pod ${evilPod} (graceful)`);
+    const badge = rate.filter((e) => e.name === 'text' && e.text === '1');
+    expect(badge).toHaveLength(1);
     const marker = rate[rate.indexOf(markerTitle) + 1]!;
     expect(marker.name).toBe('line');
     const lines = rate.filter((e) => e.name === 'polyline' && e.attributes.class === 'pod');
@@ -95,7 +97,23 @@ describe('index.html', () => {
   });
 
   it('GIVEN a failed check THEN its row says fail in words as well as colour, with value and threshold', () => {
-    expect(html).toContain('<td>spread</td><td><code>metrics.chiSquareP &gt;= 0.001</code></td><td>0.0002</td><td>0.001</td><td><span class="fail">✘ fail</span> one pod holds most connections</td>');
+    expect(html).toContain('<td>spread</td><td><code>metrics.chiSquareP &gt;= 0.001</code></td><td>0.0002</td><td>0.001</td><td><span class="fail"><svg class="mark"');
+    expect(html).toContain('</svg> fail</span> one pod holds most connections</td>');
+  });
+
+  it('GIVEN run statuses THEN they are words in badges with drawn marks, no emoji (hosts without an emoji font show boxes)', () => {
+    expect(html).not.toMatch(/\p{Extended_Pictographic}/u);
+    expect(html).toMatch(/<h1>proxy-mode-matrix <span class="status failed"><svg class="mark"[^]*?<\/svg> failed<\/span><\/h1>/);
+    const comparison = html.slice(html.indexOf('<section id="comparison">'), html.indexOf('<section class="run"'));
+    expect(comparison).toMatch(/<span class="status passed"><svg[^]*?<\/svg> passed<\/span><\/td><td><span class="status failed">/);
+  });
+
+  it('GIVEN a timeline THEN the Timeline table numbers its entries in time order, under the rate chart', () => {
+    const timeline = parsed.elements.filter((e) => e.name === 'table' && e.attributes.class === 'timeline');
+    expect(timeline).toHaveLength(2);
+    expect(html).toContain(`<tr><td>1</td><td>4.0 s</td><td>chaos</td><td>delete-pod ${escapeXml(evilPod)} (graceful)</td></tr>`);
+    const run = html.indexOf('<section class="run" id="run-1">');
+    expect(html.indexOf('<table class="timeline">', run)).toBeLessThan(html.indexOf('<h3>Checks</h3>', run));
   });
 
   it('GIVEN errors by kind and latency THEN both tables are there, with how latency was measured', () => {

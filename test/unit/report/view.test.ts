@@ -1,4 +1,4 @@
-import { comparison, fairShare, goawayText, rateSeries } from '../../../harness/report/view.ts';
+import { comparison, fairShare, goawayText, numberedTimeline, rateSeries } from '../../../harness/report/view.ts';
 import { fixtureReport } from './fixture.ts';
 
 const pod = (name: string) => ({ name, node: '', ip: '', requests: 0, connections: 0, share: 0, errors: 0, latencyMs: { p50: null, p90: null, p99: null, max: null } });
@@ -101,5 +101,14 @@ describe('comparison rows that only some reports have', () => {
     expect(rows['GOAWAYs received']![0]).toBe('12 (4 inferred)');
     expect(goawayText({ metrics: undefined })).toBe('—');
     for (const cells of [rows.server!, rows['GOAWAYs received']!]) expect(cells.slice(1).every((cell: string) => cell === '—')).toBe(true);
+  });
+
+  it('GIVEN timeline entries recorded out of time order THEN numberedTimeline numbers them by time, ties in recorded order', () => {
+    const timeline = [
+      { t: 10_236, kind: 'endpoint-removed', detail: 'old' },
+      { t: 10_000, kind: 'chaos-start', detail: 'rollout-restart' },
+      { t: 10_236, kind: 'endpoint-ready', detail: 'new' },
+    ];
+    expect(numberedTimeline({ timeline }).map(({ n, entry }) => `${n} ${entry.kind}`)).toEqual(['1 chaos-start', '2 endpoint-removed', '3 endpoint-ready']);
   });
 });
