@@ -7,7 +7,7 @@
  */
 export interface BuildGroup {
   /** Stable id, also the KTH_PIN_<ID> override name. */
-  readonly id: 'kubernetes' | 'etcd' | 'k6' | 'kind' | 'ghz' | 'cilium';
+  readonly id: 'kubernetes' | 'etcd' | 'k6' | 'kind' | 'ghz' | 'actionlint' | 'cilium';
   /** The Go module that is required at `version`. */
   readonly module: string;
   readonly version: string;
@@ -115,6 +115,18 @@ export const buildGroups: readonly BuildGroup[] = [
     versionVariables: { 'main.version': '{version}' },
   },
   {
+    // Lints the example nightly workflow (.github/workflows/nightly.yml) in the tests; runs
+    // shellcheck on its run: scripts only where shellcheck is on PATH.
+    id: 'actionlint',
+    module: 'github.com/rhysd/actionlint',
+    version: 'v1.7.12',
+    packages: ['github.com/rhysd/actionlint/cmd/actionlint'],
+    purpose: 'lint of the example nightly workflow (tests only)',
+    versionArgs: ['-version'],
+    // GoReleaser stamps the bare version; unstamped, a dependency build would report the wrapper's "(devel)".
+    versionVariables: { 'github.com/rhysd/actionlint.version': '{bare}' },
+  },
+  {
     // Last: by far the longest build (~10 min cold on 2 cores). The lab's `cilium` proxy mode:
     // the agent (kube-proxy replacement), the CNI plugin the node agent calls, and the debug CLI.
     id: 'cilium',
@@ -163,6 +175,7 @@ export type BinaryName =
   | 'k6'
   | 'kind'
   | 'ghz'
+  | 'actionlint'
   | 'cilium-agent'
   | 'cilium-cni'
   | 'cilium-dbg';
