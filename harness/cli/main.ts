@@ -21,6 +21,7 @@ const commandGroups: Record<string, () => Promise<Register>> = {
   report: async () => (await import('./commands/report.ts')).registerReport,
   run: async () => (await import('./commands/run.ts')).registerRun,
   inspect: async () => (await import('./commands/inspect.ts')).registerInspect,
+  init: async () => (await import('./commands/init.ts')).registerInit,
 };
 
 // The CLI is the only layer that prints errors and chooses exit codes; everything below throws.

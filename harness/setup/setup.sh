@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One idempotent setup behind both README commands (the main job and the tests):
 #   1. Debian packages the lab and the tests use,
-#   2. npm dependencies (npm ci, skipped while package-lock.json is unchanged),
+#   2. npm dependencies (npm ci, skipped while package-lock.json is unchanged, and when run from an
+#      installed package: the depending project installed them),
 #   3. the pinned upstream binaries built from Go modules into ~/.cache/kube-traffic-harness
 #      (reused when present; KTH_BIN_DIR points at binaries you already have).
 # Each step says what it does; a failure names the step and the command to rerun.
@@ -20,9 +21,10 @@ fail() {
 # is what Cilium's own image ships), run from /usr/lib/llvm-19/bin; bpftool inspects what it
 # attached. ipset: kube-proxy's ipvs mode. qemu-system-x86, linux-image-amd64 (files under /boot and
 # /lib/modules only), busybox-static, ipvsadm, xz-utils and cpio: the guest kernel that runs ipvs mode
-# where the host kernel has no IP_VS (harness/lab/guest/).
+# where the host kernel has no IP_VS (harness/lab/guest/). chromium: the browser test of the HTML report
+# (test/integration/report/browser.test.ts) drives it headless through playwright-core.
 packages=(iptables nftables iproute2 conntrack kmod procps openssl ca-certificates docker.io clang-19 llvm-19 bpftool ipset
-  qemu-system-x86 linux-image-amd64 busybox-static ipvsadm xz-utils cpio curl)
+  qemu-system-x86 linux-image-amd64 busybox-static ipvsadm xz-utils cpio curl chromium)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -40,13 +42,25 @@ fi
 
 # 2. npm dependencies, pinned by package-lock.json.
 command -v node >/dev/null || fail "node" "install Node.js >= 20.18 (Debian: apt-get install nodejs npm)"
-lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [[ -f node_modules/.kth-lock.sha256 && $(cat node_modules/.kth-lock.sha256) == "$lock_sum" ]]; then
-  echo "[setup 2/3] npm dependencies present"
+# Run from an installed package (node_modules/kube-traffic-harness/harness/setup/setup.sh in a project
+# that depends on it) there is nothing to install here: the depending project's own npm installed
+# our dependencies, hoisted into its node_modules, and node finds them by walking up. The signal is
+# the lockfile itself, not a node_modules path segment: npm pack never ships package-lock.json, so no
+# installed copy has one (registry, tarball or git dependency, npm or pnpm layout), while this
+# repository always does, wherever it is checked out (a path under a node_modules directory, or an
+# `npm link`ed checkout, is still a repository whose npm ci is right). It is also exactly what
+# npm ci needs: without a lockfile it could only fail.
+if [[ ! -f package-lock.json ]]; then
+  echo "[setup 2/3] npm dependencies: skipped, run from an installed package ($PWD has no package-lock.json); they are the depending project's (its npm ci)"
 else
-  echo "[setup 2/3] npm ci"
-  npm ci --no-audit --no-fund --loglevel=error || fail "npm ci" "npm ci"
-  echo "$lock_sum" > node_modules/.kth-lock.sha256
+  lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [[ -f node_modules/.kth-lock.sha256 && $(cat node_modules/.kth-lock.sha256) == "$lock_sum" ]]; then
+    echo "[setup 2/3] npm dependencies present"
+  else
+    echo "[setup 2/3] npm ci"
+    npm ci --no-audit --no-fund --loglevel=error || fail "npm ci" "npm ci"
+    echo "$lock_sum" > node_modules/.kth-lock.sha256
+  fi
 fi
 
 # 3. Upstream binaries from Go modules.

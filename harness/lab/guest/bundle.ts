@@ -48,11 +48,15 @@ export async function guestEntry(log: (line: string) => void = () => {}, root = 
   return target;
 }
 
-/** A hash of every harness source file and the lockfile. */
+/**
+ * A hash of every harness source file and the lockfile (an installed package has none: npm pack
+ * never ships it; its package.json pins the dependencies' ranges instead).
+ */
 export function sourceKey(root = repoRoot): string {
   const hash = createHash('sha256');
   const files = listSources(join(root, 'harness')).sort();
-  for (const file of [...files, join(root, 'package-lock.json')]) hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
+  const lock = existsSync(join(root, 'package-lock.json')) ? join(root, 'package-lock.json') : join(root, 'package.json');
+  for (const file of [...files, lock]) hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
   return hash.digest('hex').slice(0, 16);
 }
 

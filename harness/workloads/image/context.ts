@@ -50,7 +50,13 @@ export async function stageBuildContext(root = repoRoot, options: { goServer?: s
   };
 }
 
-/** Directories of installed production packages (direct and transitive), under `root`/node_modules. */
+/**
+ * Production packages an image never loads: the TypeScript compiler checks scenario files where
+ * `kth plan/run` starts (harness/engine/typecheck.ts), never in a pod (23 MB saved per image).
+ */
+const hostOnlyPackages = new Set(['typescript']);
+
+/** Directories of installed production packages (direct and transitive) an image needs, under `root`/node_modules. */
 export async function productionPackages(root = repoRoot): Promise<string[]> {
   // npm ls exits 1 for cosmetic problems (extraneous packages); the parseable list is still complete.
   const listed = await run(['npm', 'ls', '--omit=dev', '--all', '--parseable'], { cwd: root, nothrow: true, timeoutMs: 120_000 });
@@ -58,7 +64,7 @@ export async function productionPackages(root = repoRoot): Promise<string[]> {
   const dirs = listed.stdout
     .split('\n')
     .map((line) => line.trim())
-    .filter((line) => line.startsWith(modules));
+    .filter((line) => line.startsWith(modules) && !hostOnlyPackages.has(relative(modules, line)));
   if (dirs.length === 0) {
     throw environmentError('npm ls --omit=dev listed no installed production packages', {
       where: root,
