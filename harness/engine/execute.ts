@@ -53,6 +53,8 @@ export interface RunTarget {
   killProcess(namespace: string, pod: V1Pod): Promise<string>;
   /** Node, kube-proxy and network faults; absent where the provider cannot inject them. */
   faults?: NodeFaults;
+  /** The load balancer's view of a LoadBalancer Service: which nodes receive new connections, and why. */
+  loadBalancerNodes?(namespace: string, service: string): Promise<NonNullable<RunReport['loadBalancer']>['nodes'] | undefined>;
   /** How much longer than on a host kernel pods take to start here (a guest kernel under emulation); default 1. */
   startupScale?: number;
 }
@@ -247,6 +249,8 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
     options.signal?.removeEventListener('abort', abort);
   }
 
+  // What the load balancer did with the nodes, as the loads ended (a node skipped by its health check under Local).
+  const lbNodes = external ? await target.loadBalancerNodes?.(namespace, serviceName).catch(() => undefined) : undefined;
   const loads: Record<string, RunSummary> = {};
   const problems: string[] = [];
   const samples: RequestSample[] = [];
@@ -293,6 +297,7 @@ export async function executeRun(target: RunTarget, run: ResolvedRun, options: E
     durationMs: performance.now() - started,
     ...(merged ?? {}),
     loads,
+    ...(lbNodes ? { loadBalancer: { nodes: lbNodes } } : {}),
     timeline: timeline.sort((a, b) => a.t - b.t),
     series,
     propagation: propagation.lags.map((lag) => ({ pod: lag.pod, change: lag.change, sliceAtMs: lag.sliceAt - t0, requestAtMs: lag.requestAt === null ? null : lag.requestAt - t0, lagMs: lag.lagMs })),

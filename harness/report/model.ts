@@ -65,6 +65,11 @@ export interface RunReport extends Partial<RunSummary> {
     /** Of those, how many were inferred rather than seen (grpc-js exposes no GOAWAY: a channel going idle without a failed call). */
     goawaysInferred?: number;
   };
+  /**
+   * External runs through a LoadBalancer: which nodes the load balancer sent new connections to
+   * when the loads ended, and why (Ready under Cluster; the healthCheckNodePort's answer under Local).
+   */
+  loadBalancer?: { nodes: { node: string; receives: boolean; detail: string }[] };
   /** Per endpoint change during the run: when the slice said so and when traffic followed (ms from the run's start). */
   propagation?: { pod: string; change: 'added' | 'removed'; sliceAtMs: number; requestAtMs: number | null; lagMs: number | null }[];
   /** What carried the traffic: kube-proxy or Cilium, its version, the options compared on, the kernel features it enabled. */

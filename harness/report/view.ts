@@ -127,6 +127,13 @@ export function propagationText(run: RunReport): string | undefined {
   return `${parts.join('; ')} (EndpointSlice watch vs. per-pod response times, one host clock)${emulated(run) ? `. ${emulatedCaveat}` : ''}`;
 }
 
+/** Which nodes the load balancer sent new connections to, and why, in words; undefined without one. */
+export function loadBalancerText(run: Pick<RunReport, 'loadBalancer'>): string | undefined {
+  const nodes = run.loadBalancer?.nodes;
+  if (!nodes || nodes.length === 0) return undefined;
+  return nodes.map((node) => `${node.node} ${node.receives ? 'receives' : 'skipped'} (${node.detail})`).join('; ');
+}
+
 /** The kernel a run's nodes ran on, in words. */
 export function kernelText(run: Pick<RunReport, 'dataplane'>): string {
   const kernel = run.dataplane?.kernel;

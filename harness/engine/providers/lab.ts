@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { labDown, labUp } from '../../lab/lab.ts';
 import { labNames } from '../../lab/names.ts';
 import { crashPod } from '../../lab/pod-process.ts';
 import { labFaults } from '../../lab/faults.ts';
+import { labLayout } from '../../lab/layout.ts';
+import type { LoadBalancerStatus } from '../../lab/load-balancer/controller.ts';
 import { connect } from '../../kube/cluster.ts';
 import { type DataplaneInfo, dataplaneFor } from '../../lab/dataplane/index.ts';
 import { labKthEntry, labSpawn, startupScale } from '../../lab/guest/lab-guest.ts';
@@ -61,6 +64,11 @@ export async function openLab(options: { proxyMode: string; nodes: number; ciliu
       return labSpawn(lab.spec, netns, [process.execPath, labKthEntry(lab.spec), ...argv]);
     },
     faults: labFaults(lab.spec),
+    async loadBalancerNodes(namespace, service) {
+      // The lab load balancer publishes its per-Service view (harness/lab/load-balancer/controller.ts).
+      const status = JSON.parse(await readFile(labLayout(name).config('load-balancer.status.json'), 'utf8')) as LoadBalancerStatus;
+      return status.services.find((view) => view.service === `${namespace}/${service}`)?.nodes.map((node) => ({ node: node.name, receives: node.receives, detail: node.detail }));
+    },
     async killProcess(namespace, pod) {
       const podName = pod.metadata?.name as string;
       const pid = await crashPod(lab.spec, namespace, podName);

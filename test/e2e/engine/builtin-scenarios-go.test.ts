@@ -25,6 +25,12 @@ describe('built-in scenarios with the Go sample servers (--runtime go)', () => {
       for (const run of report.runs) {
         expect(run.server).toEqual({ kind, runtime: 'go', implementation: kind === 'grpc' ? 'grpc-go' : 'net/http (Go)' });
       }
+      if (name === 'external-traffic-policy') {
+        // The load balancer's own view: every Ready node under Cluster; under Local the node without a pod is skipped by its health check.
+        const receiving = (variant: string) => report.runs.find((run) => run.variant === variant)!.loadBalancer!.nodes.map((node) => [node.node.replace(/^.*-node-/, 'node-'), node.receives]);
+        expect(receiving('cluster')).toEqual([['node-1', true], ['node-2', true], ['node-3', true]]);
+        expect(receiving('local')).toEqual([['node-1', true], ['node-2', true], ['node-3', false]]);
+      }
     },
     600_000,
   );

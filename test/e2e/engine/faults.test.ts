@@ -39,6 +39,18 @@ describe('node, kube-proxy and network faults on the lab', () => {
     expect(entries(loss, 'chaos-end').map((entry) => entry.detail)).toEqual([expect.stringMatching(/^network of \S+-node-3: 50% loss$/), expect.stringMatching(/^network of \S+-node-3 restored \(after 6\.0 s\)$/)]);
     expect(loss.latencyMs!.p99).toBeGreaterThan(1000);
 
+    // A template change rolls out one pod at a time: 3 new pods in, 3 old ones out, none lost.
+    const rollout = variant(report, 'rollout-env');
+    expect(entries(rollout, 'chaos-end')[0]!.detail).toBe('rollout of web with APP_VERSION=2');
+    expect(entries(rollout, 'endpoint-ready')).toHaveLength(3);
+    expect(entries(rollout, 'endpoint-removed')).toHaveLength(3);
+    expect(rollout.metrics?.newPodsReady).toBe(3);
+
+    // Scaling down takes two pods out of the endpoints; the preStop sleep makes it lossless.
+    const down = variant(report, 'scale-down');
+    expect(entries(down, 'chaos-end')[0]!.detail).toBe('scaled web to 1 replicas');
+    expect(entries(down, 'endpoint-removed')).toHaveLength(2);
+
     // The drain evicts this run's pod on node 2 (the budget allows one at a time); its replacement
     // becomes ready elsewhere; the node is uncordoned when the run ends.
     const drain = variant(report, 'drain-with-pdb');

@@ -1,4 +1,4 @@
-import { comparison, fairShare, goawayText, numberedTimeline, rateSeries } from '../../../harness/report/view.ts';
+import { comparison, fairShare, goawayText, loadBalancerText, numberedTimeline, rateSeries } from '../../../harness/report/view.ts';
 import { fixtureReport } from './fixture.ts';
 
 const pod = (name: string) => ({ name, node: '', ip: '', requests: 0, connections: 0, share: 0, errors: 0, latencyMs: { p50: null, p90: null, p99: null, max: null } });
@@ -110,5 +110,16 @@ describe('comparison rows that only some reports have', () => {
       { t: 10_236, kind: 'endpoint-ready', detail: 'new' },
     ];
     expect(numberedTimeline({ timeline }).map(({ n, entry }) => `${n} ${entry.kind}`)).toEqual(['1 chaos-start', '2 endpoint-removed', '3 endpoint-ready']);
+  });
+});
+
+describe('loadBalancerText', () => {
+  it('GIVEN the load balancer\'s view of a Local Service THEN each node says whether it receives and why; without a view, nothing', () => {
+    const text = loadBalancerText({ loadBalancer: { nodes: [
+      { node: 'lab-node-1', receives: true, detail: 'healthCheckNodePort 31000: 200, 2 local endpoints' },
+      { node: 'lab-node-3', receives: false, detail: 'healthCheckNodePort 31000: 503, 0 local endpoints' },
+    ] } });
+    expect(text).toBe('lab-node-1 receives (healthCheckNodePort 31000: 200, 2 local endpoints); lab-node-3 skipped (healthCheckNodePort 31000: 503, 0 local endpoints)');
+    expect(loadBalancerText({})).toBeUndefined();
   });
 });
