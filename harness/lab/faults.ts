@@ -28,6 +28,21 @@ function hostHasNetem(): boolean {
 }
 
 /**
+ * Why a lab in `proxyMode` (on the host kernel, or in a guest) cannot inject `action`, or
+ * undefined: known from the mode and the kernel alone, so runs are refused before a lab starts.
+ */
+export function labFaultUnsupported(spec: Pick<LabSpec, 'proxyMode'> & { guest?: unknown }, action: ChaosSpec): string | undefined {
+  if ((action.action === 'kube-proxy-pause' || action.action === 'kube-proxy-restart') && spec.proxyMode === 'cilium') {
+    return `proxy mode cilium has no kube-proxy (Cilium's agent replaces it); ${action.action} applies to iptables, nftables and ipvs`;
+  }
+  if (action.action === 'network' && (action.delay !== undefined || action.jitter !== undefined)) {
+    if (spec.guest) return 'network delay is not available in a guest-kernel lab yet; loss and partition are';
+    if (!hostHasNetem()) return "this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM is not set), the kernel's only way to delay packets; loss and partition work (nftables)";
+  }
+  return undefined;
+}
+
+/**
  * Faults injected into a lab the way the real thing happens on a node: kube-proxy stopped with
  * SIGSTOP (a hung process, its rules frozen) or restarted (the supervisor restarts it, as a
  * DaemonSet would), a node's uplink cut and its agent stopped (the machine is gone: pods
@@ -56,16 +71,7 @@ export function labFaults(spec: LabSpec): NodeFaults {
   };
 
   return {
-    unsupported(action: ChaosSpec): string | undefined {
-      if ((action.action === 'kube-proxy-pause' || action.action === 'kube-proxy-restart') && spec.proxyMode === 'cilium') {
-        return `proxy mode cilium has no kube-proxy (Cilium's agent replaces it); ${action.action} applies to iptables, nftables and ipvs`;
-      }
-      if (action.action === 'network' && (action.delay !== undefined || action.jitter !== undefined)) {
-        if (spec.guest) return 'network delay is not available in a guest-kernel lab yet; loss and partition are';
-        if (!hostHasNetem()) return "this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM is not set), the kernel's only way to delay packets; loss and partition work (nftables)";
-      }
-      return undefined;
-    },
+    unsupported: (action) => labFaultUnsupported(spec, action),
 
     async pauseKubeProxy(node, paused) {
       const name = component('kube-proxy', node);

@@ -4,7 +4,7 @@ import { release } from 'node:os';
 import { labDown, labUp } from '../../lab/lab.ts';
 import { labNames } from '../../lab/names.ts';
 import { crashPod } from '../../lab/pod-process.ts';
-import { labFaults } from '../../lab/faults.ts';
+import { labFaults, labFaultUnsupported } from '../../lab/faults.ts';
 import { labLayout } from '../../lab/layout.ts';
 import type { LoadBalancerStatus } from '../../lab/load-balancer/controller.ts';
 import { connect } from '../../kube/cluster.ts';
@@ -14,7 +14,6 @@ import { guestProblems } from '../../setup/guest-capabilities.ts';
 import { type CiliumOptions, type IpvsOptions, type KernelChoice, type LabProxyMode, proxyModes } from '../../lab/spec.ts';
 import type { RunTarget } from '../execute.ts';
 import type { ChaosSpec } from '../types.ts';
-import type { LabSpec } from '../../lab/spec.ts';
 
 /** Why this host's lab cannot run a proxy mode (on the host kernel, or in a guest when allowed), or undefined when it can. */
 export async function labUnsupported(mode: string, kernel: KernelChoice = 'auto'): Promise<string | undefined> {
@@ -33,10 +32,9 @@ export async function labUnsupported(mode: string, kernel: KernelChoice = 'auto'
  * for it (the run is then `unsupported` with this reason); undefined when it can. The engine
  * checks again against the lab it got (a guest kernel chosen automatically).
  */
-export function labChaosUnsupported(mode: string, kernel: KernelChoice | undefined, chaos: readonly ChaosSpec[]): string | undefined {
-  const faults = labFaults({ name: 'check', slot: 0, nodes: 1, proxyMode: mode, ...(kernel === 'guest' ? { guest: {} } : {}) } as unknown as LabSpec);
+export function labChaosUnsupported(mode: LabProxyMode, kernel: KernelChoice | undefined, chaos: readonly ChaosSpec[]): string | undefined {
   for (const action of chaos) {
-    const why = faults.unsupported(action);
+    const why = labFaultUnsupported({ proxyMode: mode, ...(kernel === 'guest' ? { guest: true } : {}) }, action);
     if (why) return `chaos action ${action.action}: ${why}`;
   }
   return undefined;
