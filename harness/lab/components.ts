@@ -4,7 +4,7 @@ import { requireBinary } from '../setup/binaries.ts';
 import { labNetwork, nodeIp } from './addressing.ts';
 import type { LabLayout } from './layout.ts';
 import { labNames } from './names.ts';
-import type { LabPki } from './pki.ts';
+import { KUBELET_CLIENT_CN, type LabPki, signNodeServingCert } from './pki.ts';
 import type { LabSpec } from './spec.ts';
 import type { LoadBalancerConfigInput } from './load-balancer/config.ts';
 import type { AgentConfigInput } from './agent/config.ts';
@@ -16,6 +16,9 @@ export const LEAN_NODE_FLAGS = ['--optimize-for-size', '--max-semi-space-size=1'
 
 /** How long the lab's node lifecycle controller waits for a silent node before it is NotReady. */
 export const NODE_MONITOR_GRACE_SECONDS = 20;
+
+/** The node agents' kubelet API port (the kubelet's own), on each node's InternalIP. */
+export const KUBELET_PORT = 10250;
 
 /** A process the lab supervisor runs and keeps running, inside one network namespace. */
 export interface ComponentSpec {
@@ -68,6 +71,9 @@ export function controlPlaneComponents(spec: LabSpec, layout: LabLayout, pki: La
         '--client-ca-file', pki.caCert, '--tls-cert-file', pki.apiServerCert, '--tls-private-key-file', pki.apiServerKey,
         '--service-account-issuer', 'https://kubernetes.default.svc', '--service-account-key-file', pki.serviceAccountPub,
         '--service-account-signing-key-file', pki.serviceAccountKey, '--authorization-mode', 'Node,RBAC', '--allow-privileged',
+        // pods/log (and any node proxying) goes to the node agents' kubelet port, verified both ways.
+        '--kubelet-client-certificate', pki.kubeletClientCert, '--kubelet-client-key', pki.kubeletClientKey,
+        '--kubelet-certificate-authority', pki.caCert, '--kubelet-preferred-address-types', 'InternalIP',
         '--anonymous-auth=true', '--profiling=false', '--enable-priority-and-fairness=false', '--v', '1'],
       health: { url: `${local}/readyz`, clientCert: true },
       after: ['etcd'],
@@ -135,6 +141,7 @@ export async function nodeAgentComponent(spec: LabSpec, layout: LabLayout, index
   const names = labNames(spec.name);
   const nodeName = names.nodeName(index);
   const agentConfig = layout.config(`agent-${nodeName}.json`);
+  const serving = await signNodeServingCert(layout.pki, nodeName, nodeIp(index));
   await writeFile(agentConfig, JSON.stringify({
     labName: spec.name,
     nodeName,
@@ -150,6 +157,7 @@ export async function nodeAgentComponent(spec: LabSpec, layout: LabLayout, index
     // The kubelet's ratio (renew every quarter of the duration), to the lab's shorter grace period.
     leaseDurationSeconds: NODE_MONITOR_GRACE_SECONDS,
     leaseRenewIntervalMs: (NODE_MONITOR_GRACE_SECONDS * 1000) / 4,
+    kubeletServer: { port: KUBELET_PORT, certFile: serving.cert, keyFile: serving.key, clientCaFile: serving.caCert, authorizedUser: KUBELET_CLIENT_CN },
   } satisfies AgentConfigInput, null, 2));
   return {
     name: `agent-${nodeName}`,

@@ -12,12 +12,14 @@ import { chooseKernel, prepareGuest, startupScale } from './guest/lab-guest.ts';
 import { guestNics } from './guest/qemu.ts';
 import { guestProblems } from '../setup/guest-capabilities.ts';
 import { labCgroupProcs, labsWithCgroups } from './dataplane/node-cgroup.ts';
+import { removeHostPlaceholders } from './agent/host-placeholders.ts';
 import { requireBinary } from '../setup/binaries.ts';
 import { KUBERNETES_VERSION } from '../setup/versions.ts';
 import { labLayout, labsDir } from './layout.ts';
 import { HOST_LINK_ALIAS_PREFIX, LAB_MARKER_ENV, labNames, NETNS_PREFIX, validateLabName } from './names.ts';
 import { createGuestHostSide, createLabNetwork, destroyLabNetwork } from './network.ts';
 import { claimSlot, releaseSlot } from './slots.ts';
+import { publishProxyMode } from './proxy-config-map.ts';
 import { LEAN_NODE_FLAGS } from './components.ts';
 import { hostLinks, listNetns } from './netns.ts';
 import { findLabProcesses, isAlive, terminate } from './processes.ts';
@@ -114,6 +116,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
     const bound = options.timeoutMs ?? dataplane.startupBoundMs * startupScale(spec);
     if (guest) log(`lab ${name}: start-up bound ${formatMs(bound)} (${startupScale(spec)}× the host's; KTH_STARTUP_SCALE sets the factor)`);
     const status = await followStatus(name, bound, log);
+    await publishProxyMode(spec, layout.kubeconfig, layout.internalKubeconfig);
     log(`lab ${name}: ready in ${formatMs(performance.now() - started)}`);
     return { spec, status, kubeconfig: layout.kubeconfig, internalKubeconfig: layout.internalKubeconfig, stateDir: layout.dir };
   } catch (error) {
@@ -237,7 +240,17 @@ export async function labDown(name: string): Promise<Removed> {
   for (const mode of proxyModes) await dataplaneFor(mode).cleanup(name);
   if (spec) await releaseSlot(name, spec.slot);
   await rm(labLayout(name).dir, { recursive: true, force: true });
+  await removePlaceholdersIfIdle();
   return { lab: name, processes: leftovers.length, netns, links };
+}
+
+/**
+ * Mount targets the node agents had to create on the host (agent/host-placeholders.ts) are shared
+ * by every lab, so they go only with the last one.
+ */
+async function removePlaceholdersIfIdle(): Promise<void> {
+  if ((await knownLabs()).length > 0) return;
+  await removeHostPlaceholders();
 }
 
 /** Every lab this host has any trace of: state dirs, namespaces, host links, marked processes. */
@@ -285,6 +298,8 @@ export async function cleanupLabs(options: { all?: boolean } = {}): Promise<Remo
   for (const lab of await listLabs()) {
     if (options.all || lab.state === 'orphaned') removed.push(await labDown(lab.name));
   }
+  // Also after a crash that left placeholders but no lab to remove.
+  await removePlaceholdersIfIdle();
   return removed;
 }
 

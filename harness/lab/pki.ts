@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -12,6 +13,9 @@ export interface LabPki {
   apiServerKey: string;
   adminCert: string;
   adminKey: string;
+  /** The API server's identity towards node agents (pods/log, as the kubelet client certificate). */
+  kubeletClientCert: string;
+  kubeletClientKey: string;
   serviceAccountKey: string;
   serviceAccountPub: string;
 }
@@ -29,6 +33,8 @@ export async function createPki(dir: string, labName: string, apiServerSans: rea
     apiServerKey: p('apiserver.key'),
     adminCert: p('admin.crt'),
     adminKey: p('admin.key'),
+    kubeletClientCert: p('apiserver-kubelet-client.crt'),
+    kubeletClientKey: p('apiserver-kubelet-client.key'),
     serviceAccountKey: p('sa.key'),
     serviceAccountPub: p('sa.pub'),
   };
@@ -41,18 +47,39 @@ export async function createPki(dir: string, labName: string, apiServerSans: rea
     // One client identity in system:masters for the lab's own components and its user: the lab
     // measures Service traffic, not RBAC, and a single identity keeps certificate setup to one step.
     signLeaf(pki, 'admin', '/O=system:masters/CN=kubernetes-admin', ['-addext', 'extendedKeyUsage=clientAuth']),
+    // As kubeadm names it; node agents serve /containerLogs to this identity only.
+    signLeaf(pki, 'apiserver-kubelet-client', `/O=system:masters/CN=${KUBELET_CLIENT_CN}`, ['-addext', 'extendedKeyUsage=clientAuth']),
     run(['openssl', 'ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', pki.serviceAccountKey], { purpose }).then(() =>
       run(['openssl', 'ec', '-in', pki.serviceAccountKey, '-pubout', '-out', pki.serviceAccountPub], { purpose })),
   ]);
   return pki;
 }
 
-async function signLeaf(pki: LabPki, name: string, subject: string, extensions: string[]): Promise<void> {
+/** The Common Name of the API server's kubelet client certificate: the one caller node agents authorize. */
+export const KUBELET_CLIENT_CN = 'kube-apiserver-kubelet-client';
+
+/** A node agent's serving certificate and key (as a kubelet's, for its InternalIP), in the lab's PKI directory. */
+export interface NodeServingCert {
+  cert: string;
+  key: string;
+  caCert: string;
+}
+
+/** Signs the serving certificate of one node's agent with the lab CA: the API server verifies it by the node's IP. */
+export async function signNodeServingCert(pkiDir: string, nodeName: string, nodeIp: string): Promise<NodeServingCert> {
+  const pki = { dir: pkiDir, caCert: join(pkiDir, 'ca.crt'), caKey: join(pkiDir, 'ca.key') };
+  const name = `kubelet-${nodeName}`;
+  await signLeaf(pki, name, `/O=system:nodes/CN=system:node:${nodeName}`,
+    ['-addext', `subjectAltName=IP:${nodeIp},DNS:${nodeName}`, '-addext', 'extendedKeyUsage=serverAuth']);
+  return { cert: join(pkiDir, `${name}.crt`), key: join(pkiDir, `${name}.key`), caCert: pki.caCert };
+}
+
+async function signLeaf(pki: Pick<LabPki, 'dir' | 'caCert' | 'caKey'>, name: string, subject: string, extensions: string[]): Promise<void> {
   const key = join(pki.dir, `${name}.key`);
   const csr = join(pki.dir, `${name}.csr`);
   const purpose = `sign the ${name} certificate`;
   await run(['openssl', 'req', '-new', ...ecKey, '-keyout', key, '-out', csr, '-subj', subject, ...extensions], { purpose });
-  await run(['openssl', 'x509', '-req', '-in', csr, '-CA', pki.caCert, '-CAkey', pki.caKey, '-set_serial', `0x${Date.now().toString(16)}${name.length}`,
+  await run(['openssl', 'x509', '-req', '-in', csr, '-CA', pki.caCert, '-CAkey', pki.caKey, '-set_serial', `0x${randomBytes(15).toString('hex')}`,
     '-days', '30', '-copy_extensions', 'copyall', '-out', join(pki.dir, `${name}.crt`)], { purpose });
 }
 

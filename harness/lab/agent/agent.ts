@@ -9,6 +9,7 @@ import { CrashLoopBackoff } from './backoff.ts';
 import type { AgentConfig } from './config.ts';
 import { resolveNetnsMountControl } from './host-mount-ns.ts';
 import { agentClients, EventRecorder, KubePodSink, watchObjects } from './kube.ts';
+import { type KubeletServer, startKubeletServer } from './kubelet-server.ts';
 import { hostFacts, NodeHeartbeat } from './node-status.ts';
 import type { CniPluginConfig } from './pod-attach.ts';
 import type { NodeNetContext } from './pod-network.ts';
@@ -49,6 +50,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
   const net: NodeNetContext = { netnsCommandPrefix: mounts.prefix };
   const stops: (() => void)[] = [];
   let runtime: PodRuntime | undefined;
+  let kubeletApi: KubeletServer | undefined;
   const heartbeat = new NodeHeartbeat(clients, config, facts, log, signal);
   try {
     await heartbeat.register();
@@ -146,16 +148,35 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
       onDelete: (pod) => pods.remove(pod),
     });
     stops.push(podWatch.stop);
+    kubeletApi = await serveKubeletApi(config, (namespace, name) => podWatch.cache.get(name, namespace), log);
     if ((await untilAborted(podWatch.synced, signal)) === undefined && signal.aborted) return;
     await pods.collectOrphans();
     log(`running ${pods.size} pods`);
     await untilAborted(new Promise<never>(() => {}), signal);
   } finally {
     for (const stop of stops) stop();
+    await kubeletApi?.close();
     await runtime?.detach();
     await heartbeat.stopped();
     mounts.close();
     log('stopped (pods left running)');
+  }
+}
+
+/**
+ * The kubelet API (pods/log) on the node's IP, when the lab configured it. A failure to listen is
+ * logged, not fatal: pods matter more than their logs through the API.
+ */
+async function serveKubeletApi(config: AgentConfig, pod: (namespace: string, name: string) => V1Pod | undefined, log: (line: string) => void): Promise<KubeletServer | undefined> {
+  const tls = config.kubeletServer;
+  if (!tls) return undefined;
+  try {
+    const server = await startKubeletServer({ host: config.nodeIp, ...tls, stateDir: config.stateDir, pod, log });
+    log(`kubelet API (containerLogs) on https://${config.nodeIp}:${server.port}`);
+    return server;
+  } catch (error) {
+    log(`kubelet API not served: ${(error as Error).message}`);
+    return undefined;
   }
 }
 

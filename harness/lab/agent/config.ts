@@ -61,6 +61,18 @@ export const agentConfigSchema = z.strictObject({
    * emulation) a healthy server can take longer than a second to answer.
    */
   probeTimeoutScale: z.number().min(1).default(1),
+  /**
+   * The kubelet's API (port 10250) for `pods/log`: served over TLS on nodeIp with this
+   * certificate, to clients with a certificate from `clientCaFile` whose CN is `authorizedUser`
+   * (the API server's kubelet client). Absent: no endpoint, and the Node reports port 0.
+   */
+  kubeletServer: z.strictObject({
+    port: z.number().int().min(1).max(65535).default(10250),
+    certFile: z.string().min(1),
+    keyFile: z.string().min(1),
+    clientCaFile: z.string().min(1),
+    authorizedUser: z.string().min(1),
+  }).optional(),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -17,6 +17,12 @@ export interface HandlerTarget {
   podIp: string;
   /** Where exec actions run; undefined: the agent's own namespace (hostNetwork pods). */
   podNetns: string | undefined;
+  /**
+   * The container's main process: exec actions then join its mount and network namespaces and
+   * its working directory (as a runtime's exec does), so they see its termination-message file as
+   * it does, not the host's placeholder.
+   */
+  containerPid?: number;
   env: Readonly<Record<string, string>>;
   containerPorts: readonly V1ContainerPort[];
 }
@@ -144,7 +150,11 @@ export async function grpcAction(action: V1GRPCAction, target: HandlerTarget, ti
 export async function execAction(action: V1ExecAction, target: HandlerTarget, timeoutMs: number): Promise<HandlerOutcome> {
   const command = action.command ?? [];
   if (command.length === 0) return { ok: false, output: 'exec: no command' };
-  const argv = target.podNetns ? ['ip', 'netns', 'exec', target.podNetns, ...command] : command;
+  const argv = target.containerPid
+    ? ['nsenter', `--target=${target.containerPid}`, '--mount', '--net', '--wd', '--', ...command]
+    : target.podNetns
+      ? ['ip', 'netns', 'exec', target.podNetns, ...command]
+      : command;
   const result = await run(argv, { env: { ...target.env }, timeoutMs, nothrow: true });
   const output = `${result.stdout}${result.stderr}`.slice(0, 10 * 1024);
   if (result.exitCode === 0) return { ok: true, output };

@@ -108,7 +108,8 @@ export function nodeStatus(config: AgentConfig, facts: HostFacts, network: Netwo
     ],
     capacity: resources,
     allocatable: resources,
-    daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+    // Where the API server reaches this node's kubelet API (pods/log); 0 when the agent serves none.
+    daemonEndpoints: { kubeletEndpoint: { Port: config.kubeletServer?.port ?? 0 } },
     nodeInfo: {
       machineID: facts.machineId,
       systemUUID: facts.machineId,

@@ -16,6 +16,13 @@ export interface PersistedContainer {
   startedAt?: string;
   containerId?: string;
   lastContainerId?: string;
+  /**
+   * The running instance's termination-message file and where its output starts in the log: a
+   * restarted agent that adopts the process reads the message from there when it ends. Once it
+   * has ended, the message is part of `terminated`.
+   */
+  messageFile?: string;
+  logOffset?: number;
   /** Set when the container is not running. */
   terminated?: Omit<TerminatedState, 'startedAt' | 'finishedAt'> & { startedAt?: string; finishedAt: string };
   lastTerminated?: Omit<TerminatedState, 'startedAt' | 'finishedAt'> & { startedAt?: string; finishedAt: string };

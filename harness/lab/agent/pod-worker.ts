@@ -1,19 +1,22 @@
-import { mkdir } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { V1Container, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import type { CrashLoopBackoff } from './backoff.ts';
 import { buildContainerEnv, ContainerConfigError, type EnvLookups, expandVars } from './container-env.ts';
 import { abortableSleep, type HandlerTarget, runLifecycleHandler } from './handlers.ts';
 import { type ContainerCommand, type ImageContext, resolveContainerCommand } from './image.ts';
+import { ensureMountTarget } from './host-placeholders.ts';
 import { hostVethAlias, hostVethName, podDirName, podNetnsName, podRef } from './names.ts';
 import type { PodAttacher, PodAttachTarget } from './pod-attach.ts';
 import type { NodeNetContext } from './pod-network.ts';
 import { type PersistedContainer, type PersistedPod, removePodState, toPersistedTerminated, fromPersistedTerminated, writePodState } from './pod-state.ts';
 import { type ProbeKind, ProbeWorker } from './probe-worker.ts';
-import { adoptContainer, type ContainerProcess, type ExitInfo, spawnContainer, StartError } from './process.ts';
+import { adoptContainer, type ContainerProcess, type ExitInfo, type SpawnSpec, spawnContainer, StartError, waitForMessageMount } from './process.ts';
 import type { PodEvent, PodSink } from './sink.ts';
 import { computePodStatus, kubeletConditionTypes, type RuntimeContainer, type RuntimePod, type TerminatedState, terminatedFromExit } from './status.ts';
 import { stopContainer } from './termination.ts';
+import { composeMessage, createMessageFile, messageDir, messageSpec, readTerminationMessage, removeMessageFile } from './termination-message.ts';
 
 /**
  * Runs one pod, the way a kubelet's pod worker does: sandbox (network namespace, veth, address),
@@ -63,6 +66,9 @@ interface Slot {
   starting: boolean;
   timer?: NodeJS.Timeout;
   stopping?: Promise<void>;
+  /** The current (or last) instance's termination-message file, and where its log output starts. */
+  messageFile?: string;
+  logOffset?: number;
 }
 
 const fieldPath = (slot: Slot) => `${slot.init ? 'spec.initContainers' : 'spec.containers'}{${slot.spec.name}}`;
@@ -170,6 +176,8 @@ export class PodWorker {
       if (persisted.containerId) slot.rt.containerId = persisted.containerId;
       if (persisted.lastContainerId) slot.rt.lastContainerId = persisted.lastContainerId;
       if (persisted.lastTerminated) slot.rt.lastTerminated = fromPersistedTerminated(persisted.lastTerminated);
+      if (persisted.messageFile) slot.messageFile = persisted.messageFile;
+      if (persisted.logOffset !== undefined) slot.logOffset = persisted.logOffset;
       const resolution = resolveContainerCommand(slot.spec, this.deps.image);
       if (resolution.ok) {
         slot.command = resolution.command;
@@ -182,11 +190,13 @@ export class PodWorker {
       if (persisted.pid === undefined || !persisted.procStart || !persisted.startedAt) continue;
       const process = networkIntact ? adoptContainer(persisted.pid, persisted.procStart, new Date(persisted.startedAt)) : undefined;
       if (!process) {
+        const lost = 'The container could not be located when the lab node agent restarted';
         slot.rt.state = {
           kind: 'terminated',
           exitCode: 137,
           reason: 'ContainerStatusUnknown',
-          message: 'The container could not be located when the lab node agent restarted',
+          // What it wrote before it went is still in its message file.
+          message: composeMessage(lost, this.writtenMessage(slot, 137)) ?? lost,
           startedAt: new Date(persisted.startedAt),
           finishedAt: new Date(),
         };
@@ -485,11 +495,21 @@ export class PodWorker {
       const previous = slot.rt.state?.kind === 'terminated' ? slot.rt.state : slot.rt.lastTerminated;
       const previousId = slot.rt.containerId;
       const restart = slot.everStarted;
+      const logPath = this.logPath(slot);
       let process: ContainerProcess;
+      let messageMount: SpawnSpec['messageMount'];
+      let logOffset = 0;
       try {
-        process = spawnContainer({ podNetns: this.podNetns, argv, env, cwd, logPath: join(this.dir, `${slot.spec.name}.log`) });
+        messageMount = await this.prepareMessageMount(slot, restart ? slot.rt.restartCount + 1 : slot.rt.restartCount);
+        if (this.state !== 'running') {
+          await removeMessageFile(messageMount?.hostFile);
+          return;
+        }
+        logOffset = fileSize(logPath);
+        process = spawnContainer({ podNetns: this.podNetns, argv, env, cwd, logPath, ...(messageMount ? { messageMount } : {}) });
       } catch (error) {
         if (!(error instanceof StartError)) throw error;
+        await removeMessageFile(messageMount?.hostFile);
         // Like a runtime that cannot exec the entrypoint: the container "ran" and failed with 128.
         if (restart) {
           slot.rt.restartCount += 1;
@@ -511,6 +531,10 @@ export class PodWorker {
       slot.everStarted = true;
       slot.env = env;
       slot.process = process;
+      // The previous instance's message was read when it ended: its file has served.
+      if (slot.messageFile && slot.messageFile !== messageMount?.hostFile) void removeMessageFile(slot.messageFile).catch(() => {});
+      slot.messageFile = messageMount?.hostFile;
+      slot.logOffset = logOffset;
       slot.rt.containerId = `kth-lab://${process.pid}`;
       slot.rt.state = { kind: 'running', startedAt: process.startedAt };
       slot.rt.ready = false;
@@ -519,6 +543,8 @@ export class PodWorker {
       this.deps.log(`${this.ref}: started ${slot.spec.name} (pid ${process.pid}): ${argv.join(' ')}`);
       void process.exited.then((exit) => this.onExit(slot, process, exit));
       await this.persist();
+      // Hooks and probes exec into the container's mount namespace: not before its file is there.
+      if (messageMount) await waitForMessageMount(process, messageMount.target);
 
       const postStart = slot.spec.lifecycle?.postStart;
       if (postStart) {
@@ -540,7 +566,33 @@ export class PodWorker {
   }
 
   private target(slot: Slot): HandlerTarget {
-    return { podIp: this.podIp ?? '', podNetns: this.podNetns, env: slot.env ?? {}, containerPorts: slot.spec.ports ?? [] };
+    const target: HandlerTarget = { podIp: this.podIp ?? '', podNetns: this.podNetns, env: slot.env ?? {}, containerPorts: slot.spec.ports ?? [] };
+    // Exec hooks and probes see what the container sees (its message file), as in a real runtime.
+    if (slot.messageFile && slot.process && !slot.process.hasExited()) target.containerPid = slot.process.pid;
+    return target;
+  }
+
+  private logPath(slot: Slot): string {
+    return join(this.dir, `${slot.spec.name}.log`);
+  }
+
+  /** The instance's own message file, and a mount target on the host for it to cover. */
+  private async prepareMessageMount(slot: Slot, instance: number): Promise<SpawnSpec['messageMount']> {
+    const { path } = messageSpec(slot.spec);
+    if (!path) return undefined;
+    try {
+      await ensureMountTarget(path, this.deps.labName);
+      return { hostFile: await createMessageFile(this.dir, slot.spec.name, instance), target: path };
+    } catch (error) {
+      throw new StartError(`cannot mount the termination message file on ${path}: ${(error as Error).message}`);
+    }
+  }
+
+  /** What the ended instance left as its termination message ('' when nothing, or no file). */
+  private writtenMessage(slot: Slot, exitCode: number): string {
+    if (!slot.messageFile) return '';
+    const { fallbackToLogs } = messageSpec(slot.spec);
+    return readTerminationMessage({ file: slot.messageFile, fallbackToLogs, logPath: this.logPath(slot), logOffset: slot.logOffset ?? 0 }, exitCode);
   }
 
   private graceMs(): number {
@@ -629,9 +681,13 @@ export class PodWorker {
     for (const probe of slot.probes.values()) probe.stop();
     slot.probes.clear();
     if (this.state === 'detached') return;
-    const terminated: TerminatedState = exit.observed
+    let terminated: TerminatedState = exit.observed
       ? terminatedFromExit({ exitCode: exit.exitCode, signal: exit.signal, startedAt: process.startedAt, finishedAt: exit.finishedAt })
       : { kind: 'terminated', exitCode: 137, reason: 'ContainerStatusUnknown', message: 'The container exited while the lab node agent was restarting; its exit status is unknown', startedAt: process.startedAt, finishedAt: exit.finishedAt };
+    // Read now, in the same turn as the exit: the next status (the final one, when the pod is being
+    // deleted) must carry it.
+    const message = composeMessage(terminated.message, this.writtenMessage(slot, terminated.exitCode));
+    if (message) terminated = { ...terminated, message };
     slot.rt.state = terminated;
     slot.rt.ready = false;
     slot.rt.started = false;
@@ -713,6 +769,7 @@ export class PodWorker {
       }
     }
     await removePodState(this.dir).catch(() => {});
+    await rm(messageDir(this.dir), { recursive: true, force: true }).catch(() => {});
     this.deps.backoff.forgetPrefix(`${this.uid}/`);
     this.state = 'finished';
     this.deps.log(`${this.ref}: terminated`);
@@ -820,6 +877,10 @@ export class PodWorker {
         persisted.pid = slot.process.pid;
         persisted.procStart = slot.process.procStart;
         persisted.startedAt = slot.process.startedAt.toISOString();
+        if (slot.messageFile) {
+          persisted.messageFile = slot.messageFile;
+          persisted.logOffset = slot.logOffset ?? 0;
+        }
       } else if (slot.rt.state?.kind === 'terminated') persisted.terminated = toPersistedTerminated(slot.rt.state);
       else if (slot.rt.lastTerminated) persisted.terminated = toPersistedTerminated(slot.rt.lastTerminated);
       return persisted;
@@ -835,5 +896,14 @@ export class PodWorker {
       completed: this.state === 'completed',
       containers,
     });
+  }
+}
+
+/** A log's size now (0 when there is none yet): the next instance's output starts there. */
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
   }
 }

@@ -1,4 +1,5 @@
 import type { V1ContainerState, V1ContainerStatus, V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
+import { podMessageCap, truncateUtf8 } from './termination-message.ts';
 
 /**
  * Pod status computed the way the kubelet computes it (pkg/kubelet/kubelet_pods.go getPhase,
@@ -138,7 +139,7 @@ export function podPhase(pod: V1Pod, init: readonly V1ContainerStatus[], regular
   return 'Pending';
 }
 
-function toApiState(state: RuntimeContainerState | undefined, containerId: string | undefined, defaultWaiting: string): V1ContainerState {
+function toApiState(state: RuntimeContainerState | undefined, containerId: string | undefined, defaultWaiting: string, messageCap: number): V1ContainerState {
   if (!state) return { waiting: { reason: defaultWaiting } };
   switch (state.kind) {
     case 'waiting':
@@ -146,24 +147,24 @@ function toApiState(state: RuntimeContainerState | undefined, containerId: strin
     case 'running':
       return { running: { startedAt: state.startedAt } };
     case 'terminated':
-      return { terminated: terminatedToApi(state, containerId) };
+      return { terminated: terminatedToApi(state, containerId, messageCap) };
   }
 }
 
-function terminatedToApi(state: TerminatedState, containerId: string | undefined): NonNullable<V1ContainerState['terminated']> {
+function terminatedToApi(state: TerminatedState, containerId: string | undefined, messageCap: number): NonNullable<V1ContainerState['terminated']> {
   return {
     exitCode: state.exitCode,
     ...(state.signal ? { signal: state.signal } : {}),
     reason: state.reason,
-    ...(state.message ? { message: state.message } : {}),
+    ...(state.message ? { message: truncateUtf8(state.message, messageCap) } : {}),
     ...(state.startedAt ? { startedAt: state.startedAt } : {}),
     finishedAt: state.finishedAt,
     ...(containerId ? { containerID: containerId } : {}),
   };
 }
 
-function containerStatus(spec: { name: string; image?: string }, runtime: RuntimeContainer | undefined, defaultWaiting: string): V1ContainerStatus {
-  const state = toApiState(runtime?.state, runtime?.containerId, defaultWaiting);
+function containerStatus(spec: { name: string; image?: string }, runtime: RuntimeContainer | undefined, defaultWaiting: string, messageCap: number): V1ContainerStatus {
+  const state = toApiState(runtime?.state, runtime?.containerId, defaultWaiting, messageCap);
   const running = runtime?.state?.kind === 'running';
   const status: V1ContainerStatus = {
     name: spec.name,
@@ -173,7 +174,7 @@ function containerStatus(spec: { name: string; image?: string }, runtime: Runtim
     started: running && (runtime?.started ?? false),
     restartCount: runtime?.restartCount ?? 0,
     state,
-    lastState: runtime?.lastTerminated ? { terminated: terminatedToApi(runtime.lastTerminated, runtime.lastContainerId) } : {},
+    lastState: runtime?.lastTerminated ? { terminated: terminatedToApi(runtime.lastTerminated, runtime.lastContainerId, messageCap) } : {},
   };
   if (runtime?.containerId) status.containerID = runtime.containerId;
   return status;
@@ -188,8 +189,10 @@ export function computePodStatus(pod: V1Pod, runtime: RuntimePod, now: Date): V1
   const previous = pod.status ?? {};
   const hasInit = (pod.spec?.initContainers ?? []).length > 0;
   const defaultWaiting = hasInit ? 'PodInitializing' : 'ContainerCreating';
-  const initStatuses = (pod.spec?.initContainers ?? []).map((c) => containerStatus(c, runtime.initContainers.find((r) => r.name === c.name), defaultWaiting));
-  const statuses = (pod.spec?.containers ?? []).map((c) => containerStatus(c, runtime.containers.find((r) => r.name === c.name), defaultWaiting));
+  // Termination messages share 12 KiB per pod, split evenly (the kubelet's status manager does this).
+  const messageCap = podMessageCap((pod.spec?.initContainers ?? []).length + (pod.spec?.containers ?? []).length);
+  const initStatuses = (pod.spec?.initContainers ?? []).map((c) => containerStatus(c, runtime.initContainers.find((r) => r.name === c.name), defaultWaiting, messageCap));
+  const statuses = (pod.spec?.containers ?? []).map((c) => containerStatus(c, runtime.containers.find((r) => r.name === c.name), defaultWaiting, messageCap));
 
   let phase = podPhase(pod, initStatuses, statuses, runtime.terminal);
   // A pod the agent cannot run and will not retry is Failed; a terminal phase never goes back.

@@ -3,6 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../../../../harness/core/exec.ts';
+import { removeHostPlaceholders } from '../../../../../harness/lab/agent/host-placeholders.ts';
+import { knownLabs } from '../../../../../harness/lab/lab.ts';
 
 /**
  * A throwaway lab "node" for integration tests: a network namespace `kth-test-<id>-n1` with
@@ -55,7 +57,10 @@ export async function createTestNode(options: { podCidr?: string; nodeIp?: strin
   return node;
 }
 
-/** Kills every process marked KTH_LAB=<lab> (by pid), deletes every `kth-<lab>-…` namespace. */
+/**
+ * Kills every process marked KTH_LAB=<lab> (by pid), deletes every `kth-<lab>-…` namespace, and
+ * the host placeholders (host-placeholders.ts) once no lab at all is left.
+ */
 export async function destroyTestLab(labName: string, stateDir?: string): Promise<void> {
   const pids = labProcesses(labName);
   for (const pid of pids) {
@@ -69,6 +74,8 @@ export async function destroyTestLab(labName: string, stateDir?: string): Promis
   const names = list.stdout.trim() ? (JSON.parse(list.stdout) as { name: string }[]).map((n) => n.name) : [];
   for (const name of names.filter((n) => n.startsWith(`kth-${labName}-`))) await run(['ip', 'netns', 'del', name], { nothrow: true });
   if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  // Mount targets the agent made on the host go with the last lab, as `kth lab down` does it.
+  if ((await knownLabs()).length === 0) await removeHostPlaceholders();
 }
 
 /** Pids whose environment carries KTH_LAB=<lab>. */
