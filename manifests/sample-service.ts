@@ -46,6 +46,8 @@ export interface SampleServiceParams {
   image?: string;
   /** @default the harness version */
   imageTag?: string;
+  /** Registry (and path) in front of the default image name: a cluster that pulls the harness images from the user's registry. */
+  imagePrefix?: string;
   /** @default 'IfNotPresent' (images are loaded into nodes, never pulled) */
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   /** @default 3 */
@@ -129,6 +131,7 @@ const paramsSchema = z
     runtime: z.enum(serverRuntimes, { error: `must be one of: ${serverRuntimes.join(', ')}` }).optional(),
     image: z.string().min(1, { error: 'must not be empty' }).optional(),
     imageTag: z.string().regex(/^[\w][\w.-]{0,127}$/, { error: 'must be a Docker tag: letters, digits, _, . and -' }).optional(),
+    imagePrefix: z.string().regex(/^[a-z0-9][a-z0-9.:_/-]*$/i, { error: 'must be a registry and path, e.g. ghcr.io/me' }).optional(),
     imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
     replicas: int(0, 1000).optional(),
     ports: z
@@ -229,13 +232,17 @@ export function renderSampleService(params: SampleServiceParams): SampleServiceO
 
   const container: V1Container = {
     name: component,
-    image: p.image ?? imageRef((p.runtime ?? defaultServerRuntime) === 'go' ? `${component}-go` : component, p.imageTag ?? defaultImageTag()),
+    image: p.image ?? `${p.imagePrefix ? `${p.imagePrefix.replace(/\/+$/, '')}/` : ''}${imageRef((p.runtime ?? defaultServerRuntime) === 'go' ? `${component}-go` : component, p.imageTag ?? defaultImageTag())}`,
     imagePullPolicy: p.imagePullPolicy ?? 'IfNotPresent',
     ports: [
       { name: http ? 'http' : 'grpc', containerPort, protocol: 'TCP' },
       ...(http ? [] : [{ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' }]),
     ],
     env: serverEnv(p.server, containerPort, metricsPort, p.settings ?? {}),
+    // The server leaves its final counters here on exit; the harness reads them from the pod's
+    // status after the pod has gone (the cross-check of runs whose pods change).
+    terminationMessagePath: terminationMessagePath,
+    terminationMessagePolicy: 'File',
     ...(p.readinessProbe === false ? {} : { readinessProbe: readinessProbe(p.server, containerPort, p.readinessProbe) }),
     ...(p.livenessProbe === false ? {} : { livenessProbe: livenessProbe(http ? containerPort : metricsPort, p.livenessProbe), startupProbe: startupProbe(http ? containerPort : metricsPort) }),
     ...(p.preStop ? { lifecycle: preStopHook(p.preStop.seconds, p.preStop.method ?? 'sleep') } : {}),
@@ -323,6 +330,9 @@ export function sampleServiceObjects(params: SampleServiceParams): [V1Deployment
   return [deployment, service];
 }
 
+/** The kubelet's default, stated so the server's env and the container spec name the same file. */
+export const terminationMessagePath = '/dev/termination-log';
+
 function serverEnv(server: SampleServer, port: number, metricsPort: number, settings: Record<string, string | number | boolean>): V1EnvVar[] {
   const table = server === 'http' ? httpSettings : grpcSettings;
   const field = (name: string, fieldPath: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
@@ -334,6 +344,7 @@ function serverEnv(server: SampleServer, port: number, metricsPort: number, sett
     { name: table.host.env, value: '0.0.0.0' },
     { name: table.port.env, value: String(port) },
     ...(server === 'grpc' ? [{ name: grpcSettings.metricsPort.env, value: String(metricsPort) }] : []),
+    { name: table.terminationLog.env, value: terminationMessagePath },
     ...Object.entries(settings).map(([key, value]) => ({ name: (table as Record<string, { env: string }>)[key]!.env, value: String(value) })),
   ];
 }

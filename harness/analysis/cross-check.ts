@@ -18,14 +18,20 @@ export interface CrossCheckResult {
   agree: boolean;
   /** Every disagreement, in words, for the report (empty when they agree). */
   differences: string[];
+  /**
+   * Pods whose own count could not be known, and why (a server SIGKILLed before it could leave its
+   * final counters, a node that went away): left out of both totals and of the verdict, named here.
+   */
+  missing?: { pod: string; client: number | null; reason: string }[];
 }
 
 /**
  * Client-side attributed counts vs each server's own counter. Nothing is absorbed: a pod missing on
- * either side, or any difference, is listed.
+ * either side, or any difference, is listed. Pods in `missing` (their count cannot be known, for
+ * the reason given) are compared on neither side and listed apart.
  */
-export function crossCheck(client: ReadonlyMap<string, number>, server: ReadonlyMap<string, number> | null, what = 'requests'): CrossCheckResult {
-  const pods = [...new Set([...client.keys(), ...(server?.keys() ?? [])])].sort();
+export function crossCheck(client: ReadonlyMap<string, number>, server: ReadonlyMap<string, number> | null, what = 'requests', missing: ReadonlyMap<string, string> = new Map()): CrossCheckResult {
+  const pods = [...new Set([...client.keys(), ...(server?.keys() ?? [])])].filter((pod) => !missing.has(pod)).sort();
   const rows: CrossCheckRow[] = [];
   const differences: string[] = [];
   for (const pod of pods) {
@@ -39,7 +45,27 @@ export function crossCheck(client: ReadonlyMap<string, number>, server: Readonly
     else if (s === null) differences.push(`${pod}: clients attributed ${c} ${what}, but its server counter was not found`);
     else if (difference !== 0) differences.push(`${pod}: server counted ${s} ${what}, clients attributed ${c} (difference ${difference! > 0 ? '+' : ''}${difference})`);
   }
-  const clientTotal = [...client.values()].reduce((sum, n) => sum + n, 0);
-  const serverTotal = server ? [...server.values()].reduce((sum, n) => sum + n, 0) : null;
-  return { rows, clientTotal, serverTotal, agree: server !== null && differences.length === 0, differences };
+  const counted = (map: ReadonlyMap<string, number>) => [...map].filter(([pod]) => !missing.has(pod)).reduce((sum, [, n]) => sum + n, 0);
+  const clientTotal = counted(client);
+  const serverTotal = server ? counted(server) : null;
+  const result: CrossCheckResult = { rows, clientTotal, serverTotal, agree: server !== null && differences.length === 0, differences };
+  if (missing.size > 0) result.missing = [...missing].sort(([a], [b]) => a.localeCompare(b)).map(([pod, reason]) => ({ pod, client: client.get(pod) ?? null, reason }));
+  return result;
+}
+
+/**
+ * Whether a disagreement is what failed requests explain: a server counts a request when it
+ * arrives, so an answer lost on the way back (a reset, a dropped packet, a client timeout) is one
+ * more on the server's side and one error on the client's. Every difference must be of that kind
+ * (server ≥ client, both known) and together no more than the run's failed requests; a response the
+ * clients attributed that no server counted is never explained.
+ */
+export function explainedByErrors(check: CrossCheckResult, errors: number): boolean {
+  if (check.agree) return true;
+  let extra = 0;
+  for (const row of check.rows) {
+    if (row.difference === null || row.difference < 0) return false;
+    extra += row.difference;
+  }
+  return check.serverTotal !== null && extra <= errors;
 }

@@ -20,6 +20,15 @@ export interface SettingSpec {
 
 export type SettingTable = Readonly<Record<string, SettingSpec>>;
 
+/** Both servers' last setting: where to leave the final counters on exit (final-counters.ts). */
+export const terminationLogSpec = {
+  label: 'termination log',
+  flag: '--termination-log',
+  env: 'KTH_TERMINATION_LOG',
+  value: '<path>',
+  description: "on exit, write the final counters (JSON) to this file: the container's terminationMessagePath; unset = do not",
+} as const satisfies SettingSpec;
+
 function fixText(spec: SettingSpec, expectation: string): string {
   return spec.value === '' ? `set ${spec.env} to ${expectation}` : `set ${spec.env}/${spec.flag} to ${expectation}`;
 }

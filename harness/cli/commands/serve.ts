@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { type Command, Option } from 'commander';
 import { badInput } from '../../core/errors.ts';
 import { ExitCode } from '../../core/exit-codes.ts';
+import { type FinalCounters, writeFinalCounters } from '../../workloads/final-counters.ts';
 import { startGrpcServer } from '../../workloads/grpc/server.ts';
 import { grpcSettings, parseGrpcServerOptions } from '../../workloads/grpc/options.ts';
 import { startHttpServer } from '../../workloads/http/server.ts';
@@ -40,7 +41,10 @@ export function registerServe(program: Command): void {
     if (http.runtime() === 'go') return execGoServer('http', http.cliArgs());
     const server = await startHttpServer(http.values());
     process.stdout.write(`kth serve http listening on ${formatPeer(server.host, server.port)}\n`);
-    await serveUntilSignal('http', server);
+    await serveUntilSignal('http', server, () => {
+      const metrics = server.metrics();
+      return { pod: server.config.pod, requests: metrics.requestsTotal, connections: metrics.connectionsTotal, goaways: null };
+    });
   });
 
   const grpc = withSettings(
@@ -54,7 +58,10 @@ export function registerServe(program: Command): void {
     process.stdout.write(
       `kth serve grpc listening on ${formatPeer(server.host, server.port)} metrics on ${formatPeer(server.host, server.metricsPort)}\n`,
     );
-    await serveUntilSignal('grpc', server);
+    await serveUntilSignal('grpc', server, () => {
+      const metrics = server.metrics();
+      return { pod: server.config.pod, requests: metrics.repliesTotal, connections: metrics.connectionsTotal, goaways: metrics.goawaysSent ?? null };
+    });
   });
 }
 
@@ -108,11 +115,15 @@ async function execGoServer(mode: 'http' | 'grpc', args: string[]): Promise<neve
 }
 
 interface Stoppable {
+  readonly config: { terminationLog: string };
   shutdown(): Promise<{ drained: boolean; connectionsForced: number }>;
 }
 
-/** Serves until SIGTERM/SIGINT, shuts down as configured, then exits; a second signal exits at once. */
-async function serveUntilSignal(mode: string, server: Stoppable): Promise<never> {
+/**
+ * Serves until SIGTERM/SIGINT, shuts down as configured, leaves the final counters in the
+ * termination log (when one is set), then exits; a second signal exits at once.
+ */
+async function serveUntilSignal(mode: string, server: Stoppable, finalCounters: () => Omit<FinalCounters, 'kth'>): Promise<never> {
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -126,5 +137,6 @@ async function serveUntilSignal(mode: string, server: Stoppable): Promise<never>
   process.stderr.write(
     `kth serve ${mode}: ${result.drained ? 'drained' : `closed ${result.connectionsForced} connection(s) without draining`}, exiting\n`,
   );
+  await writeFinalCounters(server.config.terminationLog, finalCounters());
   process.exit(code);
 }

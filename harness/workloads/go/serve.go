@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"kth-sample-server/internal/conntrack"
+	"kth-sample-server/internal/final"
 	"kth-sample-server/internal/grpcserver"
 	"kth-sample-server/internal/httpserver"
 	"kth-sample-server/internal/identity"
@@ -27,7 +28,7 @@ func serveHTTP(args []string) error {
 	}
 	// The first stdout line is machine-readable: callers using --port 0 learn the chosen port.
 	fmt.Printf("kth serve http listening on %s\n", identity.FormatPeer(cfg.Host, server.Port))
-	return serveUntilSignal("http", signals, server.Shutdown)
+	return serveUntilSignal("http", signals, server.Shutdown, func() { final.Write(cfg.TerminationLog, server.Final()) })
 }
 
 func serveGRPC(args []string) error {
@@ -43,7 +44,7 @@ func serveGRPC(args []string) error {
 	}
 	fmt.Printf("kth serve grpc listening on %s metrics on %s\n",
 		identity.FormatPeer(cfg.Host, server.Port), identity.FormatPeer(cfg.Host, server.MetricsPort))
-	return serveUntilSignal("grpc", signals, server.Shutdown)
+	return serveUntilSignal("grpc", signals, server.Shutdown, func() { final.Write(cfg.TerminationLog, server.Final()) })
 }
 
 func parse(command, description string, table []settings.Setting, args []string) error {
@@ -60,9 +61,10 @@ func notify() chan os.Signal {
 	return signals
 }
 
-// serveUntilSignal waits for SIGTERM or SIGINT, shuts down as configured and exits 0 (130 after
-// SIGINT); a second signal exits at once. Stderr says what happened, in the Node CLI's words.
-func serveUntilSignal(mode string, signals chan os.Signal, shutdown func() conntrack.DrainResult) error {
+// serveUntilSignal waits for SIGTERM or SIGINT, shuts down as configured, leaves the final
+// counters, and exits 0 (130 after SIGINT); a second signal exits at once. Stderr says what
+// happened, in the Node CLI's words.
+func serveUntilSignal(mode string, signals chan os.Signal, shutdown func() conntrack.DrainResult, leaveCounters func()) error {
 	sig := <-signals
 	name, code := "SIGTERM", problem.ExitOK
 	if sig == syscall.SIGINT {
@@ -79,5 +81,6 @@ func serveUntilSignal(mode string, signals chan os.Signal, shutdown func() connt
 		outcome = fmt.Sprintf("closed %d connection(s) without draining", result.Forced)
 	}
 	fmt.Fprintf(os.Stderr, "kth serve %s: %s, exiting\n", mode, outcome)
+	leaveCounters()
 	return exitCode(code)
 }

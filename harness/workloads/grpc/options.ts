@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { DownwardEnv } from '../identity.ts';
-import { booleanSetting, durationSetting, parseSettings, portSetting, textSetting, type SettingTable } from '../settings.ts';
+import { booleanSetting, durationSetting, parseSettings, portSetting, type SettingTable, terminationLogSpec, textSetting } from '../settings.ts';
 
 /** Every gRPC server setting, as a flag and an env var (`kth serve grpc --help` lists them). */
 export const grpcSettings = {
@@ -61,6 +61,7 @@ export const grpcSettings = {
     description: 'tryShutdown deadline; then forceShutdown cancels what is left',
   },
   drain: { label: 'drain', flag: '--no-drain', env: 'KTH_DRAIN', value: '', description: 'on SIGTERM exit at once, cancelling running RPCs (to show the damage)' },
+  terminationLog: terminationLogSpec,
 } as const satisfies SettingTable;
 
 const s = grpcSettings;
@@ -81,6 +82,7 @@ export const grpcServerOptionsSchema = z.strictObject({
   shutdownDelayMs: durationSetting(s.shutdownDelayMs, 0),
   drainTimeoutMs: durationSetting(s.drainTimeoutMs, 30_000),
   drain: booleanSetting(s.drain, true),
+  terminationLog: textSetting(s.terminationLog, () => '', { allowEmpty: true }),
 });
 
 export type GrpcServerConfig = z.output<typeof grpcServerOptionsSchema>;

@@ -10,6 +10,7 @@ import {
   ratioSetting,
   textSetting,
   type SettingTable,
+  terminationLogSpec,
 } from '../settings.ts';
 
 /** Every HTTP server setting, as a flag and an env var (`kth serve http --help` lists them). */
@@ -72,6 +73,7 @@ export const httpSettings = {
     description: 'longest wait for in-flight requests while draining; then remaining connections are closed',
   },
   drain: { label: 'drain', flag: '--no-drain', env: 'KTH_DRAIN', value: '', description: 'on SIGTERM exit at once, dropping in-flight requests (to show the damage)' },
+  terminationLog: terminationLogSpec,
 } as const satisfies SettingTable;
 
 const s = httpSettings;
@@ -93,6 +95,7 @@ export const httpServerOptionsSchema = z.strictObject({
   shutdownDelayMs: durationSetting(s.shutdownDelayMs, 0),
   drainTimeoutMs: durationSetting(s.drainTimeoutMs, 30_000),
   drain: booleanSetting(s.drain, true),
+  terminationLog: textSetting(s.terminationLog, () => '', { allowEmpty: true }),
 });
 
 /**

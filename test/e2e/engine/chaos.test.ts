@@ -70,6 +70,21 @@ describe.each(['iptables', 'cilium'])('chaos on the embedded lab in %s mode: the
     expect(prestop!.metrics!.propagationLagMs).toBeGreaterThan(0);
     expect(prestop!.metrics!.propagationLagMs).toBeLessThan(12_000);
   });
+
+  it('GIVEN pods replaced under load THEN the servers\' own counts still cross-check the clients, old pods included (their final counters read from the termination messages)', () => {
+    for (const run of report.runs) {
+      const check = run.crossCheck!;
+      expect(check.missing).toBeUndefined();
+      // 3 old pods (gone by the end) and 3 new ones, every one with its own count.
+      expect(check.rows).toHaveLength(6);
+      for (const row of check.rows) expect(row.server).not.toBeNull();
+      // A request the servers counted but whose answer was lost is a failed request: within the errors.
+      expect(Math.abs(run.totals!.serverCounted! - run.totals!.attributed)).toBeLessThanOrEqual(run.errors!.total);
+    }
+    const prestop = report.runs.find((run) => run.variant === 'prestop-sleep')!;
+    expect(prestop.crossCheck!.agree).toBe(true);
+    expect(prestop.totals!.serverCounted).toBe(prestop.totals!.attributed);
+  });
 });
 
 describe.each(['iptables', 'cilium'])('chaos on the embedded lab in %s mode: the scale-out-rebalance scenario', (mode) => {
@@ -98,6 +113,14 @@ describe.each(['iptables', 'cilium'])('chaos on the embedded lab in %s mode: the
       for (const pod of run.pods!) expect(pod.requests).toBeGreaterThan(0);
       expect(run.metrics!.rebalanceSeconds).toBeGreaterThan(0);
       expect(run.errors!.total).toBe(0);
+    }
+  });
+
+  it('GIVEN a scale-out under load THEN every run cross-checks exactly against the servers\' own counts, the new pods included', () => {
+    for (const run of report.runs) {
+      expect(run.crossCheck).toMatchObject({ agree: true });
+      expect(run.crossCheck!.rows).toHaveLength(6);
+      expect(run.totals!.serverCounted).toBe(run.totals!.attributed);
     }
   });
 });

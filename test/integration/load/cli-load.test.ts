@@ -42,6 +42,18 @@ describe('kth load', () => {
     expect(run.crossCheck.agree).toBe(true);
   });
 
+  it('GIVEN kth load counters with one server unreachable THEN it fails naming it; with --allow-unreachable THEN it lists that server with its error beside the other\'s counts', async () => {
+    const endpoints = `cli-pod=${pod.url}/metrics,gone=http://127.0.0.1:1/metrics`;
+    const strict = await kth(['load', 'counters', '--server-metrics', endpoints]);
+    expect(strict.code).toBe(3);
+    expect(strict.stderr).toContain('http://127.0.0.1:1/metrics');
+    const tolerant = await kth(['load', 'counters', '--server-metrics', endpoints, '--allow-unreachable']);
+    expect(tolerant.code).toBe(0);
+    const [reached, gone] = JSON.parse(tolerant.stdout) as [{ pod: string; requests: number }, { pod: string; error: string }];
+    expect(reached).toMatchObject({ pod: 'cli-pod', requests: expect.any(Number) });
+    expect(gone).toEqual({ pod: 'gone', url: 'http://127.0.0.1:1/metrics', error: expect.stringContaining('ECONNREFUSED') });
+  });
+
   it('GIVEN the table form THEN per-pod rows, errors and latency are printed', async () => {
     const { code, stdout } = await kth(['load', 'http', '--target', `${pod.url}/`, '--model', 'short-lived', '--rate', '50', '--duration', '1s']);
     expect(code).toBe(0);

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"kth-sample-server/internal/conntrack"
+	"kth-sample-server/internal/final"
 	"kth-sample-server/internal/promtext"
 )
 
@@ -71,4 +72,15 @@ func (c *counters) metricsText(table *conntrack.Table, ready bool) string {
 	}
 	table.WriteSeries(&w, series, ready)
 	return w.String()
+}
+
+// Final is what the server leaves in its termination message on exit.
+func (s *Server) Final() final.Counters {
+	s.counters.mu.Lock()
+	goaways := map[string]uint64{}
+	for reason, n := range s.counters.goaways {
+		goaways[reason] = n
+	}
+	s.counters.mu.Unlock()
+	return final.Counters{Pod: s.cfg.Pod.Pod, Requests: s.counters.replies.Load(), Connections: s.table.Total(), Goaways: goaways}
 }

@@ -23,6 +23,7 @@ type Config struct {
 	ShutdownDelay         time.Duration
 	DrainTimeout          time.Duration
 	Drain                 bool
+	TerminationLog        string
 }
 
 var (
@@ -57,6 +58,7 @@ func Settings(c *Config) []settings.Setting {
 			Description: "GracefulStop deadline; then Stop cancels what is left"}, &c.DrainTimeout, 30*time.Second),
 		settings.Bool(settings.Spec{Label: "drain", Flag: "--no-drain", Env: "KTH_DRAIN",
 			Description: "on SIGTERM exit at once, cancelling running RPCs (to show the damage)"}, &c.Drain, true),
+		settings.Text(settings.TerminationLogSpec, &c.TerminationLog, empty, true),
 	}
 }
 

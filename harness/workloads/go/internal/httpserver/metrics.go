@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"kth-sample-server/internal/conntrack"
+	"kth-sample-server/internal/final"
 	"kth-sample-server/internal/promtext"
 )
 
@@ -77,4 +78,9 @@ func (c *counters) metricsText(table *conntrack.Table, ready bool) string {
 	w.Sample("kth_http_connections_active", float64(table.Active()))
 	table.WriteSeries(&w, series, ready)
 	return w.String()
+}
+
+// Final is what the server leaves in its termination message on exit.
+func (s *Server) Final() final.Counters {
+	return final.Counters{Pod: s.cfg.Pod.Pod, Requests: s.counters.requests.Load(), Connections: s.table.Total()}
 }

@@ -22,6 +22,7 @@ type Config struct {
 	ShutdownDelay            time.Duration
 	DrainTimeout             time.Duration
 	Drain                    bool
+	TerminationLog           string
 }
 
 // MaxPayloadBytes is the largest ?payload_bytes= / --response-bytes.
@@ -62,6 +63,7 @@ func Settings(c *Config) []settings.Setting {
 			Description: "longest wait for in-flight requests while draining; then remaining connections are closed"}, &c.DrainTimeout, 30*time.Second),
 		settings.Bool(settings.Spec{Label: "drain", Flag: "--no-drain", Env: "KTH_DRAIN",
 			Description: "on SIGTERM exit at once, dropping in-flight requests (to show the damage)"}, &c.Drain, true),
+		settings.Text(settings.TerminationLogSpec, &c.TerminationLog, empty, true),
 	}
 }
 

@@ -198,3 +198,8 @@ func shown(raw string) string {
 	}
 	return "'" + raw + "'"
 }
+
+// TerminationLogSpec is both servers' last setting: where to leave the final counters on exit
+// (harness/workloads/final-counters.ts).
+var TerminationLogSpec = Spec{Label: "termination log", Flag: "--termination-log", Env: "KTH_TERMINATION_LOG", Value: "<path>",
+	Description: "on exit, write the final counters (JSON) to this file: the container's terminationMessagePath; unset = do not"}
