@@ -22,6 +22,7 @@ const commandGroups: Record<string, () => Promise<Register>> = {
   run: async () => (await import('./commands/run.ts')).registerRun,
   inspect: async () => (await import('./commands/inspect.ts')).registerInspect,
   init: async () => (await import('./commands/init.ts')).registerInit,
+  existing: async () => (await import('./commands/existing.ts')).registerExisting,
 };
 
 // The CLI is the only layer that prints errors and chooses exit codes; everything below throws.

@@ -11,7 +11,10 @@ import { reportSchemaVersion, reportStatus, type Report, type RunReport } from '
 import { writeReport, type WrittenReport } from '../report/write.ts';
 import { executeRun, type ResolvedRun } from './execute.ts';
 import { planScenario, specsOf, type RunPlan } from './plan.ts';
-import { labChaosUnsupported, labUnsupported, openLab } from './providers/lab.ts';
+import { existingProvider } from './providers/existing.ts';
+import { openExistingSession } from '../existing/session.ts';
+import { labProvider } from './providers/lab.ts';
+import type { ClusterProvider, OpenCluster } from './providers/provider.ts';
 import { loadScenario } from './scenario.ts';
 import { recommend } from './recommend.ts';
 import type { RunProgress } from './progress.ts';
@@ -26,6 +29,8 @@ export interface RunScenarioOptions {
   proxyModes?: ProxyMode[];
   /** Every workload's server runtime (--runtime), instead of the scenario's. */
   runtime?: ServerRuntime;
+  /** `--provider existing`: which cluster, and how to use it (checked before anything is created: existing/session.ts). */
+  existing?: { kubeconfig?: string; context?: string; imagePrefix?: string; allowClusterChaos: boolean; detectProxyMode: boolean };
   /** The nodes' kernel for every lab (default auto: a guest where the host kernel cannot run a mode). */
   kernel?: KernelChoice;
   outDir: string;
@@ -82,6 +87,22 @@ function errored(plan: RunPlan, error: unknown, durationMs: number): RunReport {
   return { proxyMode: plan.proxyMode, variant: plan.variant, status: 'error', reason: formatError(error), durationMs, timeline: [], series: [], checks: [] };
 }
 
+/** Opens the existing cluster for a scenario's plan: its needs (drains, PDBs) decide the permissions checked. */
+async function openExisting(options: RunScenarioOptions, plan: ReturnType<typeof planScenario>) {
+  const request = options.existing ?? { allowClusterChaos: false, detectProxyMode: false };
+  const specs = plan.runs.map(specsOf);
+  const session = await openExistingSession({
+    ...(request.kubeconfig ? { kubeconfig: request.kubeconfig } : {}),
+    ...(request.context ? { context: request.context } : {}),
+    ...(request.imagePrefix ? { imagePrefix: request.imagePrefix } : {}),
+    proxyModes: request.detectProxyMode ? 'detected' : options.proxyModes,
+    scenarioModes: plan.proxyModes,
+    needs: { drain: specs.some((s) => s.chaos.some((c) => c.spec.action === 'node-drain')), pdb: specs.some((s) => s.workload.pdb !== undefined) },
+    log: options.log,
+  });
+  return { ...request, session };
+}
+
 /**
  * `kth run`: the pipeline of one scenario. Plan (all input validated before any cluster exists) →
  * per proxy mode: a cluster → per variant: deploy, settle, load and chaos, collect, checks → the
@@ -91,12 +112,18 @@ function errored(plan: RunPlan, error: unknown, durationMs: number): RunReport {
 export async function runScenario(options: RunScenarioOptions): Promise<RunScenarioResult> {
   const provider = options.provider ?? 'lab';
   const scenario = await loadScenario(options.file);
-  const plan = planScenario(scenario.spec, { timeScale: options.timeScale, ...(options.proxyModes ? { proxyModes: options.proxyModes } : {}), ...(options.runtime ? { runtime: options.runtime } : {}) });
+  const planFor = (proxyModes: ProxyMode[] | undefined) => planScenario(scenario.spec, { timeScale: options.timeScale, ...(proxyModes ? { proxyModes } : {}), ...(options.runtime ? { runtime: options.runtime } : {}) });
+  // An existing cluster runs one proxy mode, its own: found (and everything else checked) before the plan is final.
+  const existing = provider === 'existing' ? await openExisting(options, planFor(options.proxyModes)) : undefined;
+  const plan = planFor(existing ? existing.session.proxyModes : options.proxyModes);
   // A missing Go server is found before any cluster exists (the lab maps the -go images to it).
-  if (plan.runs.some((run) => run.workload.runtime === 'go')) requireGoServer();
-  if (provider !== 'lab') {
-    throw new HarnessError('environment', `provider '${provider}' is not available yet in this version`, { where: '--provider', hint: 'use --provider lab (the embedded default)' });
+  if (provider === 'lab' && plan.runs.some((run) => run.workload.runtime === 'go')) requireGoServer();
+  if (provider === 'kind') {
+    throw new HarnessError('environment', `provider '${provider}' is not available yet in this version`, { where: '--provider', hint: 'use --provider lab (the embedded default), or --provider existing --kubeconfig <a kind cluster\'s kubeconfig>' });
   }
+  const clusters: ClusterProvider = existing
+    ? existingProvider({ target: existing.session.target, facts: existing.session.facts, ...(existing.imagePrefix ? { imagePrefix: existing.imagePrefix } : {}), allowClusterChaos: existing.allowClusterChaos, retain: options.retain })
+    : labProvider({ nodes: plan.nodes, ...(scenario.spec.cilium ? { cilium: scenario.spec.cilium } : {}), ...(scenario.spec.ipvs ? { ipvs: scenario.spec.ipvs } : {}), ...(options.kernel ? { kernel: options.kernel } : {}), retain: options.retain });
   const startedAt = new Date();
   const runId = `${scenario.spec.name}-${startedAt.toISOString().replace(/[:.]/g, '-')}`;
   const dir = resolve(options.outDir, runId);
@@ -108,7 +135,14 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
     startedAt: startedAt.toISOString(),
     finishedAt: startedAt.toISOString(),
     timeScale: options.timeScale,
-    environment: { provider, kubernetesVersion: KUBERNETES_VERSION, kernel: release(), harnessVersion: harnessVersion(), host: hostname() },
+    environment: {
+      provider,
+      kubernetesVersion: existing?.session.facts.kubernetesVersion ?? KUBERNETES_VERSION,
+      kernel: release(),
+      harnessVersion: harnessVersion(),
+      host: hostname(),
+      ...(existing ? { cluster: existing.session.facts } : {}),
+    },
     runs: [],
   };
   const save = async () => {
@@ -130,7 +164,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
   try {
     for (const proxyMode of plan.proxyModes) {
       const runs = plan.runs.filter((run) => run.proxyMode === proxyMode);
-      const why = await labUnsupported(proxyMode, options.kernel);
+      const why = await clusters.unsupported(proxyMode);
       if (why) {
         options.log(`[${proxyMode}] unsupported here: ${why}`);
         for (const run of runs) report.runs.push(unsupported(run, why));
@@ -138,7 +172,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
         continue;
       }
       // Runs whose faults this mode cannot take are refused with the reason, before any lab starts.
-      const refused = runs.map((run) => [run, labChaosUnsupported(proxyMode, options.kernel, specsOf(run).chaos.map((c) => c.spec))] as const).filter(([, reason]) => reason);
+      const refused = runs.map((run) => [run, clusters.chaosUnsupported(proxyMode, specsOf(run).chaos.map((c) => c.spec))] as const).filter(([, reason]) => reason);
       for (const [run, reason] of refused) {
         options.log(`[${run.id}] unsupported here: ${reason}`);
         report.runs.push(unsupported(run, reason!));
@@ -149,10 +183,10 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
         if (runs.length === 0) continue;
       }
       const started = performance.now();
-      let lab: Awaited<ReturnType<typeof openLab>> | undefined;
+      let lab: OpenCluster | undefined;
       try {
-        options.log(`[${proxyMode}] starting a ${plan.nodes}-node lab`);
-        lab = await openLab({ proxyMode, nodes: plan.nodes, ...(proxyMode === 'cilium' && scenario.spec.cilium ? { cilium: scenario.spec.cilium } : {}), ...(proxyMode === 'ipvs' && scenario.spec.ipvs ? { ipvs: scenario.spec.ipvs } : {}), ...(options.kernel ? { kernel: options.kernel } : {}), retain: options.retain, log: (line) => options.log(`[${proxyMode}] ${line}`) });
+        options.log(existing ? `[${proxyMode}] on context ${existing.session.target.context} (${existing.session.target.server})` : `[${proxyMode}] starting a ${plan.nodes}-node lab`);
+        lab = await clusters.open(proxyMode, (line) => options.log(`[${proxyMode}] ${line}`));
         openLabDown = options.retain ? undefined : lab.down;
         const kernel = lab.dataplane.kernel;
         if (kernel?.where === 'guest') {
@@ -178,7 +212,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
           files = await save();
         }
       } finally {
-        if (options.retain) options.log(`[${proxyMode}] lab ${lab.name} kept: kth lab down --name ${lab.name}`);
+        if (options.retain) options.log(`[${proxyMode}] ${lab.kept}`);
         else {
           await lab.down();
           openLabDown = undefined;

@@ -82,6 +82,7 @@ const loadSchema = z.strictObject({
   maxConnectionAge: duration().optional(),
   keepalive: duration().optional(),
   unit: z.enum(['connections', 'requests']).optional(),
+  generators: count(1).max(20, { error: 'must be ≤ 20' }).optional(),
 });
 
 const at = duration();
@@ -318,6 +319,7 @@ function runProblems(workload: Obj | undefined, loads: readonly (Obj | undefined
     }
     if (protocol !== undefined && server !== undefined && protocol !== server) add(here('protocol'), `a ${protocol} load cannot drive the ${server} server (workload.server)`);
     if (load.from === 'external' && serviceType === 'ClusterIP') add(here('from'), 'external clients need workload.serviceType NodePort or LoadBalancer');
+    if (Number(load.generators ?? 1) > 1 && load.from === 'external') add(here('generators'), 'generators are load pods inside the cluster; an external load runs from one place (leave generators out, or use from: pod)');
     const start = load.startTime === undefined ? 0 : msOf(load.startTime);
     const length = msOf(load.duration);
     lastEnd = lastEnd === undefined || start === undefined || length === undefined ? undefined : Math.max(lastEnd, start + length);

@@ -93,6 +93,13 @@ export interface LoadSpec {
   keepalive?: Duration;
   /** χ² sampling unit. @default 'requests' for short-lived, else 'connections' */
   unit?: 'connections' | 'requests';
+  /**
+   * Load pods running this load together, each on a different node where there are enough (so
+   * every node's proxy is exercised), each with the whole load: its connections and its rate (N
+   * generators offer N × rate). They start at one shared time and their results merge exactly:
+   * counts summed, latency histograms merged. Only `from: 'pod'`. @default 1
+   */
+  generators?: number;
 }
 
 /**

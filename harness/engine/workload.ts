@@ -41,8 +41,8 @@ export function workloadParams(workload: WorkloadSpec, names: { name: string; na
 }
 
 /** The scenario's PodDisruptionBudget, when it declares one. */
-export function workloadObjects(workload: WorkloadSpec, names: { name: string; namespace: string; runId: string }, nodeNames: readonly string[] = []): KubernetesObject[] {
-  const objects: KubernetesObject[] = sampleServiceObjects(workloadParams(workload, names, nodeNames));
+export function workloadObjects(workload: WorkloadSpec, names: { name: string; namespace: string; runId: string }, nodeNames: readonly string[] = [], imagePrefix?: string): KubernetesObject[] {
+  const objects: KubernetesObject[] = sampleServiceObjects({ ...workloadParams(workload, names, nodeNames), ...(imagePrefix ? { imagePrefix } : {}) });
   if (workload.pdb) objects.push(sampleDisruptionBudget({ ...names, ...workload.pdb }));
   return objects;
 }

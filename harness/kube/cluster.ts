@@ -29,6 +29,11 @@ export interface Cluster {
 export function connect(kubeconfigPath: string): Cluster {
   const kubeconfig = new KubeConfig();
   kubeconfig.loadFromFile(kubeconfigPath);
+  return clusterOf(kubeconfig);
+}
+
+/** The API clients of a loaded kubeconfig (its current context). */
+export function clusterOf(kubeconfig: KubeConfig): Cluster {
   return {
     kubeconfig,
     core: kubeconfig.makeApiClient(CoreV1Api),

@@ -2,7 +2,7 @@ import { escapeXml as esc } from './escape.ts';
 import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel } from './format.ts';
 import { reportStatus, type Report, type RunReport, type RunStatus } from './model.ts';
 import { legendSwatch, rateChartSvg, seriesStyle, shareBarsSvg } from './svg.ts';
-import { checkValue, chiSquareText, comparison, crossCheckVerdict, dataplaneText, emulatedCaveat, goawayText, latencyBasis, loadBalancerText, numberedTimeline, propagationText, rateSeries, rebalanceText, recommendationLines } from './view.ts';
+import { checkValue, chiSquareText, clusterText, comparison, generatorTable, crossCheckVerdict, dataplaneText, emulatedCaveat, goawayText, latencyBasis, loadBalancerText, numberedTimeline, propagationText, rateSeries, rebalanceText, recommendationLines } from './view.ts';
 
 /**
  * index.html: one self-contained file (inline CSS and SVG, no script, nothing fetched), written as
@@ -20,6 +20,7 @@ export function renderHtml(report: Report): string {
     meta('scenario file', `${report.scenario.file} (sha256 ${report.scenario.sha256.slice(0, 12)})`),
     meta('environment', `${env.provider} · Kubernetes ${env.kubernetesVersion} · kernel ${env.kernel} · kth ${env.harnessVersion} · ${env.host}`),
     ...(env.guestKernels?.length ? [meta('guest kernels', `${env.guestKernels.join('; ')}. ${emulatedCaveat}`)] : []),
+    ...(clusterText(report) ? [meta('cluster', clusterText(report)!)] : []),
     meta('time', `${report.startedAt} → ${report.finishedAt}${report.timeScale !== 1 ? ` (time scale ${report.timeScale})` : ''}`),
     '</dl></header>',
     report.runs.length > 1 ? comparisonSection(report) : '',
@@ -121,6 +122,10 @@ function runSection(run: RunReport, id: string): string {
       items.push(`<dt>cross-check</dt><dd${verdict.agree === false ? ' class="fail"' : ''}>${esc(verdict.text)}${verdict.differences.length ? `<ul>${verdict.differences.map((d) => `<li>${esc(d)}</li>`).join('')}</ul>` : ''}</dd>`);
     }
     out.push('<h3>Fairness and totals</h3>', `<dl class="meta">${items.join('')}</dl>`);
+  }
+  const generators = generatorTable(run);
+  if (generators) {
+    out.push('<h3>Load generators</h3><p>Each ran the whole load; their counts and latencies merge exactly into the figures above. Started late: against the shared start time, by the generator\'s own clock.</p>', table(generators.head.map(esc), generators.rows.map((row) => row.map(esc)), 'numbers'));
   }
   if (run.errors) {
     const kinds = Object.entries(run.errors.byKind).sort((a, b) => b[1] - a[1]);

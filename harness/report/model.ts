@@ -76,6 +76,11 @@ export interface RunReport extends Partial<RunSummary> {
   dataplane?: { implementation: string; version: string; options: Record<string, string | number | boolean>; features?: Record<string, string | number | boolean>; kernel?: RunKernel };
   /** The sample server that answered: its runtime and library (grpc-js and grpc-go time MaxConnectionAge differently). */
   server?: { kind: 'http' | 'grpc'; runtime: 'node' | 'go'; implementation: string };
+  /**
+   * Loads run by several generators (`generators` in the scenario): one row per generator, in load
+   * order. Absent when every load ran from one place.
+   */
+  generators?: GeneratorRow[];
   /** Per load name: its own summary (the run-level fields above sum every load). */
   loads?: Record<string, RunSummary>;
   timeline: TimelineEntry[];
@@ -114,6 +119,8 @@ export interface Report {
     host: string;
     /** Proxy modes whose nodes ran in a guest kernel, and which: e.g. "ipvs: guest 6.1.0-57-amd64, emulated (qemu TCG)". */
     guestKernels?: string[];
+    /** `--provider existing`: what the cluster is (its version, nodes, proxy mode and where that was read, cloud hints). */
+    cluster?: { context: string; server: string; kubernetesVersion: string; nodes: number; proxyMode: { mode: string; source: string }; cloud?: string };
   };
   runs: RunReport[];
   /**
@@ -145,4 +152,27 @@ export function reportStatus(report: Pick<Report, 'runs'>): RunStatus {
   if (statuses.includes('failed')) return 'failed';
   if (statuses.length > 0 && statuses.every((status) => status === 'unsupported')) return 'unsupported';
   return 'passed';
+}
+
+/** What one load generator delivered: its node, its own counts and schedule, and whether it kept up. */
+export interface GeneratorRow {
+  load: string;
+  /** 1-based. */
+  generator: number;
+  node: string;
+  /** Requests it sent (its schedule's count). */
+  sent: number;
+  /** Responses it got back, and of all its requests how many failed. */
+  requests: number;
+  errors: number;
+  /** Scheduled requests it could not send (open model, no free connection). */
+  dropped: number;
+  /** Requests sent per second of the load's duration. */
+  ratePerSecond: number;
+  p99Ms: number | null;
+  /** How late it began against the shared start time, by its own clock; null when it was not given one. */
+  startedLateMs: number | null;
+  /** ok; behind: below 95 % of its rate or dropped requests; failed: no result. */
+  status: 'ok' | 'behind' | 'failed';
+  note?: string;
 }

@@ -2,7 +2,7 @@ import { escapeMarkdown, markdownCode } from './escape.ts';
 import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel, statusText } from './format.ts';
 import { markdownTable, unicodeBar } from './markdown-table.ts';
 import { reportStatus, type Report, type RunReport } from './model.ts';
-import { checkValue, chiSquareText, comparison, crossCheckVerdict, dataplaneText, emulatedCaveat, fairShare, latencyBasis, loadBalancerText, propagationText, rebalanceText, recommendationLines } from './view.ts';
+import { checkValue, chiSquareText, clusterText, comparison, generatorTable, crossCheckVerdict, dataplaneText, emulatedCaveat, fairShare, latencyBasis, loadBalancerText, propagationText, rebalanceText, recommendationLines } from './view.ts';
 
 /** Timeline entries listed per run; the rest are in index.html and report.json. */
 const timelineLimit = 20;
@@ -18,6 +18,7 @@ export function renderSummaryMarkdown(report: Report): string {
       `${report.timeScale !== 1 ? ` · time scale ${report.timeScale}` : ''} · ${escapeMarkdown(report.startedAt)} → ${escapeMarkdown(report.finishedAt)}`,
     '',
     ...(env.guestKernels?.length ? [`**Guest kernels:** ${escapeMarkdown(env.guestKernels.join('; '))}. ${escapeMarkdown(emulatedCaveat)}`, ''] : []),
+    ...(clusterText(report) ? [`**Cluster:** ${escapeMarkdown(clusterText(report)!)}`, ''] : []),
   ];
   const table = comparison(report);
   lines.push(markdownTable(table.head.map(escapeMarkdown), table.rows.map((row) => row.map(escapeMarkdown)), table.head.map((_, i) => (i === 0 ? 'l' : 'r'))), '');
@@ -60,6 +61,10 @@ function runSection(run: RunReport): string[] {
   if (run.errors) {
     const kinds = Object.entries(run.errors.byKind).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
     out.push(`**Errors:** ${run.errors.total}${kinds.length ? ` — ${kinds.map(([kind, n]) => `${markdownCode(kind)} ${n}`).join(', ')}` : ''}`, '');
+  }
+  const generators = generatorTable(run);
+  if (generators) {
+    out.push('**Load generators** (each ran the whole load; their counts and latencies merge exactly above; started late: against the shared start time, by its own clock):', '', markdownTable(generators.head, generators.rows.map((row) => row.map(escapeMarkdown)), generators.head.map((_, i) => (i < 3 || i === 9 ? 'l' : 'r'))), '');
   }
   if (run.latencyMs) {
     const l = run.latencyMs;

@@ -73,9 +73,12 @@ export function chiSquareText(run: Pick<RunReport, 'metrics'>): string {
 export function crossCheckVerdict(run: Pick<RunReport, 'crossCheck' | 'totals'>): { agree: boolean | null; text: string; differences: string[] } {
   const check = run.crossCheck;
   if (!check || check.serverTotal === null) return { agree: null, text: 'not cross-checked (server counters not read)', differences: [] };
+  // Pods whose count could not be known are named with the reason, never silently left out.
+  const missing = (check.missing ?? []).map((m) => `${m.pod}: not cross-checked (${m.client ?? 0} attributed by the clients): ${m.reason}`);
+  const scope = missing.length > 0 ? ` over the ${check.rows.length} pod${check.rows.length === 1 ? '' : 's'} with a count` : '';
   return check.agree
-    ? { agree: true, text: `agree: servers counted ${check.serverTotal}, clients attributed ${check.clientTotal}`, differences: [] }
-    : { agree: false, text: `differ: servers counted ${check.serverTotal}, clients attributed ${check.clientTotal}`, differences: check.differences };
+    ? { agree: true, text: `agree${scope}: servers counted ${check.serverTotal}, clients attributed ${check.clientTotal}`, differences: missing }
+    : { agree: false, text: `differ${scope}: servers counted ${check.serverTotal}, clients attributed ${check.clientTotal}`, differences: [...check.differences, ...missing] };
 }
 
 /** A check's measured value; null means the metric could not be computed (the check then fails). */
@@ -190,4 +193,20 @@ export function recommendationLines(report: Pick<Report, 'recommendations'>): { 
   const recommendations = report.recommendations ?? [];
   const several = new Set(recommendations.map((item) => item.proxyMode)).size > 1;
   return recommendations.map((item) => ({ proxyMode: item.proxyMode, text: several ? `${item.proxyMode}: ${item.text}` : item.text, basis: item.basis }));
+}
+
+/** An existing cluster in words: where, what it runs, and where the proxy mode was read. */
+export function clusterText(report: Pick<Report, 'environment'>): string | undefined {
+  const c = report.environment.cluster;
+  if (!c) return undefined;
+  return `context ${c.context} (${c.server}): Kubernetes ${c.kubernetesVersion}, ${c.nodes} node${c.nodes === 1 ? '' : 's'}${c.cloud ? `, ${c.cloud}` : ''}; proxy mode ${c.proxyMode.mode} from ${c.proxyMode.source}`;
+}
+
+/** The generators table both renderers show: one row per load generator, and whether it kept up. */
+export function generatorTable(run: Pick<RunReport, 'generators'>): { head: string[]; rows: string[][] } | undefined {
+  if (!run.generators?.length) return undefined;
+  return {
+    head: ['load', 'generator', 'node', 'sent', 'rate /s', 'errors', 'dropped', 'p99', 'started late', 'status'],
+    rows: run.generators.map((g) => [g.load, String(g.generator), g.node || '—', String(g.sent), g.ratePerSecond.toFixed(1), String(g.errors), String(g.dropped), formatMs(g.p99Ms), g.startedLateMs === null ? '—' : `${Math.round(g.startedLateMs)} ms`, `${g.status}${g.note ? `: ${g.note}` : ''}`]),
+  };
 }

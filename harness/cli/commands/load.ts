@@ -9,6 +9,8 @@ import type { Arrival, RampStage } from '../../load/arrival.ts';
 import type { GrpcCall } from '../../load/grpc/driver.ts';
 import type { HttpModel, LoadResult } from '../../load/http/driver.ts';
 import { noSuccessMessage } from '../../load/outcome.ts';
+import { runRelay } from '../../load/relay.ts';
+import { sleepUntil } from '../../engine/sleep-until.ts';
 import { counterDelta, parseMetricsEndpoints, scrapeServer, setReadiness, type MetricsEndpoint, type ServerCounters } from '../../load/server-metrics.ts';
 import { createNdjsonWriter } from '../../recorder/ndjson.ts';
 import { Recorder } from '../../recorder/recorder.ts';
@@ -38,6 +40,7 @@ interface LoadFlags {
   streamCount?: string;
   expectPods?: string;
   settle?: string;
+  startAt?: string;
   unit?: string;
   serverMetrics?: string;
   nodeAddresses?: string;
@@ -60,6 +63,7 @@ export function registerLoad(program: Command): void {
       .option('--max-requests <n>', 'stop after this many requests even if time is left')
       .option('--timeout <duration>', 'a request with no complete response after this long is a timeout', '10s')
       .option('--expect-pods <n|names>', 'pods that should get traffic (a count, or names): pods never reached then show up with 0')
+      .option('--start-at <epoch-ms>', 'wait until this time (ms since the epoch, this machine\'s clock) before the first request: many generators start together')
       .option('--settle <duration>', 'before measuring, probe with fresh connections (bounded by this long) until every --expect-pods pod answered: the proxy on the client\'s node has programmed the endpoints', '0s')
       .option('--unit <unit>', 'sampling unit of the chi-square test: connections | requests (default: requests for short-lived, else connections)')
       .option('--server-metrics <urls>', 'comma-separated /metrics URLs of the servers (or pod=URL) to cross-check client counts against the servers\' own counters')
@@ -106,9 +110,22 @@ export function registerLoad(program: Command): void {
     .command('counters')
     .description("read the sample servers' own counters (requests, connections, GOAWAYs) from where this runs; prints JSON")
     .requiredOption('--server-metrics <urls>', 'comma-separated /metrics URLs of the servers (or pod=URL)')
-    .action(async (flags: { serverMetrics: string }) => {
-      const counters = await scrapeAll(parseMetricsEndpoints(flags.serverMetrics));
+    .option('--allow-unreachable', 'a server that cannot be read is listed with its error instead of failing the command')
+    .action(async (flags: { serverMetrics: string; allowUnreachable?: boolean }) => {
+      const endpoints = parseMetricsEndpoints(flags.serverMetrics);
+      const counters = flags.allowUnreachable
+        ? await Promise.all(endpoints.map((endpoint) => scrapeServer(endpoint).catch((error: Error) => ({ pod: endpoint.pod, url: endpoint.url, error: error.message }))))
+        : await scrapeAll(endpoints);
       process.stdout.write(`${JSON.stringify(counters)}\n`);
+    });
+
+  load
+    .command('relay')
+    .description('run one `kth load …` and frame its output, events and exit code as JSON lines on stdout (how a load in a pod reports through the pod log)')
+    .argument('<load-argv...>', 'the load command after `kth load`, e.g. -- http --target … --json --events f')
+    .allowUnknownOption()
+    .action(async (argv: string[]) => {
+      process.exitCode = await runRelay(argv);
     });
 
   load
@@ -202,6 +219,10 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
   const expectPods = flags.expectPods === undefined ? undefined : /^\d+$/.test(flags.expectPods) ? Number(flags.expectPods) : flags.expectPods.split(',').map((name) => name.trim()).filter(Boolean);
   const target = flags.target!;
   const settleMs = duration(flags.settle ?? '0s', '--settle')!;
+  const startAt = flags.startAt === undefined ? undefined : Number(flags.startAt);
+  if (startAt !== undefined && (!Number.isFinite(startAt) || Math.abs(startAt - Date.now()) > 3_600_000)) {
+    throw badInput(`--start-at: '${flags.startAt}' is not a time within an hour of now (ms since the epoch)`, { where: '--start-at', hint: 'pass Date.now() + lead, e.g. $(( $(date +%s%3N) + 5000 ))' });
+  }
 
   // Validate the kind-specific flags before anything touches the network.
   let start: (recorder: Recorder, signal: AbortSignal) => Promise<LoadResult>;
@@ -281,7 +302,12 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   let result: LoadResult;
+  let startedAt: { epochMs: number; lateMs: number } | undefined;
   try {
+    if (startAt !== undefined) {
+      await sleepUntil(startAt, controller.signal);
+      startedAt = { epochMs: Date.now(), lateMs: Date.now() - startAt };
+    }
     result = await start(recorder, controller.signal);
   } finally {
     process.removeListener('SIGINT', onSigint);
@@ -290,7 +316,7 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
   }
   const after = endpoints.length > 0 ? await scrapeAll(endpoints) : [];
   const summary = summarizeRun([result.totals], { unit, ...(expectPods !== undefined ? { expectedPods: expectPods } : {}), ...(endpoints.length > 0 ? { serverCounts: counterDelta(before, after) } : {}) });
-  const output = { ...summary, schedule: { reason: result.schedule.reason, sent: result.schedule.sent, dropped: result.schedule.dropped, abandoned: result.schedule.abandoned, durationMs: result.schedule.endedAt - result.schedule.startedAt }, ...(settled ? { settle: settled } : {}) };
+  const output = { ...summary, ...(startedAt ? { startedAt } : {}), schedule: { reason: result.schedule.reason, sent: result.schedule.sent, dropped: result.schedule.dropped, abandoned: result.schedule.abandoned, durationMs: result.schedule.endedAt - result.schedule.startedAt }, ...(settled ? { settle: settled } : {}) };
   const settleLine = settled ? `settled before measuring: ${settled.probes} probe(s), ${settled.failures} failed, ${Math.round(settled.settledMs)} ms (monotonic clock, from the first probe)\n` : '';
   process.stdout.write(flags.json ? `${JSON.stringify(output, null, 2)}\n` : settleLine + renderLoad(kind, target, description, arrival, result, summary));
   if (result.schedule.reason === 'aborted') throw new HarnessError('interrupted', 'interrupted: the results above are partial');

@@ -14,6 +14,11 @@ interface RunFlags {
   timeScale: string;
   kernel: string;
   runtime?: string;
+  kubeconfig?: string;
+  context?: string;
+  imagePrefix?: string;
+  allowClusterChaos?: boolean;
+  dryRun?: boolean;
 }
 
 /** Log lines on stderr as they are; on a terminal, with a live block under them (cli/progress-view.ts). */
@@ -27,7 +32,12 @@ export function registerRun(program: Command): void {
     .description('run a scenario: cluster per proxy mode, sample service, load and chaos, checks, and a report in <out>/<run-id>/')
     .argument('<scenario>', 'scenario module, e.g. scenarios/keepalive-imbalance.ts')
     .option('--provider <provider>', 'lab (embedded, needs root) | kind | existing', 'lab')
-    .option('--proxy-mode <modes>', "comma-separated proxy modes instead of the scenario's: iptables, nftables, ipvs, cilium")
+    .option('--proxy-mode <modes>', "comma-separated proxy modes instead of the scenario's: iptables, nftables, ipvs, cilium; with --provider existing also detected (the cluster's own)")
+    .option('--kubeconfig <path>', 'existing: the cluster (default $KUBECONFIG, then ~/.kube/config)')
+    .option('--context <name>', "existing: the kubeconfig context (default its current one)")
+    .option('--image-prefix <registry/path>', 'existing: where the cluster pulls the harness images from, e.g. ghcr.io/me (see kth existing images)')
+    .option('--allow-cluster-chaos', 'existing: allow node-drain/node-uncordon, which touch nodes others use (undone at the end)')
+    .option('--dry-run', 'existing: print every object the run would create, and create nothing')
     .option('--out <dir>', 'where the report directory goes', 'reports')
     .option('--baseline <report.json>', 'compare with an earlier report: a check that passed there and fails now is a regression')
     .option('--retain', 'keep the clusters afterwards (kth lab down --name … removes them)')
@@ -36,7 +46,16 @@ export function registerRun(program: Command): void {
     .option('--time-scale <factor>', 'run every timeline duration at this fraction (0.2 = 20%: tests, smoke runs)', '1')
     .action(async (file: string, flags: RunFlags) => {
       const timeScale = parseTimeScale(flags.timeScale);
-      const proxyModes = flags.proxyMode === undefined ? undefined : parseProxyModes(flags.proxyMode);
+      const existing = flags.provider === 'existing';
+      const lacksExisting = (['kubeconfig', 'context', 'imagePrefix', 'allowClusterChaos', 'dryRun'] as const).filter((key) => flags[key] !== undefined);
+      if (!existing && lacksExisting.length > 0) throw badInput(`${lacksExisting.map((key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} only apply with --provider existing`, { where: '--provider', hint: 'add --provider existing, or drop them' });
+      const detect = existing && flags.proxyMode === 'detected';
+      const proxyModes = flags.proxyMode === undefined || detect ? undefined : parseProxyModes(flags.proxyMode);
+      if (flags.dryRun) {
+        const { dryRunObjects } = await import('../../existing/dry-run.ts');
+        process.stdout.write(await dryRunObjects({ file, ...(proxyModes ? { proxyModes } : {}), ...(flags.imagePrefix ? { imagePrefix: flags.imagePrefix } : {}), timeScale: parseTimeScale(flags.timeScale) }));
+        return;
+      }
       const runtime = flags.runtime === undefined ? undefined : parseServerRuntime(flags.runtime);
       if (!['lab', 'kind', 'existing'].includes(flags.provider)) throw badInput(`--provider: '${flags.provider}' is not one of lab, kind, existing`, { where: '--provider' });
       // The baseline is read first: a typo in its path should not cost a whole run.
@@ -47,7 +66,8 @@ export function registerRun(program: Command): void {
       const { reportStatus } = await import('../../report/model.ts');
       if (!(kernelChoices as readonly string[]).includes(flags.kernel)) throw badInput(`--kernel: '${flags.kernel}' is not one of ${kernelChoices.join(', ')}`, { where: '--kernel' });
       const view = progressView();
-      const { report, files } = await runScenario({ file, provider: flags.provider as 'lab', ...(proxyModes ? { proxyModes } : {}), ...(runtime ? { runtime } : {}), kernel: flags.kernel as KernelChoice, outDir: flags.out, timeScale, retain: Boolean(flags.retain), log: (line) => view.log(line), ...(view.live ? { progress: (event) => view.progress(event) } : {}) }).finally(() => view.close());
+      const { report, files } = await runScenario({ file, provider: flags.provider as 'lab',
+        ...(existing ? { existing: { ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags.imagePrefix ? { imagePrefix: flags.imagePrefix } : {}), allowClusterChaos: Boolean(flags.allowClusterChaos), detectProxyMode: detect } } : {}), ...(proxyModes ? { proxyModes } : {}), ...(runtime ? { runtime } : {}), kernel: flags.kernel as KernelChoice, outDir: flags.out, timeScale, retain: Boolean(flags.retain), log: (line) => view.log(line), ...(view.live ? { progress: (event) => view.progress(event) } : {}) }).finally(() => view.close());
       process.stdout.write(`${files.summaryMd}\n${files.indexHtml}\n`);
       const { recommendationLines } = await import('../../report/view.ts');
       for (const item of recommendationLines(report)) process.stdout.write(`recommendation: ${item.text}\n`);

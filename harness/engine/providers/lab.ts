@@ -14,6 +14,7 @@ import { guestProblems } from '../../setup/guest-capabilities.ts';
 import { type CiliumOptions, type IpvsOptions, type KernelChoice, type LabProxyMode, proxyModes } from '../../lab/spec.ts';
 import type { RunTarget } from '../execute.ts';
 import type { ChaosSpec } from '../types.ts';
+import type { ClusterProvider } from './provider.ts';
 
 /** Why this host's lab cannot run a proxy mode (on the host kernel, or in a guest when allowed), or undefined when it can. */
 export async function labUnsupported(mode: string, kernel: KernelChoice = 'auto'): Promise<string | undefined> {
@@ -79,4 +80,17 @@ export async function openLab(options: { proxyMode: string; nodes: number; ciliu
     kernel: guest ? { where: 'guest', release: guest.kernelRelease, accel: guest.accel, package: guest.kernelPackage } : { where: 'host', release: release() },
   };
   return { name, target, dataplane, down: async () => void (await labDown(name)) };
+}
+
+/** The embedded lab as the run pipeline's provider: a fresh lab per proxy mode, removed after its runs. */
+export function labProvider(options: { nodes: number; cilium?: Partial<CiliumOptions>; ipvs?: Partial<IpvsOptions>; kernel?: KernelChoice; retain: boolean }): ClusterProvider {
+  return {
+    unsupported: (mode) => labUnsupported(mode, options.kernel),
+    chaosUnsupported: (mode, chaos) => labChaosUnsupported(mode as LabProxyMode, options.kernel, chaos),
+    async open(proxyMode, log) {
+      const lab = await openLab({ proxyMode, nodes: options.nodes, ...(proxyMode === 'cilium' && options.cilium ? { cilium: options.cilium } : {}), ...(proxyMode === 'ipvs' && options.ipvs ? { ipvs: options.ipvs } : {}),
+        ...(options.kernel ? { kernel: options.kernel } : {}), retain: options.retain, log });
+      return { ...lab, kept: `lab ${lab.name} kept: kth lab down --name ${lab.name}` };
+    },
+  };
 }

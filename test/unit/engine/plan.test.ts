@@ -38,7 +38,7 @@ describe('planScenario', () => {
     expect(plan.runs).toHaveLength(1);
     const [run] = plan.runs;
     expect(run).toMatchObject({ id: 'iptables/default', baseline: true, workload: { server: 'grpc', replicas: 2, serviceType: 'ClusterIP' }, chaos: [], checks: [], durationMs: 10_000 });
-    expect(run!.loads[0]).toEqual({ name: 'c', driver: 'builtin', protocol: 'grpc', call: 'unary', connections: 1, executor: 'constant-vus', vus: 1, startMs: 0, durationMs: 10_000, endMs: 10_000, from: 'pod', unit: 'connections' });
+    expect(run!.loads[0]).toEqual({ name: 'c', driver: 'builtin', protocol: 'grpc', call: 'unary', connections: 1, executor: 'constant-vus', vus: 1, startMs: 0, durationMs: 10_000, endMs: 10_000, from: 'pod', unit: 'connections', generators: 1 });
   });
 
   it('GIVEN the sampling unit left out THEN short-lived counts requests and every other model connections', () => {
@@ -130,7 +130,7 @@ describe('planScenario', () => {
     const specs = specsOf(plan.runs[1]!);
     expect(specs.workload).toEqual({ server: 'http', runtime: 'node', replicas: 4, serviceType: 'ClusterIP', keepAliveTimeout: 2500, preStopSleep: 5000 });
     expect(specs.loads[0]).toEqual({
-      spec: { name: 'main', driver: 'builtin', protocol: 'http', model: 'pooled', connections: 8, executor: 'constant-arrival-rate', rate: 100, startTime: 0, duration: 30_000, from: 'pod', maxConnectionAge: 1000, unit: 'connections' },
+      spec: { name: 'main', driver: 'builtin', protocol: 'http', model: 'pooled', connections: 8, executor: 'constant-arrival-rate', rate: 100, startTime: 0, duration: 30_000, from: 'pod', maxConnectionAge: 1000, unit: 'connections', generators: 1 },
       startMs: 0,
       durationMs: 30_000,
     });

@@ -106,4 +106,17 @@ describe('sample server images', () => {
       await container.stop({ timeout: 20_000 });
     }
   });
+
+  it('GIVEN kth existing images --prefix WHEN run THEN every image is tagged under the prefix, as --image-prefix names them on a cluster', async () => {
+    const result = await run([process.execPath, 'harness/bin/kth.mjs', 'existing', 'images', '--prefix', 'registry.example/team', '--tag', 'it'], { nothrow: true });
+    expect(result.exitCode).toBe(0);
+    const refs = result.stdout.split('\n').filter((line) => line.startsWith('registry.example/team/'));
+    try {
+      expect(refs).toEqual(['http-server', 'grpc-server', 'load-driver', 'http-server-go', 'grpc-server-go'].map((target) => `registry.example/team/kube-traffic-harness/${target}:it`));
+      for (const ref of refs) expect((await run(['docker', 'image', 'inspect', ref], { nothrow: true })).exitCode).toBe(0);
+    } finally {
+      for (const ref of refs) await run(['docker', 'rmi', ref], { nothrow: true });
+      await run(['docker', 'rmi', 'kube-traffic-harness/load-driver:it'], { nothrow: true });
+    }
+  });
 });

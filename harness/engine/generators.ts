@@ -1,0 +1,62 @@
+import type { RunSummary } from '../analysis/run-summary.ts';
+import type { GeneratorRow } from '../report/model.ts';
+
+/**
+ * Distributed load: where the client pods go, and what each generator delivered. A load with N
+ * generators runs N times at once, each from its own client pod; spreading those pods over nodes
+ * makes every node's proxy take part (the way k6-operator spreads k6 runners).
+ */
+
+/**
+ * Nodes for `count` client pods: off the nodes a fault aims at, one per node while there are
+ * enough, then round again. One client and no fault: no constraint (the scheduler picks).
+ */
+export function clientNodes(nodes: readonly string[], faulted: ReadonlySet<number>, count: number): (string | undefined)[] {
+  const usable = nodes.filter((_, i) => !faulted.has(i + 1));
+  if (count <= 1) return [faulted.size > 0 ? usable[0] : undefined];
+  return Array.from({ length: count }, (_, i) => usable[i % usable.length]);
+}
+
+/** The client pod of generator `index` (0-based): the first is `client`, as a run without generators has it. */
+export const clientName = (index: number): string => (index === 0 ? 'client' : `client-${index + 1}`);
+
+/** A generator's share of the events files: the first keeps the load's own name. */
+export const generatorLoadName = (load: string, index: number): string => (index === 0 ? load : `${load}.g${index + 1}`);
+
+/** Local generators start this long before their shared start time: a Node.js CLI takes ~1 s to be ready. */
+export const GENERATOR_LEAD_MS = 3000;
+
+/** Below this fraction of its schedule a generator is named as having fallen behind. */
+export const BEHIND_FRACTION = 0.95;
+
+/** One generator's row: where it ran and what it delivered against its own schedule. */
+export function generatorRow(options: {
+  load: string;
+  index: number;
+  node: string;
+  durationMs: number;
+  /** Requests per second the load asks of each generator (open model), or undefined (closed model). */
+  rate: number | undefined;
+  summary: (RunSummary & { startedAt?: { lateMs: number }; schedule?: { sent: number; dropped: number } }) | undefined;
+  problem?: string;
+}): GeneratorRow {
+  const { summary } = options;
+  const base = { load: options.load, generator: options.index + 1, node: options.node };
+  if (!summary) return { ...base, sent: 0, requests: 0, errors: 0, dropped: 0, ratePerSecond: 0, p99Ms: null, startedLateMs: null, status: 'failed', note: options.problem ?? 'printed no result' };
+  const sent = summary.schedule?.sent ?? summary.load.sent;
+  const dropped = summary.schedule?.dropped ?? summary.totals.dropped;
+  const ratePerSecond = sent / Math.max(0.001, options.durationMs / 1000);
+  const behind = options.rate !== undefined && (dropped > 0 || ratePerSecond < options.rate * BEHIND_FRACTION);
+  return {
+    ...base,
+    sent,
+    requests: summary.totals.requests,
+    errors: summary.totals.errors,
+    dropped,
+    ratePerSecond,
+    p99Ms: summary.latencyMs.p99,
+    startedLateMs: summary.startedAt?.lateMs ?? null,
+    status: options.problem ? 'failed' : behind ? 'behind' : 'ok',
+    ...(options.problem ? { note: options.problem } : behind ? { note: `delivered ${ratePerSecond.toFixed(1)}/s of ${options.rate}/s${dropped > 0 ? `, ${dropped} dropped for want of a free connection` : ''}` } : {}),
+  };
+}
