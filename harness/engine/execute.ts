@@ -323,14 +323,15 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
   // Every pod that could have served: those at the start and those serving at the end (a
   // scale-out's new pods). One that got nothing is the finding, so it is counted with 0.
   servers = await livePods();
-  const atEnd = await readCounters(servers.filter((pod) => pod.status?.phase === 'Running'), true).catch(() => []);
+  // An interrupted run keeps what it measured and goes: no more reads from a cluster about to be removed.
+  const atEnd = options.signal?.aborted ? [] : await readCounters(servers.filter((pod) => pod.status?.phase === 'Running'), true).catch(() => []);
   serverPods.stop();
   const expected = [...new Set([...podsBefore, ...servers.map((pod) => pod.metadata?.name as string)])];
   const merged = mergeRuns(Object.values(loads), expected);
   // Several loads: the run's percentiles from every latency they recorded, never from their percentiles.
   if (merged && Object.keys(loads).length > 1) merged.latencyMs = percentilesMs(latency);
-  if (merged) {
-    // Every load's responses summed against the servers' counts over the same span.
+  if (merged && !options.signal?.aborted) {
+    // Every load's responses summed against the servers' counts over the same span (not for a run cut short).
     const { counts, missing } = serverCountsOverRun(serverPods.pods, new Map(before.map((counters) => [counters.pod, counters.requests])), atEnd);
     merged.crossCheck = crossCheck(new Map(merged.pods.filter((row) => row.requests > 0).map((row) => [row.name, row.requests])), counts, 'requests', missing);
     merged.totals.serverCounted = merged.crossCheck.serverTotal;

@@ -22,6 +22,10 @@ import type { ProxyMode } from './types.ts';
 import type { KernelChoice } from '../lab/spec.ts';
 import { requireGoServer, serverImplementation, type ServerRuntime } from '../workloads/runtime.ts';
 
+/** How long Ctrl-C waits for the run in progress to save its partial result before removing the cluster. */
+const INTERRUPT_SAVE_WAIT_MS = 30_000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 export interface RunScenarioOptions {
   file: string;
   /** @default 'lab' */
@@ -156,8 +160,13 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
 
   const controller = new AbortController();
   let openLabDown: (() => Promise<void>) | undefined;
+  // The run in progress, settled once its partial result is in the report on disk: Ctrl-C waits for
+  // that (the loads print what they measured when interrupted, and need the cluster to do so), then
+  // removes the cluster. Bounded, so a run that cannot finish never keeps the cleanup waiting.
+  let inFlight: Promise<void> = Promise.resolve();
   const unregister = onInterrupt(async () => {
     controller.abort();
+    await Promise.race([inFlight, sleep(INTERRUPT_SAVE_WAIT_MS)]);
     await openLabDown?.();
   });
   let files: WrittenReport | undefined;
@@ -202,14 +211,19 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
         for (const run of runs) {
           if (controller.signal.aborted) break;
           const runStarted = performance.now();
-          try {
-            report.runs.push({ ...(await executeRun(lab.target, resolvedRun(run, scenario.spec.rebalanceFraction ?? 0.8), { dir, runId, log: options.log, signal: controller.signal, ...(options.progress ? { progress: options.progress } : {}) })), dataplane: lab.dataplane, server: serverOf(run) });
-          } catch (error) {
-            options.log(`[${run.id}] error: ${formatError(error)}`);
-            report.runs.push(errored(run, error, performance.now() - runStarted));
-          }
-          await appendEvents(dir, run);
-          files = await save();
+          const open = lab;
+          const step = (async () => {
+            try {
+              report.runs.push({ ...(await executeRun(open.target, resolvedRun(run, scenario.spec.rebalanceFraction ?? 0.8), { dir, runId, log: options.log, signal: controller.signal, ...(options.progress ? { progress: options.progress } : {}) })), dataplane: open.dataplane, server: serverOf(run) });
+            } catch (error) {
+              options.log(`[${run.id}] error: ${formatError(error)}`);
+              report.runs.push(errored(run, error, performance.now() - runStarted));
+            }
+            await appendEvents(dir, run);
+            files = await save();
+          })();
+          inFlight = step.catch(() => undefined);
+          await step;
         }
       } finally {
         if (options.retain) options.log(`[${proxyMode}] ${lab.kept}`);

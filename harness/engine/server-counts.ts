@@ -1,4 +1,5 @@
-import { type V1ContainerStateTerminated, type V1Pod, Watch } from '@kubernetes/client-node';
+import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node';
+import { resumableWatch } from '../kube/resumable-watch.ts';
 import type { Cluster } from '../kube/cluster.ts';
 import { type FinalCounters, parseFinalCounters } from '../workloads/final-counters.ts';
 
@@ -71,37 +72,16 @@ export function emptyHistory(): PodHistory {
 /** Follows the run's server pods from now on (the current ones arrive first), resuming a watch the server ends. */
 export async function watchServerPods(cluster: Cluster, namespace: string, selector: string): Promise<ServerPodWatch> {
   const pods = new Map<string, PodHistory>();
-  let stopped = false;
-  let request: { abort(): void } | undefined;
-  let resourceVersion: string | undefined;
-  let restarts = 0;
   const wakers = new Set<() => void>();
   const historyOf = (name: string) => pods.get(name) ?? pods.set(name, emptyHistory()).get(name)!;
   // The pods as the run begins: what had already ended by then belongs to before the run.
   const list = await cluster.core.listNamespacedPod({ namespace, labelSelector: selector });
   for (const pod of list.items) observePod(historyOf(pod.metadata?.name ?? ''), pod, true);
-  resourceVersion = list.metadata?.resourceVersion;
-  const start = async (): Promise<void> => {
-    if (stopped || restarts > 20) return;
-    request = await new Watch(cluster.kubeconfig).watch(
-      `/api/v1/namespaces/${namespace}/pods`,
-      { labelSelector: selector, ...(resourceVersion ? { resourceVersion } : {}) },
-      (type: string, pod: V1Pod) => {
-        if (type === 'BOOKMARK' || type === 'ERROR') return;
-        resourceVersion = pod.metadata?.resourceVersion ?? resourceVersion;
-        observePod(historyOf(pod.metadata?.name ?? ''), pod, false, type === 'DELETED');
-        for (const wake of wakers) wake();
-      },
-      (error: unknown) => {
-        if (stopped) return;
-        restarts++;
-        // A watch too old to resume (410 Gone) starts again from now: statuses seen since are re-read.
-        if (error) resourceVersion = undefined;
-        void start().catch(() => {});
-      },
-    );
-  };
-  await start();
+  // A watch resumed from now (its version too old) re-reads statuses it has seen: folding them again changes nothing.
+  const stop = await resumableWatch<V1Pod>(cluster, `/api/v1/namespaces/${namespace}/pods`, { labelSelector: selector }, (type, pod) => {
+    observePod(historyOf(pod.metadata?.name ?? ''), pod, false, type === 'DELETED');
+    for (const wake of wakers) wake();
+  }, list.metadata?.resourceVersion);
   const stopping = () => [...pods.values()].some((history) => history.terminating && !history.deleted && history.running !== undefined);
   return {
     pods,
@@ -118,10 +98,7 @@ export async function watchServerPods(cluster: Cluster, namespace: string, selec
         wakers.clear();
       }
     },
-    stop() {
-      stopped = true;
-      request?.abort();
-    },
+    stop,
   };
 }
 

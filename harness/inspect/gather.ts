@@ -19,6 +19,7 @@ import { defaultCiliumOptions, type LabSpec } from '../lab/spec.ts';
 import { requireBinary } from '../setup/binaries.ts';
 import { type HealthObservation, inspectService, type NodeRulesText, type ProxySource, type ServiceInspection } from './model.ts';
 import { kubeProxyConfigMaps, proxyModeFromConfigMaps } from './proxy-mode.ts';
+import { ciliumReplacesKubeProxy } from '../existing/facts.ts';
 
 /**
  * The I/O half of `kth inspect service`: reads the Service, its EndpointSlices, pods and nodes
@@ -30,6 +31,8 @@ export interface InspectOptions {
   /** `<namespace>/<name>` */
   service: string;
   kubeconfig?: string;
+  /** A context of the kubeconfig other than its current one. */
+  context?: string;
   lab?: string;
   /** Bound on each API call and each command. @default 10 s */
   timeoutMs?: number;
@@ -122,9 +125,9 @@ export async function gatherInspection(options: InspectOptions): Promise<Service
   const target = await resolveTarget(options);
   let cluster: Cluster;
   try {
-    cluster = connect(target.kubeconfig);
+    cluster = connect(target.kubeconfig, options.context);
   } catch (error) {
-    throw badInput(`cannot load kubeconfig ${target.kubeconfig}: ${(error as Error).message}`, { where: options.kubeconfig ? '--kubeconfig' : target.kubeconfig });
+    throw badInput(`cannot load kubeconfig ${target.kubeconfig}: ${(error as Error).message}`, { where: options.context ? '--context' : options.kubeconfig ? '--kubeconfig' : target.kubeconfig });
   }
   const labName = target.lab?.name;
   const call = <T>(what: string, fn: () => Promise<T>) => api(cluster, what, timeoutMs, fn, labName);
@@ -234,6 +237,13 @@ function labProxySource(lab: string, spec: LabSpec): ProxySource {
 }
 
 async function clusterProxySource(cluster: Cluster, call: <T>(what: string, fn: () => Promise<T>) => Promise<T>): Promise<ProxySource> {
+  // Cilium's Helm chart states kube-proxy replacement in its ConfigMap; it wins over a leftover kube-proxy.
+  try {
+    const cilium = await call('read ConfigMap kube-system/cilium-config', () => cluster.core.readNamespacedConfigMap({ name: 'cilium-config', namespace: 'kube-system' }));
+    if (ciliumReplacesKubeProxy(cilium)) return { mode: 'cilium', source: 'kube-system/cilium-config ConfigMap (kube-proxy-replacement)' };
+  } catch (error) {
+    if (apiStatus(error) === undefined) throw error;
+  }
   const found: V1ConfigMap[] = [];
   for (const configMapName of kubeProxyConfigMaps) {
     try {

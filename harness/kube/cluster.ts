@@ -26,9 +26,14 @@ export interface Cluster {
   objects: KubernetesObjectApi;
 }
 
-export function connect(kubeconfigPath: string): Cluster {
+/** The cluster of a kubeconfig file, in its current context or the one named (which must exist). */
+export function connect(kubeconfigPath: string, context?: string): Cluster {
   const kubeconfig = new KubeConfig();
   kubeconfig.loadFromFile(kubeconfigPath);
+  if (context !== undefined) {
+    if (!kubeconfig.getContexts().some((c) => c.name === context)) throw new Error(`context '${context}' is not in it (contexts: ${kubeconfig.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+    kubeconfig.setCurrentContext(context);
+  }
   return clusterOf(kubeconfig);
 }
 

@@ -1,4 +1,5 @@
-import { type V1EndpointSlice, Watch } from '@kubernetes/client-node';
+import type { V1EndpointSlice } from '@kubernetes/client-node';
+import { resumableWatch } from './resumable-watch.ts';
 import type { EndpointSliceChange } from '../recorder/events.ts';
 import type { Cluster } from './cluster.ts';
 
@@ -44,35 +45,8 @@ export interface SliceWatch {
  */
 export async function watchEndpointSlices(cluster: Cluster, namespace: string, service: string): Promise<SliceWatch> {
   const changes: EndpointSliceChange[] = [];
-  let stopped = false;
-  let request: { abort(): void } | undefined;
-  let resourceVersion: string | undefined;
-  // A resumed watch can fail again (410 Gone: the version is too old); bounded, then from now.
-  let restarts = 0;
-  const start = async (): Promise<void> => {
-    if (stopped || restarts > 20) return;
-    request = await new Watch(cluster.kubeconfig).watch(
-      `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
-      { labelSelector: `kubernetes.io/service-name=${service}`, ...(resourceVersion ? { resourceVersion } : {}) },
-      (type: string, slice: V1EndpointSlice) => {
-        if (type === 'BOOKMARK' || type === 'ERROR') return;
-        resourceVersion = slice.metadata?.resourceVersion ?? resourceVersion;
-        changes.push(sliceChange(type, slice, service, Date.now()));
-      },
-      (error: unknown) => {
-        if (stopped) return;
-        restarts++;
-        if (error) resourceVersion = undefined;
-        void start().catch(() => {});
-      },
-    );
-  };
-  await start();
-  return {
-    changes,
-    stop() {
-      stopped = true;
-      request?.abort();
-    },
-  };
+  const stop = await resumableWatch<V1EndpointSlice>(cluster, `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`, { labelSelector: `kubernetes.io/service-name=${service}` }, (type, slice) =>
+    changes.push(sliceChange(type, slice, service, Date.now())),
+  );
+  return { changes, stop };
 }

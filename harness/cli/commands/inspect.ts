@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 
 interface InspectFlags {
   kubeconfig?: string;
+  context?: string;
   lab?: string;
   json?: boolean;
 }
@@ -15,10 +16,11 @@ export function registerInspect(program: Command): void {
     .argument('<namespace/name>', 'the Service, e.g. default/web')
     .option('--lab <name>', "a lab made by 'kth lab up': also reads each node's kube-proxy rules and health check answers")
     .option('--kubeconfig <path>', 'an existing cluster (default: $KUBECONFIG or ~/.kube/config); the proxy mode comes from the kube-proxy ConfigMap if any')
+    .option('--context <name>', 'a context of the kubeconfig other than its current one')
     .option('--json', 'print the inspection as JSON')
     .action(async (ref: string, flags: InspectFlags) => {
       const { gatherInspection } = await import('../../inspect/gather.ts');
-      const model = await gatherInspection({ service: ref, ...(flags.lab ? { lab: flags.lab } : {}), ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}) });
+      const model = await gatherInspection({ service: ref, ...(flags.lab ? { lab: flags.lab } : {}), ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(model, null, 2)}\n`);
         return;

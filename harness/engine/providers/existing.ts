@@ -27,7 +27,7 @@ export const MIN_CLIENT_LEAD_MS = 5000;
 export const ownerPidLabel = 'kube-traffic-harness/pid';
 
 /** A label value for this host (RFC 1123-ish, ≤ 63). */
-export const hostLabelValue = (host = hostname()): string => host.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '').slice(0, 63) || 'host';
+export const hostLabelValue = (host = hostname()): string => host.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').slice(0, 63).replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'host';
 
 /** Chaos an existing cluster takes: what stays inside the run's namespace, and node drains when allowed. */
 export function existingChaosUnsupported(chaos: readonly ChaosSpec[], allowClusterChaos: boolean): string | undefined {
@@ -108,7 +108,6 @@ export function existingProvider(options: ExistingProviderOptions): ClusterProvi
         name: `context ${target.context}`,
         target: runTarget,
         dataplane: { implementation: proxyMode === 'cilium' ? 'cilium' : 'kube-proxy', version: proxyMode === 'cilium' ? 'unknown' : facts.kubernetesVersion, options: { mode: proxyMode, detectedFrom: facts.proxyMode.source } },
-        note: `existing cluster (context ${target.context}, ${target.server}): Kubernetes ${facts.kubernetesVersion}, ${facts.nodes} node(s)${facts.cloud ? `, ${facts.cloud}` : ''}`,
         kept: `namespaces kept on context ${target.context}: ${[...namespaces].join(', ') || 'none'}`,
         async down() {
           if (options.retain) return;

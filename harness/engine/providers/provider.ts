@@ -14,8 +14,6 @@ export interface OpenCluster {
   target: RunTarget;
   /** What carries the cluster's Service traffic (for each run's report). */
   dataplane: DataplaneInfo;
-  /** What the report's environment records about this cluster, when there is something to say. */
-  note?: string;
   /** Removes what this provider made for the runs (a lab; an existing cluster's run namespaces). */
   down(): Promise<void>;
   /** The line printed when --retain keeps it. */
