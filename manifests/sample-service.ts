@@ -4,7 +4,7 @@ import { badInput } from '../harness/core/errors.ts';
 import { grpcServerOptionsSchema, grpcSettings } from '../harness/workloads/grpc/options.ts';
 import { httpServerOptionsSchema, httpSettings } from '../harness/workloads/http/options.ts';
 import { DownwardEnv } from '../harness/workloads/identity.ts';
-import { defaultImageTag, imageRef } from '../harness/workloads/image/names.ts';
+import { defaultImageTag, prefixedImageRef } from '../harness/workloads/image/names.ts';
 import { defaultServerRuntime, type ServerRuntime, serverRuntimes } from '../harness/workloads/runtime.ts';
 import {
   ComponentLabel,
@@ -232,7 +232,7 @@ export function renderSampleService(params: SampleServiceParams): SampleServiceO
 
   const container: V1Container = {
     name: component,
-    image: p.image ?? `${p.imagePrefix ? `${p.imagePrefix.replace(/\/+$/, '')}/` : ''}${imageRef((p.runtime ?? defaultServerRuntime) === 'go' ? `${component}-go` : component, p.imageTag ?? defaultImageTag())}`,
+    image: p.image ?? prefixedImageRef((p.runtime ?? defaultServerRuntime) === 'go' ? `${component}-go` : component, p.imagePrefix, p.imageTag ?? defaultImageTag()),
     imagePullPolicy: p.imagePullPolicy ?? 'IfNotPresent',
     ports: [
       { name: http ? 'http' : 'grpc', containerPort, protocol: 'TCP' },

@@ -3,11 +3,12 @@ import { badInput, environmentError } from '../core/errors.ts';
 import { ensureNamespace } from '../kube/cluster.ts';
 import { isAlive } from '../lab/processes.ts';
 import { ManagedByLabel, managedByValue } from '../../manifests/names.ts';
-import { imageRef } from '../workloads/image/names.ts';
+import { prefixedImageRef } from '../workloads/image/names.ts';
 import type { ProxyMode } from '../engine/types.ts';
 import { hostLabelValue, ownerHostLabel, ownerPidLabel, removeOrphanedNamespaces } from '../engine/providers/existing.ts';
 import { checkPermissions, type ExistingTarget, loadTarget, reachApi } from './connect.ts';
 import { type ClusterFacts, clusterFacts } from './facts.ts';
+import { PodStartError, waitContainerStarted } from '../engine/providers/relay-pod.ts';
 
 /**
  * Everything checked before a run touches a cluster it does not own, in the order that fails
@@ -55,20 +56,13 @@ async function checkImage(target: ExistingTarget, image: string, timeoutMs: numb
   await ensureNamespace(cluster, namespace, { [ManagedByLabel]: managedByValue, [ownerHostLabel]: hostLabelValue(), [ownerPidLabel]: String(process.pid) });
   try {
     await cluster.core.createNamespacedPod({ namespace, body: { metadata: { name: 'image-check' }, spec: { restartPolicy: 'Never', containers: [{ name: 'load', image, args: ['--help'] }] } } });
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const status = (await cluster.core.readNamespacedPod({ name: 'image-check', namespace })).status?.containerStatuses?.[0];
-      if (status?.state?.running || status?.state?.terminated) return;
-      const reason = status?.state?.waiting?.reason ?? '';
-      if (['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerError'].includes(reason)) {
-        throw environmentError(`the cluster cannot start the harness image ${image}: ${reason}: ${status?.state?.waiting?.message ?? ''}`, {
-          where: '--image-prefix',
-          hint: 'build and push the images (docs: kth images), then pass --image-prefix <registry/path> where the cluster pulls them',
-        });
-      }
-      if (Date.now() > deadline) throw environmentError(`a pod of the harness image ${image} did not start within ${timeoutMs / 1000} s (${reason || 'pending'})`, { where: '--image-prefix' });
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await waitContainerStarted(cluster, namespace, 'image-check', timeoutMs).catch((error: unknown) => {
+      if (!(error instanceof PodStartError)) throw error;
+      throw environmentError(`the cluster cannot start the harness image ${image}: ${error.reason}${error.detail ? `: ${error.detail}` : ` (not started within ${timeoutMs / 1000} s)`}`, {
+        where: '--image-prefix',
+        hint: 'build and push the images (kth existing images --prefix <registry/path> --push), then pass --image-prefix <registry/path> where the cluster pulls them',
+      });
+    });
   } finally {
     await cluster.core.deleteNamespace({ name: namespace }).catch(() => undefined);
   }
@@ -90,7 +84,7 @@ export async function openExistingSession(options: {
   const proxyModes = existingProxyModes(facts, options.proxyModes, options.scenarioModes);
   options.log(`cluster: context ${target.context}, Kubernetes ${version}, ${facts.nodes} node(s), proxy mode ${facts.proxyMode.mode} (${facts.proxyMode.source})`);
   for (const name of await removeOrphanedNamespaces(target, isAlive)) options.log(`removed namespace ${name}, left by a run on this host that did not finish`);
-  const image = `${options.imagePrefix ? `${options.imagePrefix.replace(/\/+$/, '')}/` : ''}${imageRef('load-driver')}`;
+  const image = prefixedImageRef('load-driver', options.imagePrefix);
   await checkImage(target, image, 120_000);
   options.log(`cluster: the harness image ${image} starts there`);
   return { target, facts, proxyModes };

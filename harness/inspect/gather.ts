@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { V1ConfigMap, V1Pod, V1Service } from '@kubernetes/client-node';
 import { badInput, environmentError, HarnessError } from '../core/errors.ts';
@@ -20,6 +19,7 @@ import { requireBinary } from '../setup/binaries.ts';
 import { type HealthObservation, inspectService, type NodeRulesText, type ProxySource, type ServiceInspection } from './model.ts';
 import { kubeProxyConfigMaps, proxyModeFromConfigMaps } from './proxy-mode.ts';
 import { ciliumReplacesKubeProxy } from '../existing/facts.ts';
+import { kubeconfigPathOf } from '../existing/connect.ts';
 
 /**
  * The I/O half of `kth inspect service`: reads the Service, its EndpointSlices, pods and nodes
@@ -79,7 +79,7 @@ async function resolveTarget(options: InspectOptions): Promise<Target> {
     }
     return { kubeconfig, lab: { name, spec }, kubectl: `kubectl --kubeconfig ${kubeconfig}` };
   }
-  const kubeconfig = options.kubeconfig ?? process.env.KUBECONFIG?.split(':')[0] ?? join(homedir(), '.kube', 'config');
+  const kubeconfig = kubeconfigPathOf(options.kubeconfig);
   if (!existsSync(kubeconfig)) {
     throw badInput(`kubeconfig ${kubeconfig} does not exist`, {
       where: options.kubeconfig ? '--kubeconfig' : 'KUBECONFIG / ~/.kube/config',

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { badInput } from '../../core/errors.ts';
 import { run } from '../../core/exec.ts';
 import { rbacManifest } from '../../existing/permissions.ts';
-import { defaultImageTag, imageRef, imageTargets } from '../../workloads/image/names.ts';
+import { defaultImageTag, imageRef, imageTargets, prefixedImageRef } from '../../workloads/image/names.ts';
 
 /** `kth existing …`: what using a cluster you own takes (`kth run --provider existing`). */
 export function registerExisting(program: Command): void {
@@ -37,7 +37,7 @@ export function registerExisting(program: Command): void {
       const prefix = flags.prefix.replace(/\/+$/, '');
       for (const target of imageTargets) {
         const local = built.images[target] ?? imageRef(target, flags.tag);
-        const remote = `${prefix}/${local}`;
+        const remote = prefixedImageRef(target, prefix, flags.tag);
         await run(['docker', 'tag', local, remote], { purpose: `tag ${remote}` });
         if (flags.push) await run(['docker', 'push', remote], { purpose: `push ${remote}` });
         process.stdout.write(`${remote}${flags.push ? ' (pushed)' : ''}\n`);

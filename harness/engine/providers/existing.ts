@@ -5,8 +5,8 @@ import { repoRoot } from '../../core/paths.ts';
 import { type ClusterFacts } from '../../existing/facts.ts';
 import type { ExistingTarget } from '../../existing/connect.ts';
 import { ManagedByLabel, managedByValue } from '../../../manifests/names.ts';
-import { imageRef } from '../../workloads/image/names.ts';
-import type { ClientProcess, RunTarget } from '../execute.ts';
+import { prefixedImageRef } from '../../workloads/image/names.ts';
+import { type ClientProcess, namespaceFor, type RunTarget } from '../execute.ts';
 import type { ChaosSpec } from '../types.ts';
 import type { ClusterProvider, OpenCluster } from './provider.ts';
 import { spawnRelayPod } from './relay-pod.ts';
@@ -25,6 +25,9 @@ export const ownerHostLabel = 'kube-traffic-harness/host';
  */
 export const MIN_CLIENT_LEAD_MS = 5000;
 export const ownerPidLabel = 'kube-traffic-harness/pid';
+
+/** A run's namespace on a shared cluster: the lab's name for it (`kth-<variant>`) with a suffix of its own, ≤ 63. */
+export const sharedClusterNamespace = (variant: string, suffix: string): string => `${namespaceFor(variant).slice(0, 62 - suffix.length).replace(/-+$/, '')}-${suffix}`;
 
 /** A label value for this host (RFC 1123-ish, ≤ 63). */
 export const hostLabelValue = (host = hostname()): string => host.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').slice(0, 63).replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'host';
@@ -63,7 +66,6 @@ export interface ExistingProviderOptions {
 
 export function existingProvider(options: ExistingProviderOptions): ClusterProvider {
   const { target, facts } = options;
-  const image = (name: Parameters<typeof imageRef>[0]) => (options.imagePrefix ? `${options.imagePrefix.replace(/\/+$/, '')}/${imageRef(name)}` : imageRef(name));
   return {
     async unsupported(proxyMode) {
       return proxyMode === facts.proxyMode.mode ? undefined : `the cluster runs ${facts.proxyMode.mode} (${facts.proxyMode.source}), not ${proxyMode}`;
@@ -81,8 +83,7 @@ export function existingProvider(options: ExistingProviderOptions): ClusterProvi
         },
         ...(options.imagePrefix ? { imagePrefix: options.imagePrefix } : {}),
         namespaceFor(variant) {
-          const name = `kth-${variant.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}`.slice(0, 56).replace(/-+$/, '');
-          const namespace = `${name}-${randomBytes(3).toString('hex')}`;
+          const namespace = sharedClusterNamespace(variant, randomBytes(3).toString('hex'));
           namespaces.add(namespace);
           return { name: namespace, labels: { [ownerHostLabel]: hostLabelValue(), [ownerPidLabel]: String(process.pid) } };
         },
@@ -98,7 +99,7 @@ export function existingProvider(options: ExistingProviderOptions): ClusterProvi
         spawnClient(where, argv): ClientProcess {
           // Outside the cluster is this machine: where a user's own external clients would be.
           if (where === 'external') return spawn(process.execPath, [`${repoRoot}/harness/bin/kth.mjs`, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-          return spawnRelayPod({ cluster, anchor: where.pod, image: image('load-driver'), argv, onStarted: (ms) => (slowestStartMs = Math.max(slowestStartMs, ms)) });
+          return spawnRelayPod({ cluster, anchor: where.pod, image: prefixedImageRef('load-driver', options.imagePrefix), argv, onStarted: (ms) => (slowestStartMs = Math.max(slowestStartMs, ms)) });
         },
         async killProcess() {
           throw new Error('kill-process is not available on an existing cluster');

@@ -52,18 +52,28 @@ function eventsPath(argv: readonly string[]): string | undefined {
   return index >= 0 ? argv[index + 1] : undefined;
 }
 
-async function waitStarted(cluster: Cluster, namespace: string, name: string, timeoutMs: number, signal: AbortSignal): Promise<V1Pod> {
+/** A pod's first container never started: the runtime's waiting reason says it never will, or time ran out. */
+export class PodStartError extends Error {
+  constructor(message: string, readonly reason: string, readonly detail: string) {
+    super(message);
+    this.name = 'PodStartError';
+  }
+}
+
+/** Waits until the pod's first container runs or has run; fails at once on a waiting reason it cannot leave (a pull error). */
+export async function waitContainerStarted(cluster: Cluster, namespace: string, name: string, timeoutMs: number, signal?: AbortSignal): Promise<V1Pod> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const pod = await cluster.core.readNamespacedPod({ name, namespace });
     const status = pod.status?.containerStatuses?.[0];
     if (status?.state?.running || status?.state?.terminated) return pod;
     const waiting = status?.state?.waiting;
-    if (waiting && ['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerError', 'CreateContainerConfigError'].includes(waiting.reason ?? '')) {
-      throw new Error(`the load pod ${namespace}/${name} cannot start: ${waiting.reason}: ${waiting.message ?? ''}`);
+    const reason = waiting?.reason ?? '';
+    if (['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerError', 'CreateContainerConfigError'].includes(reason)) {
+      throw new PodStartError(`pod ${namespace}/${name} cannot start: ${reason}: ${waiting?.message ?? ''}`, reason, waiting?.message ?? '');
     }
-    if (signal.aborted) throw new Error('interrupted before the load pod started');
-    if (Date.now() > deadline) throw new Error(`the load pod ${namespace}/${name} did not start within ${Math.round(timeoutMs / 1000)} s (${waiting?.reason ?? pod.status?.phase ?? 'pending'})`);
+    if (signal?.aborted) throw new Error(`interrupted before pod ${namespace}/${name} started`);
+    if (Date.now() > deadline) throw new PodStartError(`pod ${namespace}/${name} did not start within ${Math.round(timeoutMs / 1000)} s (${reason || pod.status?.phase || 'pending'})`, reason || 'Pending', '');
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
 }
@@ -81,7 +91,7 @@ export function spawnRelayPod(options: RelayPodOptions): ClientProcess {
   const run = async (): Promise<number> => {
     const created = performance.now();
     await cluster.core.createNamespacedPod({ namespace, body: relayPod({ name, anchor, image: options.image, argv: options.argv }) });
-    const pod = await waitStarted(cluster, namespace, name, options.startTimeoutMs ?? 120_000, stopped.signal);
+    const pod = await waitContainerStarted(cluster, namespace, name, options.startTimeoutMs ?? 120_000, stopped.signal);
     options.onStarted?.(performance.now() - created);
     const logStream = new PassThrough();
     const eventsFile = eventsPath(options.argv);

@@ -11,5 +11,9 @@ export const defaultImageTag = (): string => harnessVersion();
 
 export const imageRef = (target: ImageTarget, tag = defaultImageTag()): string => `${imageRepository(target)}:${tag}`;
 
+/** The image under a registry prefix (`ghcr.io/me` → `ghcr.io/me/kube-traffic-harness/<target>:<tag>`); no prefix: imageRef. */
+export const prefixedImageRef = (target: ImageTarget, prefix: string | undefined, tag = defaultImageTag()): string =>
+  `${prefix ? `${prefix.replace(/\/+$/, '')}/` : ''}${imageRef(target, tag)}`;
+
 /** The local base image made from this machine's Node.js runtime (see base-image.ts). */
 export const baseImageRef = (nodeVersion = process.versions.node): string => `kube-traffic-harness/node-base:${nodeVersion}`;
