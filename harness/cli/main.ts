@@ -23,6 +23,7 @@ const commandGroups: Record<string, () => Promise<Register>> = {
   inspect: async () => (await import('./commands/inspect.ts')).registerInspect,
   init: async () => (await import('./commands/init.ts')).registerInit,
   existing: async () => (await import('./commands/existing.ts')).registerExisting,
+  kind: async () => (await import('./commands/kind.ts')).registerKind,
 };
 
 // The CLI is the only layer that prints errors and chooses exit codes; everything below throws.

@@ -1,3 +1,4 @@
+import { prefixedImageRef } from '../workloads/image/names.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -182,7 +183,7 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
   // One client pod per generator of the most distributed load (generators.ts), spread over nodes.
   const generatorsOf = (load: LoadSpec) => (load.from === 'external' ? 1 : (load.generators ?? 1));
   const placement = clientNodes(nodes, faulted, Math.max(1, ...run.loads.map((load) => generatorsOf(load.spec))));
-  await apply(cluster, placement.map((node, i) => clientPod({ name: clientName(i), namespace, runId, ...(node ? { nodeName: node } : {}) })));
+  await apply(cluster, placement.map((node, i) => clientPod({ name: clientName(i), namespace, runId, image: prefixedImageRef('load-driver', target.imagePrefix), ...(node ? { nodeName: node } : {}) })));
   const clients: V1Pod[] = await Promise.all(placement.map((_, i) => waitForPodReady(cluster, namespace, clientName(i), 120_000 * (target.startupScale ?? 1))));
   const client = clients[0]!;
   const targetFor = (load: LoadSpec): string => {

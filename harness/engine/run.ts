@@ -3,7 +3,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { hostname, release } from 'node:os';
 import { join, resolve } from 'node:path';
-import { formatError, HarnessError } from '../core/errors.ts';
+import { formatError } from '../core/errors.ts';
 import { onInterrupt } from '../core/interrupts.ts';
 import { harnessVersion } from '../core/version.ts';
 import { KUBERNETES_VERSION } from '../setup/versions.ts';
@@ -12,6 +12,8 @@ import { writeReport, type WrittenReport } from '../report/write.ts';
 import { executeRun, type ResolvedRun } from './execute.ts';
 import { planScenario, specsOf, type RunPlan } from './plan.ts';
 import { existingProvider } from './providers/existing.ts';
+import { kindProvider } from './providers/kind.ts';
+import { readUserKindConfig } from '../kind/config.ts';
 import { openExistingSession } from '../existing/session.ts';
 import { labProvider } from './providers/lab.ts';
 import type { ClusterProvider, OpenCluster } from './providers/provider.ts';
@@ -35,6 +37,8 @@ export interface RunScenarioOptions {
   runtime?: ServerRuntime;
   /** `--provider existing`: which cluster, and how to use it (checked before anything is created: existing/session.ts). */
   existing?: { kubeconfig?: string; context?: string; imagePrefix?: string; allowClusterChaos: boolean; detectProxyMode: boolean };
+  /** `--provider kind`: a kind config merged over the generated one (--kind-config), a node image instead of the harness's own (--node-image). */
+  kind?: { config?: string; nodeImage?: string };
   /** The nodes' kernel for every lab (default auto: a guest where the host kernel cannot run a mode). */
   kernel?: KernelChoice;
   outDir: string;
@@ -121,12 +125,13 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
   const existing = provider === 'existing' ? await openExisting(options, planFor(options.proxyModes)) : undefined;
   const plan = planFor(existing ? existing.session.proxyModes : options.proxyModes);
   // A missing Go server is found before any cluster exists (the lab maps the -go images to it).
-  if (provider === 'lab' && plan.runs.some((run) => run.workload.runtime === 'go')) requireGoServer();
-  if (provider === 'kind') {
-    throw new HarnessError('environment', `provider '${provider}' is not available yet in this version`, { where: '--provider', hint: 'use --provider lab (the embedded default), or --provider existing --kubeconfig <a kind cluster\'s kubeconfig>' });
-  }
+  if (provider !== 'existing' && plan.runs.some((run) => run.workload.runtime === 'go')) requireGoServer();
+  // A user's kind config is read (and refused if it is not one) before any cluster exists.
+  const kindUserConfig = provider === 'kind' && options.kind?.config ? readUserKindConfig(options.kind.config) : undefined;
   const clusters: ClusterProvider = existing
     ? existingProvider({ target: existing.session.target, facts: existing.session.facts, ...(existing.imagePrefix ? { imagePrefix: existing.imagePrefix } : {}), allowClusterChaos: existing.allowClusterChaos, retain: options.retain })
+    : provider === 'kind'
+    ? kindProvider({ nodes: plan.nodes, retain: options.retain, goServers: plan.runs.some((run) => run.workload.runtime === 'go'), ...(kindUserConfig ? { userConfig: kindUserConfig } : {}), ...(options.kind?.nodeImage ? { nodeImage: options.kind.nodeImage } : {}) })
     : labProvider({ nodes: plan.nodes, ...(scenario.spec.cilium ? { cilium: scenario.spec.cilium } : {}), ...(scenario.spec.ipvs ? { ipvs: scenario.spec.ipvs } : {}), ...(options.kernel ? { kernel: options.kernel } : {}), retain: options.retain });
   const startedAt = new Date();
   const runId = `${scenario.spec.name}-${startedAt.toISOString().replace(/[:.]/g, '-')}`;
@@ -181,7 +186,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
         continue;
       }
       // Runs whose faults this mode cannot take are refused with the reason, before any lab starts.
-      const refused = runs.map((run) => [run, clusters.chaosUnsupported(proxyMode, specsOf(run).chaos.map((c) => c.spec))] as const).filter(([, reason]) => reason);
+      const refused = runs.map((run) => [run, clusters.runUnsupported(proxyMode, specsOf(run))] as const).filter(([, reason]) => reason);
       for (const [run, reason] of refused) {
         options.log(`[${run.id}] unsupported here: ${reason}`);
         report.runs.push(unsupported(run, reason!));
@@ -194,9 +199,14 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
       const started = performance.now();
       let lab: OpenCluster | undefined;
       try {
-        options.log(existing ? `[${proxyMode}] on context ${existing.session.target.context} (${existing.session.target.server})` : `[${proxyMode}] starting a ${plan.nodes}-node lab`);
+        options.log(existing ? `[${proxyMode}] on context ${existing.session.target.context} (${existing.session.target.server})` : `[${proxyMode}] starting a ${plan.nodes}-node ${provider === 'kind' ? 'kind cluster' : 'lab'}`);
         lab = await clusters.open(proxyMode, (line) => options.log(`[${proxyMode}] ${line}`));
         openLabDown = options.retain ? undefined : lab.down;
+        if (lab.kind) {
+          const { kindVersion, nodeImage, ...cluster } = lab.kind;
+          const clusters = [...(report.environment.kind?.clusters ?? []), { proxyMode, ...cluster }];
+          report.environment.kind = { kindVersion, nodeImage, clusters };
+        }
         const kernel = lab.dataplane.kernel;
         if (kernel?.where === 'guest') {
           report.environment.guestKernels = [...(report.environment.guestKernels ?? []), `${proxyMode}: guest ${kernel.release} (${kernel.package ?? 'Debian'}), ${kernel.accel === 'tcg' ? 'emulated (qemu TCG)' : 'KVM'}`];

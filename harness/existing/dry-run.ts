@@ -28,7 +28,7 @@ export async function dryRunObjects(options: { file: string; proxyModes?: ProxyM
   for (const run of plan.runs.filter((r) => r.proxyMode === plan.proxyModes[0])) {
     const namespace = sharedClusterNamespace(run.variant, 'a1b2c3');
     const { workload } = specsOf(run);
-    const client = clientPod({ name: 'client', namespace, runId });
+    const client = clientPod({ name: 'client', namespace, runId, image: loadImage });
     const objects = [
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { [ManagedByLabel]: managedByValue, [RunIdLabel]: runId } } },
       ...workloadObjects(workload, { name: 'web', namespace, runId }, [], options.imagePrefix),

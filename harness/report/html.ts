@@ -2,7 +2,7 @@ import { escapeXml as esc } from './escape.ts';
 import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel } from './format.ts';
 import { reportStatus, type Report, type RunReport, type RunStatus } from './model.ts';
 import { legendSwatch, rateChartSvg, seriesStyle, shareBarsSvg } from './svg.ts';
-import { checkValue, chiSquareText, clusterText, comparison, generatorTable, crossCheckVerdict, dataplaneText, emulatedCaveat, goawayText, latencyBasis, loadBalancerText, numberedTimeline, propagationText, rateSeries, rebalanceText, recommendationLines } from './view.ts';
+import { checkValue, chiSquareText, clusterText, comparison, kindText, generatorTable, crossCheckVerdict, dataplaneText, emulatedCaveat, goawayText, latencyBasis, loadBalancerText, numberedTimeline, propagationText, rateSeries, rebalanceText, recommendationLines } from './view.ts';
 
 /**
  * index.html: one self-contained file (inline CSS and SVG, no script, nothing fetched), written as
@@ -21,6 +21,7 @@ export function renderHtml(report: Report): string {
     meta('environment', `${env.provider} · Kubernetes ${env.kubernetesVersion} · kernel ${env.kernel} · kth ${env.harnessVersion} · ${env.host}`),
     ...(env.guestKernels?.length ? [meta('guest kernels', `${env.guestKernels.join('; ')}. ${emulatedCaveat}`)] : []),
     ...(clusterText(report) ? [meta('cluster', clusterText(report)!)] : []),
+    ...(kindText(report) ? [meta('kind', kindText(report)!)] : []),
     meta('time', `${report.startedAt} → ${report.finishedAt}${report.timeScale !== 1 ? ` (time scale ${report.timeScale})` : ''}`),
     '</dl></header>',
     report.runs.length > 1 ? comparisonSection(report) : '',

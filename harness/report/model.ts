@@ -121,6 +121,8 @@ export interface Report {
     guestKernels?: string[];
     /** `--provider existing`: what the cluster is (its version, nodes, proxy mode and where that was read, cloud hints). */
     cluster?: { context: string; server: string; kubernetesVersion: string; nodes: number; proxyMode: { mode: string; source: string }; cloud?: string };
+    /** `--provider kind`: the kind release, the node image, and each proxy mode's cluster with its creation time. */
+    kind?: KindEnvironment;
   };
   runs: RunReport[];
   /**
@@ -128,6 +130,12 @@ export interface Report {
    * `recommend`); absent otherwise. Optional: readers of schemaVersion 1 need not know it.
    */
   recommendations?: Recommendation[];
+}
+
+export interface KindEnvironment {
+  kindVersion: string;
+  nodeImage: string;
+  clusters: { proxyMode: string; name: string; nodes: number; createMs: number }[];
 }
 
 /** The pick of a sweep in one proxy mode: the first candidate (in order of preference) whose run qualified. */

@@ -2,7 +2,7 @@ import { escapeMarkdown, markdownCode } from './escape.ts';
 import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel, statusText } from './format.ts';
 import { markdownTable, unicodeBar } from './markdown-table.ts';
 import { reportStatus, type Report, type RunReport } from './model.ts';
-import { checkValue, chiSquareText, clusterText, comparison, generatorTable, crossCheckVerdict, dataplaneText, emulatedCaveat, fairShare, latencyBasis, loadBalancerText, propagationText, rebalanceText, recommendationLines } from './view.ts';
+import { checkValue, chiSquareText, clusterText, comparison, kindText, generatorTable, crossCheckVerdict, dataplaneText, emulatedCaveat, fairShare, latencyBasis, loadBalancerText, propagationText, rebalanceText, recommendationLines } from './view.ts';
 
 /** Timeline entries listed per run; the rest are in index.html and report.json. */
 const timelineLimit = 20;
@@ -19,6 +19,7 @@ export function renderSummaryMarkdown(report: Report): string {
     '',
     ...(env.guestKernels?.length ? [`**Guest kernels:** ${escapeMarkdown(env.guestKernels.join('; '))}. ${escapeMarkdown(emulatedCaveat)}`, ''] : []),
     ...(clusterText(report) ? [`**Cluster:** ${escapeMarkdown(clusterText(report)!)}`, ''] : []),
+    ...(kindText(report) ? [`**kind:** ${escapeMarkdown(kindText(report)!)}`, ''] : []),
   ];
   const table = comparison(report);
   lines.push(markdownTable(table.head.map(escapeMarkdown), table.rows.map((row) => row.map(escapeMarkdown)), table.head.map((_, i) => (i === 0 ? 'l' : 'r'))), '');

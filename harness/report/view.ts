@@ -202,6 +202,14 @@ export function clusterText(report: Pick<Report, 'environment'>): string | undef
   return `context ${c.context} (${c.server}): Kubernetes ${c.kubernetesVersion}, ${c.nodes} node${c.nodes === 1 ? '' : 's'}${c.cloud ? `, ${c.cloud}` : ''}; proxy mode ${c.proxyMode.mode} from ${c.proxyMode.source}`;
 }
 
+/** A kind run in words: kind's release, the node image, and how long each cluster took to be Ready. */
+export function kindText(report: Pick<Report, 'environment'>): string | undefined {
+  const k = report.environment.kind;
+  if (!k) return undefined;
+  const clusters = k.clusters.map((c) => `${c.proxyMode}: ${c.name}, ${c.nodes} node${c.nodes === 1 ? '' : 's'}, Ready in ${(c.createMs / 1000).toFixed(1)} s`).join('; ');
+  return `kind ${k.kindVersion}, node image ${k.nodeImage}${clusters ? ` (${clusters})` : ''}`;
+}
+
 /** The generators table both renderers show: one row per load generator, and whether it kept up. */
 export function generatorTable(run: Pick<RunReport, 'generators'>): { head: string[]; rows: string[][] } | undefined {
   if (!run.generators?.length) return undefined;

@@ -18,9 +18,14 @@ export interface GoBuildOptions {
   outDir: string;
   /** Called with each package `go build -v` compiles, for progress. */
   onPackage?: (pkg: string) => void;
+  /**
+   * Settings over the default Go environment for `go mod tidy` and `go build` (e.g. CGO_ENABLED=1
+   * for a program that links a C library). Changing them invalidates the Go build cache for the group.
+   */
+  env?: Readonly<Record<string, string>>;
 }
 
-export async function buildGoGroup({ group, workDir, outDir, onPackage }: GoBuildOptions): Promise<string[]> {
+export async function buildGoGroup({ group, workDir, outDir, onPackage, env }: GoBuildOptions): Promise<string[]> {
   await mkdir(workDir, { recursive: true });
   await mkdir(outDir, { recursive: true });
   const { goMod } = await downloadPinnedModule(group, workDir);
@@ -28,8 +33,9 @@ export async function buildGoGroup({ group, workDir, outDir, onPackage }: GoBuil
   await writeFile(join(workDir, 'go.mod'), wrapperGoMod(group, replaces));
   await writeFile(join(workDir, 'tools.go'), toolsFile(group.packages));
   await rm(join(workDir, 'go.sum'), { force: true });
-  await goStep(group, workDir, ['go', 'mod', 'tidy'], 'resolve dependencies');
-  await goStep(group, workDir, goBuildArgv(group, outDir), 'compile', onPackage);
+  const stepEnv = { ...goEnv, ...env };
+  await goStep(group, workDir, ['go', 'mod', 'tidy'], 'resolve dependencies', undefined, stepEnv);
+  await goStep(group, workDir, goBuildArgv(group, outDir), 'compile', onPackage, stepEnv);
   // go names a binary after its package path's last element, skipping a major-version suffix
   // (go.etcd.io/etcd/server/v3 → server); the harness names it after the program (etcd).
   const paths: string[] = [];
@@ -129,8 +135,7 @@ function quoteLdflagsField(field: string): string {
 
 const goEnv = { GOFLAGS: '-mod=mod -buildvcs=false', GOTOOLCHAIN: 'local', CGO_ENABLED: '0' };
 
-async function goStep(group: BuildGroup, workDir: string, argv: string[], step: string, onPackage?: (pkg: string) => void): Promise<string> {
-  const env = goEnv;
+async function goStep(group: BuildGroup, workDir: string, argv: string[], step: string, onPackage?: (pkg: string) => void, env: Record<string, string> = goEnv): Promise<string> {
   if (!onPackage) {
     const result = await run(argv, { cwd: workDir, env, nothrow: true });
     if (result.exitCode !== 0) throw pinError(group, result.stderr || result.stdout, step, argv, workDir);

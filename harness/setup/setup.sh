@@ -4,7 +4,8 @@
 #   2. npm dependencies (npm ci, skipped while package-lock.json is unchanged, and when run from an
 #      installed package: the depending project installed them),
 #   3. the pinned upstream binaries built from Go modules into ~/.cache/kube-traffic-harness
-#      (reused when present; KTH_BIN_DIR points at binaries you already have).
+#      (reused when present; KTH_BIN_DIR points at binaries you already have),
+#   4. with --kind (the test command): the kind node image, built without any registry (reused when present).
 # Each step says what it does; a failure names the step and the command to rerun.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,9 +23,13 @@ fail() {
 # attached. ipset: kube-proxy's ipvs mode. qemu-system-x86, linux-image-amd64 (files under /boot and
 # /lib/modules only), busybox-static, ipvsadm, xz-utils and cpio: the guest kernel that runs ipvs mode
 # where the host kernel has no IP_VS (harness/lab/guest/). chromium: the browser test of the HTML report
-# (test/integration/report/browser.test.ts) drives it headless through playwright-core.
+# (test/integration/report/browser.test.ts) drives it headless through playwright-core. jq: the OCI
+# runtime wrapper of the harness's dockerd (harness/docker/runtime-wrapper.ts). debootstrap,
+# build-essential, pkg-config, libseccomp-dev: the kind node image (a Debian rootfs, runc with seccomp,
+# a static pause).
 packages=(iptables nftables iproute2 conntrack kmod procps openssl ca-certificates docker.io clang-19 llvm-19 bpftool ipset
-  qemu-system-x86 linux-image-amd64 busybox-static ipvsadm xz-utils cpio curl chromium)
+  qemu-system-x86 linux-image-amd64 busybox-static ipvsadm xz-utils cpio curl chromium
+  jq debootstrap build-essential pkg-config libseccomp-dev)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -69,5 +74,10 @@ if [[ -z "${KTH_BIN_DIR:-}" ]]; then
 fi
 echo "[setup 3/3] upstream binaries"
 node harness/bin/kth.mjs setup-binaries || fail "upstream binaries" "node harness/bin/kth.mjs setup-binaries"
+
+if [[ "${1:-}" == "--kind" ]]; then
+  echo "[setup kind] node image for --provider kind"
+  node harness/bin/kth.mjs kind build-node-image >/dev/null || fail "kind node image" "node harness/bin/kth.mjs kind build-node-image"
+fi
 
 echo "[setup] done in $((SECONDS - started))s"

@@ -4,14 +4,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../../harness/report/model.ts';
 
-/** Runs `kth run <scenario> <args>` into a temporary directory; its exit code, stderr and report (the directory is removed). */
-export async function kthRun(scenario: string, args: readonly string[]): Promise<{ code: number | null; stderr: string; report: Report }> {
+/**
+ * Runs `kth run <scenario> <args>` into a temporary directory; its exit code, stderr and report (the
+ * directory is removed). `interruptAfter` sends Ctrl-C (SIGINT) once that text shows on stderr.
+ */
+export async function kthRun(scenario: string, args: readonly string[], options: { interruptAfter?: RegExp } = {}): Promise<{ code: number | null; stderr: string; report: Report }> {
   const out = await mkdtemp(join(tmpdir(), 'kth-e2e-run-'));
   try {
     let stderr = '';
     const code = await new Promise<number | null>((resolve) => {
       const child = spawn(process.execPath, ['harness/bin/kth.mjs', 'run', scenario, ...args, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      let sent = false;
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (options.interruptAfter && !sent && options.interruptAfter.test(stderr)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
       child.once('close', resolve);
     });
     const [dir] = await readdir(out);

@@ -159,12 +159,14 @@ export function registerLab(program: Command): Command {
 
   program
     .command('cleanup')
-    .description('remove everything left by crashed runs: orphaned labs, their processes, namespaces and links')
-    .option('--all', 'also remove labs that are still healthy')
+    .description('remove everything left by crashed runs: orphaned labs (processes, namespaces, links), orphaned kind clusters, an idle harness dockerd')
+    .option('--all', 'also remove labs and harness-made kind clusters that are still healthy or kept')
     .action(async (options: { all?: boolean }) => {
       const removed = await (await labApi()).cleanupLabs(options);
-      if (removed.length === 0) progress('nothing to clean up');
+      const kind = await (await import('./kind.ts')).cleanupKind(options);
+      if (removed.length === 0 && kind.length === 0) progress('nothing to clean up');
       for (const r of removed) progress(describeRemoved(r));
+      for (const line of kind) progress(line);
     });
   return lab;
 }

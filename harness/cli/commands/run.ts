@@ -19,6 +19,8 @@ interface RunFlags {
   imagePrefix?: string;
   allowClusterChaos?: boolean;
   dryRun?: boolean;
+  kindConfig?: string;
+  nodeImage?: string;
 }
 
 /** Log lines on stderr as they are; on a terminal, with a live block under them (cli/progress-view.ts). */
@@ -38,9 +40,11 @@ export function registerRun(program: Command): void {
     .option('--image-prefix <registry/path>', 'existing: where the cluster pulls the harness images from, e.g. ghcr.io/me (see kth existing images)')
     .option('--allow-cluster-chaos', 'existing: allow node-drain/node-uncordon, which touch nodes others use (undone at the end)')
     .option('--dry-run', 'existing: print every object the run would create, and create nothing')
+    .option('--kind-config <file>', 'kind: a kind cluster config merged over the generated one (nodes, patches, networking; the proxy mode stays the scenario\'s)')
+    .option('--node-image <image>', 'kind: the node image instead of the one the harness builds (kth kind build-node-image), e.g. a published kindest/node where a registry is reachable')
     .option('--out <dir>', 'where the report directory goes', 'reports')
     .option('--baseline <report.json>', 'compare with an earlier report: a check that passed there and fails now is a regression')
-    .option('--retain', 'keep the clusters afterwards (kth lab down --name … removes them)')
+    .option('--retain', 'keep the clusters afterwards (kth lab down --name …, kth kind down --name … remove them)')
     .option('--kernel <where>', "lab nodes' kernel: auto (a qemu guest's where the host kernel cannot run a proxy mode) | host | guest", 'auto')
     .option('--runtime <runtime>', "every workload's sample server runtime instead of the scenario's: node | go")
     .option('--time-scale <factor>', 'run every timeline duration at this fraction (0.2 = 20%: tests, smoke runs)', '1')
@@ -49,6 +53,8 @@ export function registerRun(program: Command): void {
       const existing = flags.provider === 'existing';
       const lacksExisting = (['kubeconfig', 'context', 'imagePrefix', 'allowClusterChaos', 'dryRun'] as const).filter((key) => flags[key] !== undefined);
       if (!existing && lacksExisting.length > 0) throw badInput(`${lacksExisting.map((key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} only apply with --provider existing`, { where: '--provider', hint: 'add --provider existing, or drop them' });
+      const lacksKind = (['kindConfig', 'nodeImage'] as const).filter((key) => flags[key] !== undefined);
+      if (flags.provider !== 'kind' && lacksKind.length > 0) throw badInput(`${lacksKind.map((key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} only apply with --provider kind`, { where: '--provider', hint: 'add --provider kind, or drop them' });
       const detect = existing && flags.proxyMode === 'detected';
       const proxyModes = flags.proxyMode === undefined || detect ? undefined : parseProxyModes(flags.proxyMode);
       if (flags.dryRun) {
@@ -67,7 +73,7 @@ export function registerRun(program: Command): void {
       if (!(kernelChoices as readonly string[]).includes(flags.kernel)) throw badInput(`--kernel: '${flags.kernel}' is not one of ${kernelChoices.join(', ')}`, { where: '--kernel' });
       const view = progressView();
       const { report, files } = await runScenario({ file, provider: flags.provider as 'lab',
-        ...(existing ? { existing: { ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags.imagePrefix ? { imagePrefix: flags.imagePrefix } : {}), allowClusterChaos: Boolean(flags.allowClusterChaos), detectProxyMode: detect } } : {}), ...(proxyModes ? { proxyModes } : {}), ...(runtime ? { runtime } : {}), kernel: flags.kernel as KernelChoice, outDir: flags.out, timeScale, retain: Boolean(flags.retain), log: (line) => view.log(line), ...(view.live ? { progress: (event) => view.progress(event) } : {}) }).finally(() => view.close());
+        ...(existing ? { existing: { ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags.imagePrefix ? { imagePrefix: flags.imagePrefix } : {}), allowClusterChaos: Boolean(flags.allowClusterChaos), detectProxyMode: detect } } : {}), ...(flags.provider === 'kind' ? { kind: { ...(flags.kindConfig ? { config: flags.kindConfig } : {}), ...(flags.nodeImage ? { nodeImage: flags.nodeImage } : {}) } } : {}), ...(proxyModes ? { proxyModes } : {}), ...(runtime ? { runtime } : {}), kernel: flags.kernel as KernelChoice, outDir: flags.out, timeScale, retain: Boolean(flags.retain), log: (line) => view.log(line), ...(view.live ? { progress: (event) => view.progress(event) } : {}) }).finally(() => view.close());
       process.stdout.write(`${files.summaryMd}\n${files.indexHtml}\n`);
       const { recommendationLines } = await import('../../report/view.ts');
       for (const item of recommendationLines(report)) process.stdout.write(`recommendation: ${item.text}\n`);

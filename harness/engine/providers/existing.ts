@@ -70,7 +70,7 @@ export function existingProvider(options: ExistingProviderOptions): ClusterProvi
     async unsupported(proxyMode) {
       return proxyMode === facts.proxyMode.mode ? undefined : `the cluster runs ${facts.proxyMode.mode} (${facts.proxyMode.source}), not ${proxyMode}`;
     },
-    chaosUnsupported: (_mode, chaos) => existingChaosUnsupported(chaos, options.allowClusterChaos),
+    runUnsupported: (_mode, run) => existingChaosUnsupported(run.chaos.map((c) => c.spec), options.allowClusterChaos),
     async open(proxyMode, log): Promise<OpenCluster> {
       const namespaces = new Set<string>();
       const cluster = target.cluster;

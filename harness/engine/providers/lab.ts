@@ -86,7 +86,7 @@ export async function openLab(options: { proxyMode: string; nodes: number; ciliu
 export function labProvider(options: { nodes: number; cilium?: Partial<CiliumOptions>; ipvs?: Partial<IpvsOptions>; kernel?: KernelChoice; retain: boolean }): ClusterProvider {
   return {
     unsupported: (mode) => labUnsupported(mode, options.kernel),
-    chaosUnsupported: (mode, chaos) => labChaosUnsupported(mode as LabProxyMode, options.kernel, chaos),
+    runUnsupported: (mode, run) => labChaosUnsupported(mode as LabProxyMode, options.kernel, run.chaos.map((c) => c.spec)),
     async open(proxyMode, log) {
       const lab = await openLab({ proxyMode, nodes: options.nodes, ...(proxyMode === 'cilium' && options.cilium ? { cilium: options.cilium } : {}), ...(proxyMode === 'ipvs' && options.ipvs ? { ipvs: options.ipvs } : {}),
         ...(options.kernel ? { kernel: options.kernel } : {}), retain: options.retain, log });

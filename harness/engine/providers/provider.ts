@@ -1,6 +1,8 @@
 import type { DataplaneInfo } from '../../lab/dataplane/types.ts';
 import type { RunTarget } from '../execute.ts';
-import type { ChaosSpec } from '../types.ts';
+import type { specsOf } from '../plan.ts';
+
+export type RunSpecs = ReturnType<typeof specsOf>;
 
 /**
  * What the run pipeline needs from a provider: whether a proxy mode and a run's chaos can run
@@ -18,10 +20,13 @@ export interface OpenCluster {
   down(): Promise<void>;
   /** The line printed when --retain keeps it. */
   kept: string;
+  /** A kind cluster: what the report records of it (environment.kind). */
+  kind?: { kindVersion: string; nodeImage: string; name: string; nodes: number; createMs: number };
 }
 
 export interface ClusterProvider {
   unsupported(proxyMode: string): Promise<string | undefined>;
-  chaosUnsupported(proxyMode: string, chaos: readonly ChaosSpec[]): string | undefined;
+  /** Why one run cannot run here in this mode (its chaos, its Service type), before any cluster exists; undefined when it can. */
+  runUnsupported(proxyMode: string, run: RunSpecs): string | undefined;
   open(proxyMode: string, log: (line: string) => void): Promise<OpenCluster>;
 }

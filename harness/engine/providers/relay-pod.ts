@@ -1,11 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import { Log, type V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../../kube/cluster.ts';
-import { parseRelayFrame } from '../../load/relay.ts';
 import type { ClientProcess } from '../execute.ts';
+import { decodeRelayFrames, eventsPath } from './relay-frames.ts';
 
 /**
  * `kth <argv>` as a pod of a cluster reached only through its API: a `kth load relay` pod on the
@@ -47,10 +45,6 @@ export function relayPod(options: { name: string; anchor: V1Pod; image: string; 
   };
 }
 
-function eventsPath(argv: readonly string[]): string | undefined {
-  const index = argv.indexOf('--events');
-  return index >= 0 ? argv[index + 1] : undefined;
-}
 
 /** A pod's first container never started: the runtime's waiting reason says it never will, or time ran out. */
 export class PodStartError extends Error {
@@ -94,23 +88,9 @@ export function spawnRelayPod(options: RelayPodOptions): ClientProcess {
     const pod = await waitContainerStarted(cluster, namespace, name, options.startTimeoutMs ?? 120_000, stopped.signal);
     options.onStarted?.(performance.now() - created);
     const logStream = new PassThrough();
-    const eventsFile = eventsPath(options.argv);
-    let events: WriteStream | undefined;
-    let exit: number | null | undefined;
-    const lines = createInterface({ input: logStream, crlfDelay: Infinity });
-    const decoded = (async () => {
-      for await (const line of lines) {
-        const frame = parseRelayFrame(line);
-        if (!frame) continue;
-        if (frame.relay === 'stdout') stdout.write(frame.data);
-        else if (frame.relay === 'stderr') stderr.write(frame.data);
-        else if (frame.relay === 'events' && eventsFile) (events ??= createWriteStream(eventsFile, { flags: 'a' })).write(`${frame.line}\n`);
-        else if (frame.relay === 'exit') exit = frame.code;
-      }
-    })();
+    const decoded = decodeRelayFrames(logStream, { stdout, stderr, eventsFile: eventsPath(options.argv) });
     await new Log(cluster.kubeconfig).log(namespace, name, 'load', logStream, { follow: true });
-    await decoded;
-    if (events) await new Promise((resolve) => events!.end(resolve));
+    const exit = await decoded;
     if (exit !== undefined) return exit ?? 1;
     // No exit frame: the log ended early (the pod was killed, or its log was cut). Say what the pod says.
     const final = await cluster.core.readNamespacedPod({ name, namespace }).catch(() => pod);

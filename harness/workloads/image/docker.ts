@@ -16,6 +16,13 @@ export async function requireDocker(purpose: string): Promise<string> {
   });
 }
 
+/** One label of a local image; undefined when the image or the label is missing. */
+export async function imageLabel(ref: string, label: string): Promise<string | undefined> {
+  const result = await run(['docker', 'image', 'inspect', '--format', `{{ index .Config.Labels "${label}" }}`, ref], { nothrow: true, timeoutMs: 30_000 });
+  const value = result.stdout.trim();
+  return result.exitCode === 0 && value !== '' && value !== '<no value>' ? value : undefined;
+}
+
 export async function imageExists(ref: string): Promise<boolean> {
   const result = await run(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref], { nothrow: true, timeoutMs: 30_000 });
   return result.exitCode === 0;

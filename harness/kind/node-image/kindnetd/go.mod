@@ -1,0 +1,3 @@
+module kube-traffic-harness.local/kind/kindnetd
+
+go 1.26

@@ -1,0 +1,114 @@
+import { jest } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { run } from '../../../harness/core/exec.ts';
+import { type DockerEngine, useDockerEngine } from '../../../harness/docker/engine.ts';
+import { ensureDockerNetwork, harnessNetwork, outsideNetwork } from '../../../harness/docker/network.ts';
+import { readKindRecords } from '../../../harness/kind/cluster.ts';
+import { ensureOutsidePath, kindLoadBalancer, removeOutsidePathIfUnused } from '../../../harness/kind/load-balancer.ts';
+import { listNetns } from '../../../harness/lab/netns.ts';
+import { baseImageRef } from '../../../harness/workloads/image/names.ts';
+import { eventually } from '../../support/eventually.ts';
+import { failures, kthRun } from '../../support/kth-run.ts';
+
+/**
+ * `--provider kind` end to end on this machine: the node image the harness built offline (setup
+ * builds it; here it must be reused), kind clusters in iptables and nftables mode, the built-in
+ * scenarios unchanged, external clients as containers behind the kind load balancer, and nothing
+ * left afterwards — no cluster, container, network, namespace or rule.
+ */
+jest.setTimeout(1_200_000);
+
+/** What the harness leaves on the Docker engine and host between runs: nothing. */
+async function leftovers(): Promise<string[]> {
+  const containers = (await run(['docker', 'ps', '--all', '--format', '{{.Names}}', '--filter', 'label=io.x-k8s.kind.cluster'], { nothrow: true })).stdout.trim().split('\n').filter((name) => name.startsWith('kth-'));
+  const networks = (await run(['docker', 'network', 'ls', '--format', '{{.Name}}'], { nothrow: true })).stdout.trim().split('\n').filter((name) => name === harnessNetwork.name || name === outsideNetwork.name);
+  const netns = (await listNetns()).filter((name) => name === kindLoadBalancer.netns);
+  const records = readKindRecords().map((record) => `record ${record.name}`);
+  const guard = (await run(['nft', 'list', 'table', 'inet', 'kth_docker_guard'], { nothrow: true })).exitCode === 0 ? ['nft table kth_docker_guard'] : [];
+  return [...containers, ...networks, ...netns, ...records, ...guard];
+}
+
+describe('kth run --provider kind', () => {
+  let engine: DockerEngine;
+  beforeAll(async () => {
+    // Holding the engine across the file keeps one dockerd for all of it (each run would otherwise start its own).
+    engine = await useDockerEngine({ purpose: 'the kind tests', log: () => undefined, privileged: true });
+  });
+  afterAll(async () => {
+    await engine?.release();
+  });
+
+  it('GIVEN keepalive-imbalance in iptables and nftables THEN each mode gets its own kind cluster, the checks pass, the clients\' counts equal the servers\', and no cluster is left', async () => {
+    const { code, stderr, report } = await kthRun('scenarios/keepalive-imbalance.ts', ['--provider', 'kind', '--proxy-mode', 'iptables,nftables', '--time-scale', '0.25']);
+    expect(failures(report)).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.environment.provider).toBe('kind');
+    expect(report.environment.kind?.nodeImage).toMatch(/^kube-traffic-harness\/kind-node:/);
+    expect(report.environment.kind?.kindVersion).toMatch(/^v0\.\d+\.\d+/);
+    expect(report.environment.kind?.clusters.map((c) => c.proxyMode)).toEqual(['iptables', 'nftables']);
+    expect(report.runs.map((r) => `${r.proxyMode}/${r.variant} ${r.status}`)).toEqual(['iptables', 'nftables'].flatMap((mode) => ['persistent', 'short-lived', 'pooled-max-age'].map((variant) => `${mode}/${variant} passed`)));
+    for (const r of report.runs) {
+      expect(r.crossCheck?.agree).toBe(true);
+      expect(r.totals?.serverCounted).toBe(r.totals?.attributed);
+      expect(r.dataplane?.options.detectedFrom).toMatch(/kube-system\/kube-proxy ConfigMap/);
+    }
+    expect(stderr).toMatch(/kind cluster kth-iptables-[0-9a-f]{6} Ready in/);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('GIVEN rollout-prestop THEN it passes on kind as on the lab', async () => {
+    const { code, report } = await kthRun('scenarios/rollout-prestop.ts', ['--provider', 'kind', '--proxy-mode', 'iptables', '--time-scale', '0.25']);
+    expect(failures(report)).toEqual([]);
+    expect(code).toBe(0);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('GIVEN external-traffic-policy THEN clients in containers outside the cluster reach it through the kind load balancer: Cluster SNATs and hops, Local keeps their address', async () => {
+    const { code, report } = await kthRun('scenarios/external-traffic-policy.ts', ['--provider', 'kind', '--proxy-mode', 'iptables', '--time-scale', '0.25']);
+    expect(failures(report)).toEqual([]);
+    expect(code).toBe(0);
+    for (const r of report.runs) expect(r.loadBalancer?.nodes.length).toBe(3);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('GIVEN Ctrl-C while the load runs THEN exit 130, the partial report is written and no cluster is left', async () => {
+    const { code, report } = await kthRun('scenarios/keepalive-imbalance.ts', ['--provider', 'kind', '--proxy-mode', 'iptables', '--time-scale', '0.5'], { interruptAfter: /load-start|loads? (running|started)|settled/ });
+    expect(code).toBe(130);
+    expect(report.runs[0]?.reason ?? '').toMatch(/interrupted/);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('GIVEN the harness networks THEN a container on either cannot reach an address the host could forward to (the guard drops it), and removing them leaves nothing', async () => {
+    // A listener one routed hop from the host, in a namespace of its own: reachable from the host,
+    // and from the containers only if the host forwarded their packets — which is what must not happen.
+    const probe = 'kthprobe-fwd'; // not kth-…: the lab's cleanup would take it for a lab's
+    await run(['ip', 'netns', 'add', probe]);
+    const listener = spawn('ip', ['netns', 'exec', probe, process.execPath, '-e', "require('net').createServer((s) => s.end('hi')).listen(8080, '169.254.250.2'); setTimeout(() => {}, 600000)"], { stdio: 'ignore' });
+    try {
+      await run(['ip', '-batch', '-'], { input: `link add kthprobe0 type veth peer name p0 netns ${probe}\naddr add 169.254.250.1/30 dev kthprobe0\nlink set kthprobe0 up\n` });
+      await run(['ip', '-n', probe, '-batch', '-'], { input: 'addr add 169.254.250.2/30 dev p0\nlink set p0 up\nlink set lo up\nroute add 198.19.0.0/16 via 169.254.250.1\n' });
+      await ensureDockerNetwork(harnessNetwork);
+      await ensureOutsidePath();
+      const connect = (network: string) => run(['docker', 'run', '--rm', '--network', network, baseImageRef(), 'node', '-e', `
+        const s = require('net').connect({ host: '169.254.250.2', port: 8080, timeout: 3000 });
+        s.on('data', () => { console.log('connected'); process.exit(0); });
+        s.on('timeout', () => { console.log('timeout'); process.exit(0); });
+        s.on('error', (e) => { console.log(e.code); process.exit(0); });`], { nothrow: true, timeoutMs: 60_000 });
+      // The host itself reaches it: the listener is up, so a refusal below is the guard's doing.
+      await eventually('the probe listener answers the host', 10_000, async () => {
+        const reached = await run([process.execPath, '-e', "require('net').connect(8080, '169.254.250.2').on('data', () => process.exit(0)).on('error', () => process.exit(1))"], { nothrow: true, timeoutMs: 5000 });
+        return reached.exitCode === 0 || `exit ${reached.exitCode}`;
+      });
+      for (const network of [harnessNetwork.name, outsideNetwork.name]) {
+        expect([network, (await connect(network)).stdout.trim()]).toEqual([network, expect.stringMatching(/^(timeout|EHOSTUNREACH|ENETUNREACH)$/)]);
+      }
+    } finally {
+      listener.kill('SIGKILL');
+      await run(['ip', 'netns', 'delete', probe], { nothrow: true });
+      await removeOutsidePathIfUnused();
+      await run(['docker', 'network', 'rm', harnessNetwork.name], { nothrow: true });
+      await run(['nft', 'delete', 'table', 'inet', 'kth_docker_guard'], { nothrow: true });
+    }
+    expect(await leftovers()).toEqual([]);
+  });
+});
