@@ -3,12 +3,14 @@
  * mode on both providers, in the same run on the same machine; per variant the pods' shares
  * (sorted: pod names differ between clusters), a χ² test of homogeneity between the two
  * platforms' sorted counts (p > 0.05: no evidence they differ beyond sampling noise), and whether
- * the scenario's checks gave the same verdicts. Persistent-connection variants balance
- * connections, not requests, so their sampling unit is the handful of connections: shares there
- * agree only in shape, and the χ² line says how many connections that rests on.
+ * the scenario's checks gave the same verdicts. The proxy balances connections, so where requests
+ * share connections (persistent, pooled) the sampling unit is the connection — the requests on one
+ * connection are not independent draws — and the χ² line says how many connections it rests on.
  *
- * Run: `npx tsx bench/kind/lab-vs-kind.bench.ts [--scenario F] [--proxy-mode M] [--time-scale S]` (root).
+ * Run: `npx tsx bench/kind/lab-vs-kind.bench.ts [--scenario F] [--proxy-mode M] [--time-scale S]` (root),
+ * or compare two reports already made: `--reports <lab report.json> <kind report.json>`.
  */
+import { readFile } from 'node:fs/promises';
 import { chiSquareSurvival } from '../../harness/analysis/fairness.ts';
 import { runScenario } from '../../harness/engine/run.ts';
 import type { RunReport } from '../../harness/report/model.ts';
@@ -19,7 +21,11 @@ const proxyMode = arg('--proxy-mode', 'iptables') as 'iptables';
 const timeScale = Number(arg('--time-scale', '1'));
 
 const reports = {} as Record<'lab' | 'kind', RunReport[]>;
-for (const provider of ['lab', 'kind'] as const) {
+const given = process.argv.indexOf('--reports');
+if (given >= 0) {
+  for (const [i, provider] of (['lab', 'kind'] as const).entries()) reports[provider] = (JSON.parse(await readFile(process.argv[given + 1 + i] as string, 'utf8')) as { runs: RunReport[] }).runs;
+}
+for (const provider of given >= 0 ? [] : (['lab', 'kind'] as const)) {
   const started = performance.now();
   const { report } = await runScenario({ file, provider, proxyModes: [proxyMode], outDir: `/tmp/kth-lab-vs-kind/${provider}`, timeScale, retain: false, log: () => undefined });
   reports[provider] = report.runs;
@@ -47,7 +53,8 @@ const pct = (counts: number[]) => { const total = counts.reduce((s, v) => s + v,
 for (const lab of reports.lab) {
   const kind = reports.kind.find((r) => r.variant === lab.variant);
   if (!kind || !lab.pods || !kind.pods) continue;
-  const unit = lab.variant === 'persistent' ? 'connections' : 'requests';
+  const total = (run: RunReport, unit: 'requests' | 'connections') => sorted(run, unit).reduce((s, v) => s + v, 0);
+  const unit = total(lab, 'connections') < total(lab, 'requests') ? 'connections' : 'requests';
   const test = homogeneity(sorted(lab, unit), sorted(kind, unit));
   const verdicts = (run: RunReport) => run.checks.map((c) => `${c.name}: ${c.pass ? 'pass' : 'FAIL'}`).join(', ');
   console.log(`\n${lab.variant}`);

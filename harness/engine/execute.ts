@@ -1,4 +1,3 @@
-import { prefixedImageRef } from '../workloads/image/names.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -28,6 +27,7 @@ import { sleepUntil } from './sleep-until.ts';
 import { clientName, clientNodes, GENERATOR_LEAD_MS, generatorLoadName, generatorRow } from './generators.ts';
 import { newLatencyHistogram, percentilesMs } from '../recorder/histogram.ts';
 import { type RunProgress, startProgress } from './progress.ts';
+import { prefixedImageRef } from '../workloads/image/names.ts';
 
 /** One (proxy mode × variant) run, resolved from the plan: durations in ms, already scaled. */
 export interface ResolvedRun {

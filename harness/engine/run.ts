@@ -124,7 +124,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
   // An existing cluster runs one proxy mode, its own: found (and everything else checked) before the plan is final.
   const existing = provider === 'existing' ? await openExisting(options, planFor(options.proxyModes)) : undefined;
   const plan = planFor(existing ? existing.session.proxyModes : options.proxyModes);
-  // A missing Go server is found before any cluster exists (the lab maps the -go images to it).
+  // A missing Go server is found before any cluster exists (the lab maps the -go images to it; kind builds them from it).
   if (provider !== 'existing' && plan.runs.some((run) => run.workload.runtime === 'go')) requireGoServer();
   // A user's kind config is read (and refused if it is not one) before any cluster exists.
   const kindUserConfig = provider === 'kind' && options.kind?.config ? readUserKindConfig(options.kind.config) : undefined;

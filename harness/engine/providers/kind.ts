@@ -54,8 +54,8 @@ export function kindRunUnsupported(run: RunSpecs): string | undefined {
  * `--provider kind`: a kind cluster per proxy mode on the harness's own Docker engine and network,
  * made for the run (node image built here when none is given, the harness images loaded into the
  * nodes) and deleted after it. Once it is up it is used exactly as an existing cluster is: through
- * its API, clients as relay pods — except external clients, which run as containers beside the
- * nodes on the kind network, as a machine outside the cluster would.
+ * its API, clients as relay pods — except external clients, which run as containers on the outside
+ * network behind the kind load balancer (kind/load-balancer.ts), as machines outside a cluster would.
  */
 export function kindProvider(options: KindProviderOptions): ClusterProvider {
   return {

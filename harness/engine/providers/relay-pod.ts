@@ -45,7 +45,6 @@ export function relayPod(options: { name: string; anchor: V1Pod; image: string; 
   };
 }
 
-
 /** A pod's first container never started: the runtime's waiting reason says it never will, or time ran out. */
 export class PodStartError extends Error {
   constructor(message: string, readonly reason: string, readonly detail: string) {

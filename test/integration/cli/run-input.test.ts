@@ -36,13 +36,26 @@ describe('kth run: bad input is refused before anything starts', () => {
     expect((await listLabs()).map((lab) => lab.name)).toEqual(labsBefore);
   }, 30_000);
 
-  it('GIVEN a provider not built yet THEN exit 3 naming it, before any cluster', async () => {
-    const { code, stderr } = await kth('run', 'scenarios/keepalive-imbalance.ts', '--provider', 'kind', '--out', out);
-    expect(code).toBe(3);
-    expect(stderr).toMatch(/provider 'kind' is not available yet/);
-    expect(stderr).toMatch(/--provider lab/);
-    expect(await readdir(out)).toEqual([]);
+  it('GIVEN kind flags without --provider kind, or a --kind-config that is not a kind config THEN exit 2 with the fix, before any cluster', async () => {
+    const stray = await kth('run', 'scenarios/keepalive-imbalance.ts', '--node-image', 'kindest/node:v1.36.0', '--out', out);
+    expect([stray.code, stray.stderr]).toEqual([2, expect.stringContaining('--node-image only apply with --provider kind')]);
+    const config = join(out, 'not-kind.yaml');
+    await writeFile(config, 'kind: Pod\napiVersion: v1\n');
+    const wrong = await kth('run', 'scenarios/keepalive-imbalance.ts', '--provider', 'kind', '--kind-config', config, '--out', out);
+    expect([wrong.code, wrong.stderr]).toEqual([2, expect.stringContaining('is not a kind cluster config')]);
+    expect(wrong.stderr).toContain('kind: Cluster');
+    expect((await readdir(out)).filter((entry) => entry !== 'not-kind.yaml')).toEqual([]);
   }, 30_000);
+
+  it('GIVEN --provider kind in a mode kind cannot run here (cilium) THEN its runs are reported unsupported with the reason, and no cluster is made', async () => {
+    const { stderr } = await kth('run', 'scenarios/keepalive-imbalance.ts', '--provider', 'kind', '--proxy-mode', 'cilium', '--out', out);
+    expect(stderr).toMatch(/\[cilium\] unsupported here: cilium on kind/);
+    expect(stderr).not.toMatch(/creating kind cluster/);
+    const [dir] = await readdir(out);
+    const report = JSON.parse(await readFile(join(out, dir!, 'report.json'), 'utf8')) as { environment: { provider: string }; runs: { status: string }[] };
+    expect(report.environment.provider).toBe('kind');
+    expect(report.runs.map((run) => run.status)).toEqual(['unsupported', 'unsupported', 'unsupported']);
+  }, 60_000);
 
   it('GIVEN a fault the proxy mode cannot take (kube-proxy paused in cilium mode) THEN its runs are reported unsupported with the reason, and no lab starts', async () => {
     const labsBefore = (await listLabs()).map((lab) => lab.name);
