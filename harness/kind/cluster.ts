@@ -101,12 +101,17 @@ export async function deleteKindCluster(name: string, log: (line: string) => voi
   await removeHarnessNetworkIfUnused();
 }
 
-/** Clusters of harness processes that died without removing them (not --retain'ed ones): deleted. */
-export async function removeOrphanedKindClusters(log: (line: string) => void): Promise<string[]> {
-  const orphans = readKindRecords().filter((record) => !record.retained && record.pid !== process.pid && !isAlive(record.pid));
-  for (const record of orphans) await deleteKindCluster(record.name, log);
-  return orphans.map((record) => record.name);
+/** Deletes the recorded clusters `which` picks; returns their names. */
+export async function removeKindClusters(which: (record: KindClusterRecord) => boolean, log: (line: string) => void): Promise<string[]> {
+  const picked = readKindRecords().filter(which);
+  for (const record of picked) await deleteKindCluster(record.name, log);
+  return picked.map((record) => record.name);
 }
+
+/** A cluster of a harness process that died without removing it (a --retain'ed one is kept on purpose). */
+export const isOrphaned = (record: KindClusterRecord): boolean => !record.retained && record.pid !== process.pid && !isAlive(record.pid);
+
+export const removeOrphanedKindClusters = (log: (line: string) => void): Promise<string[]> => removeKindClusters(isOrphaned, log);
 
 export async function markRetained(name: string): Promise<void> {
   const record = readKindRecords().find((r) => r.name === name);

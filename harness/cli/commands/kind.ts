@@ -51,41 +51,37 @@ export function registerKind(program: Command): void {
     .option('--all', 'every cluster the harness made, kept ones included')
     .action(async (flags: { name?: string; all?: boolean }) => {
       if (!flags.name === !flags.all) throw badInput('name one cluster (--name) or pass --all', { where: 'kth kind down' });
-      const { readKindRecords, deleteKindCluster } = await import('../../kind/cluster.ts');
-      const records = readKindRecords().filter((record) => flags.all || record.name === flags.name);
+      const { readKindRecords, removeKindClusters } = await import('../../kind/cluster.ts');
+      const picked = (record: { name: string }) => flags.all || record.name === flags.name;
+      const records = readKindRecords().filter(picked);
       if (flags.name && records.length === 0) throw badInput(`no kind cluster named ${flags.name} was made by the harness on this machine`, { where: '--name', hint: 'kth kind status lists them; clusters the harness did not make are never touched' });
       if (records.length === 0) return progress('no kind clusters to remove');
       const { useDockerEngine } = await import('../../docker/engine.ts');
       await using _engine = await useDockerEngine({ purpose: 'removing kind clusters', log: progress });
-      for (const record of records) {
-        await deleteKindCluster(record.name, progress);
-        progress(`removed kind cluster ${record.name}`);
-      }
+      for (const name of await removeKindClusters(picked, progress)) progress(`removed kind cluster ${name}`);
     });
 
   kind
     .command('status')
     .description('the kind clusters the harness made: mode, nodes, node image, whether their process still runs')
     .action(async () => {
-      const { readKindRecords, kubeconfigPathOf } = await import('../../kind/cluster.ts');
-      const { isAlive } = await import('../../lab/processes.ts');
+      const { readKindRecords, kubeconfigPathOf, isOrphaned } = await import('../../kind/cluster.ts');
       const records = readKindRecords();
       if (records.length === 0) return progress('no kind clusters made by the harness');
       const table = textTable(['cluster', 'proxy mode', 'nodes', 'node image', 'state', 'kubeconfig']);
-      for (const r of records) table.push([r.name, r.proxyMode, r.nodes, r.image, r.retained ? 'kept' : isAlive(r.pid) ? `in use (pid ${r.pid})` : 'orphaned (kth cleanup removes it)', kubeconfigPathOf(r.name)]);
+      for (const r of records) table.push([r.name, r.proxyMode, r.nodes, r.image, r.retained ? 'kept' : isOrphaned(r) ? 'orphaned (kth cleanup removes it)' : `in use (pid ${r.pid})`, kubeconfigPathOf(r.name)]);
       process.stdout.write(`${table.toString()}\n`);
     });
 }
 
 /** `kth cleanup`'s part for kind: orphaned clusters (and the harness's Docker engine when nothing is left on it). */
 export async function cleanupKind(options: { all?: boolean }): Promise<string[]> {
-  const { readKindRecords, deleteKindCluster, removeOrphanedKindClusters } = await import('../../kind/cluster.ts');
+  const { readKindRecords, isOrphaned, removeKindClusters } = await import('../../kind/cluster.ts');
   const { stopOrphanedEngine } = await import('../../docker/engine.ts');
   const { dockerServerVersion } = await import('../../workloads/image/docker.ts');
   const lines: string[] = [];
   if (readKindRecords().length > 0 && (await dockerServerVersion())) {
-    const removed = options.all ? readKindRecords().map((r) => r.name) : await removeOrphanedKindClusters(progress);
-    if (options.all) for (const name of removed) await deleteKindCluster(name, progress);
+    const removed = await removeKindClusters(options.all ? () => true : isOrphaned, progress);
     lines.push(...removed.map((name) => `removed kind cluster ${name}`));
   }
   const stopped = await stopOrphanedEngine();

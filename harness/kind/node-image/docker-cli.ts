@@ -10,10 +10,6 @@ export async function docker(args: readonly string[], purpose: string, timeoutMs
   return (await run(['docker', ...args], { env: classic, purpose, timeoutMs })).stdout.trim();
 }
 
-export async function imageExists(ref: string): Promise<boolean> {
-  return (await run(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref], { nothrow: true, timeoutMs: 60_000 })).exitCode === 0;
-}
-
 /** Removes images by ref, ignoring ones already gone. */
 export async function removeImages(refs: readonly string[]): Promise<void> {
   if (refs.length > 0) await run(['docker', 'image', 'rm', ...refs], { nothrow: true, timeoutMs: 300_000 });

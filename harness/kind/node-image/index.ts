@@ -1,14 +1,13 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatMs } from '../../core/duration.ts';
-import { run } from '../../core/exec.ts';
 import { useDockerEngine } from '../../docker/engine.ts';
 import { withFileLock } from '../../docker/file-lock.ts';
 import { assembleNodeImage, NODE_IMAGE_LABEL } from './assemble.ts';
 import { nodeImageCacheDir } from './cache.ts';
 import { componentImages } from './component-images.ts';
 import { DEBIAN_SUITE, KIND_VERSION, KUBERNETES_VERSION, NETFILTER_PACKAGES, NODE_BINARY_DIRS, NODE_PACKAGES, nodeBuildGroups } from './components.ts';
-import { imageExists } from './docker-cli.ts';
+import { imageExists, imageLabel } from '../../workloads/image/docker.ts';
 import { type BuiltBinary, goGroupBinaries } from './go-binaries.ts';
 import { kubeadmImageList } from './image-list.ts';
 import { kindSources } from './kind-files.ts';
@@ -107,9 +106,8 @@ async function build(ref: string, log: Log): Promise<Record<string, string>> {
 }
 
 async function labelOf(ref: string): Promise<Record<string, string>> {
-  const result = await run(['docker', 'image', 'inspect', '--format', `{{ index .Config.Labels "${NODE_IMAGE_LABEL}" }}`, ref], { nothrow: true, timeoutMs: 60_000 });
   try {
-    return JSON.parse(result.stdout.trim()) as Record<string, string>;
+    return JSON.parse((await imageLabel(ref, NODE_IMAGE_LABEL)) ?? '{}') as Record<string, string>;
   } catch {
     return {};
   }
