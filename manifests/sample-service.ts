@@ -395,3 +395,8 @@ export function serverMetricsUrl(pod: V1Pod): string {
   if (!port) throw badInput(`pod ${pod.metadata?.name} has no 'metrics' or 'http' container port`, { hint: 'is it a kth sample server (manifests/sample-service.ts)?' });
   return `http://${pod.status?.podIP}:${port.containerPort}/metrics`;
 }
+
+/** A server pod's wall clock (GET /clock on its control port): the reference distributed load generators measure their offsets against. */
+export function serverClockUrl(pod: V1Pod): string {
+  return serverMetricsUrl(pod).replace(/\/metrics$/, '/clock');
+}

@@ -13,7 +13,7 @@ import type { RequestSample } from '../recorder/events.ts';
 import type { GeneratorRow, RunReport, TimelineEntry } from '../report/model.ts';
 import { clientPod } from '../../manifests/client-pod.ts';
 import { ManagedByLabel, NameLabel, RunIdLabel } from '../../manifests/names.ts';
-import { serverMetricsUrl } from '../../manifests/sample-service.ts';
+import { serverClockUrl, serverMetricsUrl } from '../../manifests/sample-service.ts';
 import type { ChaosTarget, NodeFaults } from './chaos.ts';
 import { scheduleChaos } from './chaos-schedule.ts';
 import { serverCountsOverRun, watchServerPods } from './server-counts.ts';
@@ -24,7 +24,7 @@ import { mergeRuns } from './merge.ts';
 import type { ChaosSpec, CheckSpec, LoadSpec, WorkloadSpec } from './types.ts';
 import { workloadObjects } from './workload.ts';
 import { sleepUntil } from './sleep-until.ts';
-import { clientName, clientNodes, GENERATOR_LEAD_MS, generatorLoadName, generatorRow } from './generators.ts';
+import { clientName, clientNodes, GENERATOR_LEAD_MS, generatorLoadName, generatorRow, type GeneratorSummary, startsOnOneClock } from './generators.ts';
 import { newLatencyHistogram, percentilesMs } from '../recorder/histogram.ts';
 import { type RunProgress, startProgress } from './progress.ts';
 import { prefixedImageRef } from '../workloads/image/names.ts';
@@ -181,7 +181,8 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
   // Clients measure the faults, they must not suffer them: off every node a node fault aims at.
   const faulted = new Set(run.chaos.flatMap(({ spec }) => (['node-down', 'node-drain', 'network'].includes(spec.action) && 'node' in spec && typeof spec.node === 'number' ? [spec.node] : [])));
   // One client pod per generator of the most distributed load (generators.ts), spread over nodes.
-  const generatorsOf = (load: LoadSpec) => (load.from === 'external' ? 1 : (load.generators ?? 1));
+  // perNode: one on every node the run's faults leave alone, as many as the cluster has.
+  const generatorsOf = (load: LoadSpec) => (load.from === 'external' ? 1 : load.perNode ? Math.max(1, nodes.length - faulted.size) : (load.generators ?? 1));
   const placement = clientNodes(nodes, faulted, Math.max(1, ...run.loads.map((load) => generatorsOf(load.spec))));
   await apply(cluster, placement.map((node, i) => clientPod({ name: clientName(i), namespace, runId, image: prefixedImageRef('load-driver', target.imagePrefix), ...(node ? { nodeName: node } : {}) })));
   const clients: V1Pod[] = await Promise.all(placement.map((_, i) => waitForPodReady(cluster, namespace, clientName(i), 120_000 * (target.startupScale ?? 1))));
@@ -236,12 +237,15 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
   };
   options.signal?.addEventListener('abort', abort, { once: true });
 
+  // Generators on different nodes compare their clocks with one server pod's, so their starts can be put on one clock.
+  const clockReference = servers[0] && run.loads.some((load) => generatorsOf(load.spec) > 1) ? { pod: servers[0].metadata?.name as string, url: serverClockUrl(servers[0]) } : undefined;
   const runGenerator = async (load: ResolvedRun['loads'][number], index: number) => {
     const name = generatorLoadName(load.spec.name, index);
     await sleepUntil(t0 + load.startMs - leadMs, options.signal);
     if (options.signal?.aborted) return { load, index, summary: undefined, eventsFile: '', problem: 'interrupted before it started' };
     const eventsFile = join(options.dir, `events-${run.proxyMode}-${run.variant}-${name}.ndjson`);
-    const argv = ['load', ...loadArgv({ spec: load.spec, startMs: load.startMs, durationMs: load.durationMs, target: targetFor(load.spec), expectPods: stablePods ? podsBefore : [], eventsFile, nodeAddresses }), '--start-at', String(t0 + load.startMs)];
+    const argv = ['load', ...loadArgv({ spec: load.spec, startMs: load.startMs, durationMs: load.durationMs, target: targetFor(load.spec), expectPods: stablePods ? podsBefore : [], eventsFile, nodeAddresses }), '--start-at', String(t0 + load.startMs),
+      ...(clockReference && generatorsOf(load.spec) > 1 ? ['--clock-ref', clockReference.url] : [])];
     const child = target.spawnClient(where(load.spec, index), argv);
     children.add(child);
     await sleepUntil(t0 + load.startMs, options.signal);
@@ -250,7 +254,7 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
     children.delete(child);
     timeline.push({ t: Date.now() - t0, kind: 'load-end', detail: `${name} (exit ${result.code})` });
     // Exit 130 still prints the partial run: keep it.
-    const summary = result.stdout.trim() ? (JSON.parse(result.stdout) as RunSummary) : undefined;
+    const summary = result.stdout.trim() ? (JSON.parse(result.stdout) as GeneratorSummary) : undefined;
     return { load, index, summary, eventsFile, problem: summary ? undefined : `load ${name} printed no result (exit ${result.code}): ${result.stderr.trim().slice(-500)}` };
   };
   const loadResults = run.loads.flatMap((load) => Array.from({ length: generatorsOf(load.spec) }, (_, index) => runGenerator(load, index)));
@@ -313,9 +317,8 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
     if (merged && summaries.length > 1) merged.latencyMs = percentilesMs(loadLatency);
     if (merged) loads[load.spec.name] = merged;
     if (mine.length > 1) {
-      for (const result of mine) {
-        generators.push(generatorRow({ load: load.spec.name, index: result.index, node: clients[result.index]?.spec?.nodeName ?? '', durationMs: load.durationMs, rate: load.spec.executor === 'constant-arrival-rate' ? load.spec.rate : undefined, summary: result.summary, ...(result.problem ? { problem: result.problem } : {}) }));
-      }
+      const rows = mine.map((result) => generatorRow({ load: load.spec.name, index: result.index, node: clients[result.index]?.spec?.nodeName ?? '', durationMs: load.durationMs, rate: load.spec.executor === 'constant-arrival-rate' ? load.spec.rate : undefined, summary: result.summary, ...(result.problem ? { problem: result.problem } : {}), ...(clockReference ? { clockReference: clockReference.pod } : {}) }));
+      generators.push(...startsOnOneClock(rows, mine.map((result) => result.summary?.startedAt?.epochMs)));
     }
   }
   // Pods still stopping leave their final counters when they exit: wait for them, within their grace period.

@@ -1,5 +1,13 @@
 import type { RunSummary } from '../analysis/run-summary.ts';
-import type { GeneratorRow } from '../report/model.ts';
+import type { ClockOffset } from '../load/clock-offset.ts';
+import type { GeneratorClock, GeneratorRow } from '../report/model.ts';
+
+/** What `kth load --json` prints, with what a generator adds to it (--start-at, --clock-ref). */
+export type GeneratorSummary = RunSummary & {
+  startedAt?: { epochMs: number; lateMs: number };
+  schedule?: { sent: number; dropped: number };
+  clock?: ClockOffset | { reference: string; error: string };
+};
 
 /**
  * Distributed load: where the client pods go, and what each generator delivered. A load with N
@@ -37,8 +45,10 @@ export function generatorRow(options: {
   durationMs: number;
   /** Requests per second the load asks of each generator (open model), or undefined (closed model). */
   rate: number | undefined;
-  summary: (RunSummary & { startedAt?: { lateMs: number }; schedule?: { sent: number; dropped: number } }) | undefined;
+  summary: GeneratorSummary | undefined;
   problem?: string;
+  /** The pod whose clock the generators were compared with (--clock-ref). */
+  clockReference?: string;
 }): GeneratorRow {
   const { summary } = options;
   const base = { load: options.load, generator: options.index + 1, node: options.node };
@@ -56,7 +66,27 @@ export function generatorRow(options: {
     ratePerSecond,
     p99Ms: summary.latencyMs.p99,
     startedLateMs: summary.startedAt?.lateMs ?? null,
+    ...(options.clockReference ? { clock: generatorClock(options.clockReference, summary.clock) } : {}),
     status: options.problem ? 'failed' : behind ? 'behind' : 'ok',
     ...(options.problem ? { note: options.problem } : behind ? { note: `delivered ${ratePerSecond.toFixed(1)}/s of ${options.rate}/s${dropped > 0 ? `, ${dropped} dropped for want of a free connection` : ''}` } : {}),
   };
+}
+
+function generatorClock(reference: string, measured: GeneratorSummary['clock']): GeneratorClock {
+  if (!measured) return { reference, offsetMs: null, uncertaintyMs: null, startAfterFirstMs: null, note: 'the generator printed no clock measurement' };
+  if ('error' in measured) return { reference, offsetMs: null, uncertaintyMs: null, startAfterFirstMs: null, note: measured.error };
+  return { reference, offsetMs: measured.offsetMs, uncertaintyMs: measured.uncertaintyMs, startAfterFirstMs: null };
+}
+
+/**
+ * Puts one load's generators' starts on the reference clock (their own start time plus their
+ * offset) and fills each row's startAfterFirstMs: how long after the earliest it began. `starts`
+ * are the generators' own-clock start times, in the rows' order.
+ */
+export function startsOnOneClock(rows: readonly GeneratorRow[], starts: readonly (number | undefined)[]): GeneratorRow[] {
+  const onReference = rows.map((row, i) => (row.clock?.offsetMs != null && starts[i] !== undefined ? (starts[i] as number) + row.clock.offsetMs : undefined));
+  const known = onReference.filter((t): t is number => t !== undefined);
+  if (known.length === 0) return [...rows];
+  const first = Math.min(...known);
+  return rows.map((row, i) => (row.clock && onReference[i] !== undefined ? { ...row, clock: { ...row.clock, startAfterFirstMs: (onReference[i] as number) - first } } : row));
 }

@@ -69,8 +69,9 @@ export interface PlannedLoad {
   /** Not scaled. */
   keepaliveMs?: number;
   unit: NonNullable<LoadSpec['unit']>;
-  /** Load pods running it together (1: one place). */
+  /** Load pods running it together (1: one place); with perNode, the scenario's node count (the cluster's at run time). */
   generators: number;
+  perNode?: true;
 }
 
 type Distribute<T> = T extends { at: unknown } ? Omit<T, 'at'> & { atMs: number } : never;
@@ -213,7 +214,8 @@ export function planScenario(spec: ScenarioSpec, options: PlanOptions): Plan {
           ...(l.keepalive !== undefined ? { keepaliveMs: asIs(l.keepalive, at('keepalive')) } : {}),
           // One request per connection makes requests independent samples; otherwise connections are.
           unit: l.unit ?? (model === 'short-lived' ? 'requests' : 'connections'),
-          generators: l.generators ?? 1,
+          generators: l.perNode ? (spec.nodes ?? 3) : (l.generators ?? 1),
+          ...(l.perNode ? { perNode: true as const } : {}),
         };
       });
       // A fault's duration runs on the scenario's clock (scaled); a network delay is the network's (as is).
@@ -315,7 +317,7 @@ export function describeLoad(load: PlannedLoad): string {
     load.keepaliveMs !== undefined ? `keepalive ${formatMs(load.keepaliveMs)}` : '',
     load.driver === 'k6' ? 'k6' : '',
     load.from === 'external' ? 'from outside the cluster' : '',
-    load.generators > 1 ? `× ${load.generators} generators (each all of it, one per node)` : '',
+    load.perNode ? `× a generator per node (${load.generators} here; each all of it)` : load.generators > 1 ? `× ${load.generators} generators (each all of it, one per node)` : '',
   ].filter(Boolean);
   return `${what}, ${load.connections} ${load.protocol === 'grpc' ? 'channel' : 'connection'}(s), ${arrival}${extra.length > 0 ? `, ${extra.join(', ')}` : ''}`;
 }

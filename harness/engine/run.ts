@@ -12,6 +12,7 @@ import { writeReport, type WrittenReport } from '../report/write.ts';
 import { executeRun, type ResolvedRun } from './execute.ts';
 import { planScenario, specsOf, type RunPlan } from './plan.ts';
 import { existingProvider } from './providers/existing.ts';
+import { keptCluster } from './providers/kept-cluster.ts';
 import { kindProvider } from './providers/kind.ts';
 import { readUserKindConfig } from '../kind/config.ts';
 import { openExistingSession } from '../existing/session.ts';
@@ -39,6 +40,8 @@ export interface RunScenarioOptions {
   existing?: { kubeconfig?: string; context?: string; imagePrefix?: string; allowClusterChaos: boolean; detectProxyMode: boolean };
   /** `--provider kind`: a kind config merged over the generated one (--kind-config), a node image instead of the harness's own (--node-image). */
   kind?: { config?: string; nodeImage?: string };
+  /** `--cluster`: a lab or kind cluster that is already up (kth lab up, kth kind up) instead of one made per proxy mode; it stays up. */
+  cluster?: string;
   /** The nodes' kernel for every lab (default auto: a guest where the host kernel cannot run a mode). */
   kernel?: KernelChoice;
   outDir: string;
@@ -123,12 +126,19 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
   const planFor = (proxyModes: ProxyMode[] | undefined) => planScenario(scenario.spec, { timeScale: options.timeScale, ...(proxyModes ? { proxyModes } : {}), ...(options.runtime ? { runtime: options.runtime } : {}) });
   // An existing cluster runs one proxy mode, its own: found (and everything else checked) before the plan is final.
   const existing = provider === 'existing' ? await openExisting(options, planFor(options.proxyModes)) : undefined;
-  const plan = planFor(existing ? existing.session.proxyModes : options.proxyModes);
+  // A kept cluster runs its own proxy mode too, and must fit the scenario (kept-cluster.ts).
+  const keptPlan = planFor(undefined);
+  const kept = options.cluster && provider !== 'existing'
+    ? await keptCluster({ name: options.cluster, provider, spec: scenario.spec, ...(options.proxyModes ? { proxyModes: options.proxyModes } : {}), nodes: keptPlan.nodes, retain: options.retain, goServers: keptPlan.runs.some((run) => run.workload.runtime === 'go') })
+    : undefined;
+  const plan = planFor(existing ? existing.session.proxyModes : kept ? [kept.proxyMode as ProxyMode] : options.proxyModes);
   // A missing Go server is found before any cluster exists (the lab maps the -go images to it; kind builds them from it).
   if (provider !== 'existing' && plan.runs.some((run) => run.workload.runtime === 'go')) requireGoServer();
   // A user's kind config is read (and refused if it is not one) before any cluster exists.
   const kindUserConfig = provider === 'kind' && options.kind?.config ? readUserKindConfig(options.kind.config) : undefined;
-  const clusters: ClusterProvider = existing
+  const clusters: ClusterProvider = kept
+    ? kept.provider
+    : existing
     ? existingProvider({ target: existing.session.target, facts: existing.session.facts, ...(existing.imagePrefix ? { imagePrefix: existing.imagePrefix } : {}), allowClusterChaos: existing.allowClusterChaos, retain: options.retain })
     : provider === 'kind'
     ? kindProvider({ nodes: plan.nodes, retain: options.retain, goServers: plan.runs.some((run) => run.workload.runtime === 'go'), ...(kindUserConfig ? { userConfig: kindUserConfig } : {}), ...(options.kind?.nodeImage ? { nodeImage: options.kind.nodeImage } : {}) })
@@ -199,7 +209,9 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
       const started = performance.now();
       let lab: OpenCluster | undefined;
       try {
-        options.log(existing ? `[${proxyMode}] on context ${existing.session.target.context} (${existing.session.target.server})` : `[${proxyMode}] starting a ${plan.nodes}-node ${provider === 'kind' ? 'kind cluster' : 'lab'}`);
+        options.log(existing ? `[${proxyMode}] on context ${existing.session.target.context} (${existing.session.target.server})`
+          : kept ? `[${proxyMode}] on ${provider === 'kind' ? 'kind cluster' : 'lab'} ${kept.name} (--cluster: it stays up)`
+          : `[${proxyMode}] starting a ${plan.nodes}-node ${provider === 'kind' ? 'kind cluster' : 'lab'}`);
         lab = await clusters.open(proxyMode, (line) => options.log(`[${proxyMode}] ${line}`));
         openLabDown = options.retain ? undefined : lab.down;
         if (lab.kind) {

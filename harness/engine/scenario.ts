@@ -83,6 +83,7 @@ const loadSchema = z.strictObject({
   keepalive: duration().optional(),
   unit: z.enum(['connections', 'requests']).optional(),
   generators: count(1).max(20, { error: 'must be ≤ 20' }).optional(),
+  perNode: z.boolean().optional(),
 });
 
 const at = duration();
@@ -320,6 +321,8 @@ function runProblems(workload: Obj | undefined, loads: readonly (Obj | undefined
     if (protocol !== undefined && server !== undefined && protocol !== server) add(here('protocol'), `a ${protocol} load cannot drive the ${server} server (workload.server)`);
     if (load.from === 'external' && serviceType === 'ClusterIP') add(here('from'), 'external clients need workload.serviceType NodePort or LoadBalancer');
     if (Number(load.generators ?? 1) > 1 && load.from === 'external') add(here('generators'), 'generators are load pods inside the cluster; an external load runs from one place (leave generators out, or use from: pod)');
+    if (load.perNode === true && load.from === 'external') add(here('perNode'), 'a generator per node is a load pod on each node; an external load runs from one place (leave perNode out, or use from: pod)');
+    if (load.perNode === true && load.generators !== undefined) add(here('perNode'), 'perNode sizes the generators to the nodes: give perNode or generators, not both');
     const start = load.startTime === undefined ? 0 : msOf(load.startTime);
     const length = msOf(load.duration);
     lastEnd = lastEnd === undefined || start === undefined || length === undefined ? undefined : Math.max(lastEnd, start + length);

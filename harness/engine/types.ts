@@ -100,6 +100,12 @@ export interface LoadSpec {
    * counts summed, latency histograms merged. Only `from: 'pod'`. @default 1
    */
   generators?: number;
+  /**
+   * One generator on every node of the cluster (off nodes a fault aims at), however many there are:
+   * `generators` sized to the cluster (on an existing cluster, its own node count). Only `from: 'pod'`,
+   * and not with `generators`.
+   */
+  perNode?: boolean;
 }
 
 /**

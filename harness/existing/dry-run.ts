@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { clientPod } from '../../manifests/client-pod.ts';
 import { ManagedByLabel, managedByValue, RunIdLabel } from '../../manifests/names.ts';
 import { planScenario, specsOf } from '../engine/plan.ts';
-import { sharedClusterNamespace } from '../engine/providers/existing.ts';
+import { sharedClusterNamespace } from '../engine/providers/run-namespaces.ts';
 import { relayPod } from '../engine/providers/relay-pod.ts';
 import { loadScenario } from '../engine/scenario.ts';
 import type { ProxyMode } from '../engine/types.ts';

@@ -5,7 +5,7 @@ import { isAlive } from '../lab/processes.ts';
 import { ManagedByLabel, managedByValue } from '../../manifests/names.ts';
 import { prefixedImageRef } from '../workloads/image/names.ts';
 import type { ProxyMode } from '../engine/types.ts';
-import { hostLabelValue, ownerHostLabel, ownerPidLabel, removeOrphanedNamespaces } from '../engine/providers/existing.ts';
+import { hostLabelValue, ownerHostLabel, ownerPidLabel, removeOrphanedNamespaces } from '../engine/providers/run-namespaces.ts';
 import { checkPermissions, type ExistingTarget, loadTarget, reachApi } from './connect.ts';
 import { type ClusterFacts, clusterFacts } from './facts.ts';
 import { PodStartError, waitContainerStarted } from '../engine/providers/relay-pod.ts';
@@ -83,7 +83,7 @@ export async function openExistingSession(options: {
   const facts = await clusterFacts(target.cluster, { context: target.context, server: target.server, version });
   const proxyModes = existingProxyModes(facts, options.proxyModes, options.scenarioModes);
   options.log(`cluster: context ${target.context}, Kubernetes ${version}, ${facts.nodes} node(s), proxy mode ${facts.proxyMode.mode} (${facts.proxyMode.source})`);
-  for (const name of await removeOrphanedNamespaces(target, isAlive)) options.log(`removed namespace ${name}, left by a run on this host that did not finish`);
+  for (const name of await removeOrphanedNamespaces(target.cluster, isAlive)) options.log(`removed namespace ${name}, left by a run on this host that did not finish`);
   const image = prefixedImageRef('load-driver', options.imagePrefix);
   await checkImage(target, image, 120_000);
   options.log(`cluster: the harness image ${image} starts there`);

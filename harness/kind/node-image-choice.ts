@@ -9,13 +9,18 @@ export interface ChosenNodeImage {
   kindVersion: string;
 }
 
+/** `kind version`'s release (v0.33.0), for reports. */
+export async function kindRelease(): Promise<string> {
+  return (await run([binaryPath('kind'), 'version'], { purpose: 'ask kind its version' })).stdout.trim().split(/\s+/)[1] ?? 'unknown';
+}
+
 /**
  * The node image a kind cluster boots: the one the user names (`--node-image`, e.g. a published
  * kindest/node, which kind pulls where a registry is reachable), else the harness's own offline
  * build, made now when missing (cached afterwards).
  */
 export async function kindNodeImage(options: { log: (line: string) => void; override?: string }): Promise<ChosenNodeImage> {
-  const kindVersion = (await run([binaryPath('kind'), 'version'], { purpose: 'ask kind its version' })).stdout.trim().split(/\s+/)[1] ?? 'unknown';
+  const kindVersion = await kindRelease();
   if (options.override) {
     if (!(await imageExists(options.override))) options.log(`node image ${options.override} is not on this Docker engine: kind will pull it`);
     return { ref: options.override, kindVersion };

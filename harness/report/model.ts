@@ -135,7 +135,8 @@ export interface Report {
 export interface KindEnvironment {
   kindVersion: string;
   nodeImage: string;
-  clusters: { proxyMode: string; name: string; nodes: number; createMs: number }[];
+  /** Made for the run (createMs: `kind create cluster` until every node was Ready), or kept from before it (`--cluster`). */
+  clusters: { proxyMode: string; name: string; nodes: number; createMs?: number; kept?: true }[];
 }
 
 /** The pick of a sweep in one proxy mode: the first candidate (in order of preference) whose run qualified. */
@@ -163,6 +164,21 @@ export function reportStatus(report: Pick<Report, 'runs'>): RunStatus {
 }
 
 /** What one load generator delivered: its node, its own counts and schedule, and whether it kept up. */
+export interface GeneratorClock {
+  /** The server pod whose clock was the reference. */
+  reference: string;
+  /** reference − this generator's clock, ms; null when it could not be measured (note says why). */
+  offsetMs: number | null;
+  /** The true offset lies within offsetMs ± this. */
+  uncertaintyMs: number | null;
+  /**
+   * When it began, on the reference clock, after the load's earliest generator: how together they
+   * started, whatever their own clocks say (± the sum of the two generators' uncertainties).
+   */
+  startAfterFirstMs: number | null;
+  note?: string;
+}
+
 export interface GeneratorRow {
   load: string;
   /** 1-based. */
@@ -180,6 +196,11 @@ export interface GeneratorRow {
   p99Ms: number | null;
   /** How late it began against the shared start time, by its own clock; null when it was not given one. */
   startedLateMs: number | null;
+  /**
+   * Its clock against the load's reference server pod (the same pod for every generator of a load),
+   * measured NTP-style before it started (load/clock-offset.ts); absent when not measured.
+   */
+  clock?: GeneratorClock;
   /** ok; behind: below 95 % of its rate or dropped requests; failed: no result. */
   status: 'ok' | 'behind' | 'failed';
   note?: string;

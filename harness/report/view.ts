@@ -1,6 +1,6 @@
 import { tooEven, tooEvenText } from '../analysis/evenness.ts';
 import { formatMaxMin, formatMs, formatNumber, formatP, missing, runLabel, statusText } from './format.ts';
-import type { CheckResult, Report, RunReport } from './model.ts';
+import type { CheckResult, GeneratorRow, Report, RunReport } from './model.ts';
 
 /**
  * What the renderers show beyond the model's own fields, derived once here so summary.md and
@@ -206,15 +206,25 @@ export function clusterText(report: Pick<Report, 'environment'>): string | undef
 export function kindText(report: Pick<Report, 'environment'>): string | undefined {
   const k = report.environment.kind;
   if (!k) return undefined;
-  const clusters = k.clusters.map((c) => `${c.proxyMode}: ${c.name}, ${c.nodes} node${c.nodes === 1 ? '' : 's'}, Ready in ${(c.createMs / 1000).toFixed(1)} s`).join('; ');
+  const clusters = k.clusters.map((c) => `${c.proxyMode}: ${c.name}, ${c.nodes} node${c.nodes === 1 ? '' : 's'}, ${c.createMs === undefined ? 'kept from before the run' : `Ready in ${(c.createMs / 1000).toFixed(1)} s`}`).join('; ');
   return `kind ${k.kindVersion}, node image ${k.nodeImage}${clusters ? ` (${clusters})` : ''}`;
 }
 
 /** The generators table both renderers show: one row per load generator, and whether it kept up. */
 export function generatorTable(run: Pick<RunReport, 'generators'>): { head: string[]; rows: string[][] } | undefined {
   if (!run.generators?.length) return undefined;
+  // Clock columns only where the generators measured their clocks (against one server pod).
+  const clocked = run.generators.some((g) => g.clock);
+  const signed = (ms: number) => `${ms >= 0 ? '+' : '−'}${Math.abs(ms).toFixed(1)}`;
+  const clockCells = (g: GeneratorRow) => {
+    if (!clocked) return [];
+    const c = g.clock;
+    if (!c || c.offsetMs === null) return [c?.note ? `— (${c.note})` : '—', '—'];
+    return [`${signed(c.offsetMs)} ± ${(c.uncertaintyMs ?? 0).toFixed(1)} ms`, c.startAfterFirstMs === null ? '—' : `${c.startAfterFirstMs.toFixed(1)} ms`];
+  };
+  const reference = run.generators.find((g) => g.clock)?.clock?.reference;
   return {
-    head: ['load', 'generator', 'node', 'sent', 'rate /s', 'errors', 'dropped', 'p99', 'started late', 'status'],
-    rows: run.generators.map((g) => [g.load, String(g.generator), g.node || '—', String(g.sent), g.ratePerSecond.toFixed(1), String(g.errors), String(g.dropped), formatMs(g.p99Ms), g.startedLateMs === null ? '—' : `${Math.round(g.startedLateMs)} ms`, `${g.status}${g.note ? `: ${g.note}` : ''}`]),
+    head: ['load', 'generator', 'node', 'sent', 'rate /s', 'errors', 'dropped', 'p99', 'started late (own clock)', ...(clocked ? [`clock offset (vs pod ${reference})`, 'start after first (one clock)'] : []), 'status'],
+    rows: run.generators.map((g) => [g.load, String(g.generator), g.node || '—', String(g.sent), g.ratePerSecond.toFixed(1), String(g.errors), String(g.dropped), formatMs(g.p99Ms), g.startedLateMs === null ? '—' : `${Math.round(g.startedLateMs)} ms`, ...clockCells(g), `${g.status}${g.note ? `: ${g.note}` : ''}`]),
   };
 }

@@ -22,7 +22,7 @@ export async function startControlServer(
     const path = pathOf(req.url);
     if (!isControlPath(path)) {
       res.statusCode = 404;
-      res.end('not found: this port serves /metrics, /healthz, /readyz, /admin/readiness\n');
+      res.end('not found: this port serves /metrics, /healthz, /readyz, /admin/readiness, /clock\n');
       return;
     }
     serveControl(req, res, path, context).catch(() => res.destroy());

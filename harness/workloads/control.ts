@@ -18,12 +18,15 @@ export interface Readiness {
  *   GET  /readyz                      200 when ready, 503 when not (or shutting down)
  *   GET  /metrics                     Prometheus text
  *   POST /admin/readiness?ready=X     X = true | false | toggle (default toggle); answers {"ready":…}
+ *   GET  /clock                       {"unixMs":…}: this pod's wall clock, which distributed load
+ *                                     generators measure their offsets against (load/clock-offset.ts)
  */
 export const ControlPath = {
   healthz: '/healthz',
   readyz: '/readyz',
   metrics: '/metrics',
   readiness: '/admin/readiness',
+  clock: '/clock',
 } as const;
 
 const controlPaths = new Set<string>(Object.values(ControlPath));
@@ -65,6 +68,9 @@ export async function serveControl(req: AnyRequest, res: AnyResponse, path: stri
       context.readiness.set(wanted === 'toggle' ? !context.readiness.get() : wanted === 'true');
       return send(res, 200, 'application/json', `${JSON.stringify({ ready: context.readiness.get() })}\n`);
     }
+    case ControlPath.clock:
+      // Date.now(): whole milliseconds (the Go server answers to the microsecond).
+      return send(res, 200, 'application/json', `${JSON.stringify({ unixMs: Date.now() })}\n`);
     default:
       return send(res, 404, 'text/plain', 'not found\n');
   }

@@ -105,13 +105,14 @@ export const httpControlVectors: Array<{ method: string; target: string; status:
   { method: 'GET', target: '/readyz', status: 200, contentType: /^text\/plain/, body: 'ready\n' },
   { method: 'GET', target: '/metrics', status: 200, contentType: /^text\/plain; version=0\.0\.4/ },
   { method: 'GET', target: '/readyz?verbose=1', status: 200, contentType: /^text\/plain/, body: 'ready\n' },
+  { method: 'GET', target: '/clock', status: 200, contentType: /^application\/json/ },
 ];
 
 /** /readyz bodies. */
 export const readyzBody = { ready: 'ready\n', notReady: 'not ready\n' };
 
 /** What the gRPC server's side port answers for anything but the control paths. */
-export const sidePortNotFound = { status: 404, body: 'not found: this port serves /metrics, /healthz, /readyz, /admin/readiness\n' };
+export const sidePortNotFound = { status: 404, body: 'not found: this port serves /metrics, /healthz, /readyz, /admin/readiness, /clock\n' };
 
 /** The readiness toggle and what /readyz, kth_http_ready (or kth_grpc_ready) and health say after each step. */
 export const readinessSteps: Array<{ method: string; target: string; status: number; body: unknown; readyAfter: boolean }> = [

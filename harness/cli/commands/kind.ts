@@ -24,7 +24,7 @@ export function registerKind(program: Command): void {
 
   kind
     .command('up')
-    .description('make a kind cluster the way kth run --provider kind does, and keep it (kth kind down removes it)')
+    .description('make a kind cluster the way kth run --provider kind does, and keep it (kth run --provider kind --cluster <name> runs on it; kth kind down removes it)')
     .option('--proxy-mode <mode>', 'iptables | nftables (ipvs where the kernel has IP_VS)', 'iptables')
     .option('--nodes <n>', 'nodes that run pods (a control plane and n − 1 workers)', '1')
     .option('--kind-config <file>', 'a kind cluster config merged over the generated one')

@@ -47,7 +47,7 @@ export function registerLab(program: Command): Command {
 
   lab
     .command('up')
-    .description('create a lab and print its kubeconfig path')
+    .description('create a lab and print its kubeconfig path (kth run --cluster <name> runs scenarios on it)')
     .option('--name <name>', 'lab name', 'kth')
     .option('--nodes <k>', 'number of nodes', '3')
     .option('--proxy-mode <mode>', 'iptables | nftables | ipvs | cilium', 'iptables')

@@ -6,6 +6,7 @@ import { summarizeRun, type RunSummary } from '../../analysis/run-summary.ts';
 import type { SamplingUnit } from '../../analysis/fairness.ts';
 import { tooEven, tooEvenText } from '../../analysis/evenness.ts';
 import type { Arrival, RampStage } from '../../load/arrival.ts';
+import { measureClockOffset } from '../../load/clock-offset.ts';
 import type { GrpcCall } from '../../load/grpc/driver.ts';
 import type { HttpModel, LoadResult } from '../../load/http/driver.ts';
 import { noSuccessMessage } from '../../load/outcome.ts';
@@ -41,6 +42,7 @@ interface LoadFlags {
   expectPods?: string;
   settle?: string;
   startAt?: string;
+  clockRef?: string;
   unit?: string;
   serverMetrics?: string;
   nodeAddresses?: string;
@@ -64,6 +66,7 @@ export function registerLoad(program: Command): void {
       .option('--timeout <duration>', 'a request with no complete response after this long is a timeout', '10s')
       .option('--expect-pods <n|names>', 'pods that should get traffic (a count, or names): pods never reached then show up with 0')
       .option('--start-at <epoch-ms>', 'wait until this time (ms since the epoch, this machine\'s clock) before the first request: many generators start together')
+      .option('--clock-ref <url>', "before the first request, measure this machine's clock against a sample server's GET /clock (NTP-style, shortest of 8 round trips) and print the offset: generators on different nodes compare starts on one clock")
       .option('--settle <duration>', 'before measuring, probe with fresh connections (bounded by this long) until every --expect-pods pod answered: the proxy on the client\'s node has programmed the endpoints', '0s')
       .option('--unit <unit>', 'sampling unit of the chi-square test: connections | requests (default: requests for short-lived, else connections)')
       .option('--server-metrics <urls>', 'comma-separated /metrics URLs of the servers (or pod=URL) to cross-check client counts against the servers\' own counters')
@@ -303,6 +306,8 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
   process.once('SIGINT', onSigint);
   let result: LoadResult;
   let startedAt: { epochMs: number; lateMs: number } | undefined;
+  // Not fatal: a load whose clock could not be compared still runs, and says why.
+  const clock = flags.clockRef === undefined ? undefined : await measureClockOffset(flags.clockRef).catch((error: Error) => ({ reference: flags.clockRef as string, error: error.message }));
   try {
     if (startAt !== undefined) {
       await sleepUntil(startAt, controller.signal);
@@ -316,9 +321,10 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
   }
   const after = endpoints.length > 0 ? await scrapeAll(endpoints) : [];
   const summary = summarizeRun([result.totals], { unit, ...(expectPods !== undefined ? { expectedPods: expectPods } : {}), ...(endpoints.length > 0 ? { serverCounts: counterDelta(before, after) } : {}) });
-  const output = { ...summary, ...(startedAt ? { startedAt } : {}), schedule: { reason: result.schedule.reason, sent: result.schedule.sent, dropped: result.schedule.dropped, abandoned: result.schedule.abandoned, durationMs: result.schedule.endedAt - result.schedule.startedAt }, ...(settled ? { settle: settled } : {}) };
+  const output = { ...summary, ...(startedAt ? { startedAt } : {}), ...(clock ? { clock } : {}), schedule: { reason: result.schedule.reason, sent: result.schedule.sent, dropped: result.schedule.dropped, abandoned: result.schedule.abandoned, durationMs: result.schedule.endedAt - result.schedule.startedAt }, ...(settled ? { settle: settled } : {}) };
   const settleLine = settled ? `settled before measuring: ${settled.probes} probe(s), ${settled.failures} failed, ${Math.round(settled.settledMs)} ms (monotonic clock, from the first probe)\n` : '';
-  process.stdout.write(flags.json ? `${JSON.stringify(output, null, 2)}\n` : settleLine + renderLoad(kind, target, description, arrival, result, summary));
+  const clockLine = !clock ? '' : 'error' in clock ? `clock: not compared with ${clock.reference}: ${clock.error}\n` : `clock: ${clock.offsetMs >= 0 ? '+' : ''}${clock.offsetMs.toFixed(1)} ms ± ${clock.uncertaintyMs.toFixed(1)} ms to ${clock.reference} (reference − this machine; shortest of ${clock.samples} round trips, ${clock.rttMs} ms)\n`;
+  process.stdout.write(flags.json ? `${JSON.stringify(output, null, 2)}\n` : clockLine + settleLine + renderLoad(kind, target, description, arrival, result, summary));
   if (result.schedule.reason === 'aborted') throw new HarnessError('interrupted', 'interrupted: the results above are partial');
   // Results stay on stdout (the engine parses them whatever the exit code); the one line goes to stderr.
   const failed = noSuccessMessage(summary, target);

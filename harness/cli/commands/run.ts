@@ -21,6 +21,7 @@ interface RunFlags {
   dryRun?: boolean;
   kindConfig?: string;
   nodeImage?: string;
+  cluster?: string;
 }
 
 /** Log lines on stderr as they are; on a terminal, with a live block under them (cli/progress-view.ts). */
@@ -42,6 +43,7 @@ export function registerRun(program: Command): void {
     .option('--dry-run', 'existing: print every object the run would create, and create nothing')
     .option('--kind-config <file>', 'kind: a kind cluster config merged over the generated one (nodes, patches, networking; the proxy mode stays the scenario\'s)')
     .option('--node-image <image>', 'kind: the node image instead of the one the harness builds (kth kind build-node-image), e.g. a published kindest/node where a registry is reachable')
+    .option('--cluster <name>', "lab or kind: a lab (kth lab up) or kind cluster (kth kind up) that is already up, used instead of making one; it runs its own proxy mode, must have the scenario's node count, and stays up (each run's namespace is removed)")
     .option('--out <dir>', 'where the report directory goes', 'reports')
     .option('--baseline <report.json>', 'compare with an earlier report: a check that passed there and fails now is a regression')
     .option('--retain', 'keep the clusters afterwards (kth lab down --name …, kth kind down --name … remove them)')
@@ -55,6 +57,8 @@ export function registerRun(program: Command): void {
       if (!existing && lacksExisting.length > 0) throw badInput(`${lacksExisting.map((key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} only apply with --provider existing`, { where: '--provider', hint: 'add --provider existing, or drop them' });
       const lacksKind = (['kindConfig', 'nodeImage'] as const).filter((key) => flags[key] !== undefined);
       if (flags.provider !== 'kind' && lacksKind.length > 0) throw badInput(`${lacksKind.map((key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} only apply with --provider kind`, { where: '--provider', hint: 'add --provider kind, or drop them' });
+      if (flags.cluster !== undefined && existing) throw badInput('--cluster names a lab or kind cluster; an existing cluster is named by --kubeconfig and --context', { where: '--cluster', hint: 'drop --cluster, or use --provider lab|kind' });
+      if (flags.cluster !== undefined && lacksKind.length > 0) throw badInput(`--cluster uses a kind cluster as it was made: ${lacksKind.map((key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} cannot apply`, { where: '--cluster', hint: 'pass them to kth kind up instead' });
       const detect = existing && flags.proxyMode === 'detected';
       const proxyModes = flags.proxyMode === undefined || detect ? undefined : parseProxyModes(flags.proxyMode);
       if (flags.dryRun) {
@@ -73,7 +77,7 @@ export function registerRun(program: Command): void {
       if (!(kernelChoices as readonly string[]).includes(flags.kernel)) throw badInput(`--kernel: '${flags.kernel}' is not one of ${kernelChoices.join(', ')}`, { where: '--kernel' });
       const view = progressView();
       const { report, files } = await runScenario({ file, provider: flags.provider as 'lab',
-        ...(existing ? { existing: { ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags.imagePrefix ? { imagePrefix: flags.imagePrefix } : {}), allowClusterChaos: Boolean(flags.allowClusterChaos), detectProxyMode: detect } } : {}), ...(flags.provider === 'kind' ? { kind: { ...(flags.kindConfig ? { config: flags.kindConfig } : {}), ...(flags.nodeImage ? { nodeImage: flags.nodeImage } : {}) } } : {}), ...(proxyModes ? { proxyModes } : {}), ...(runtime ? { runtime } : {}), kernel: flags.kernel as KernelChoice, outDir: flags.out, timeScale, retain: Boolean(flags.retain), log: (line) => view.log(line), ...(view.live ? { progress: (event) => view.progress(event) } : {}) }).finally(() => view.close());
+        ...(existing ? { existing: { ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags.imagePrefix ? { imagePrefix: flags.imagePrefix } : {}), allowClusterChaos: Boolean(flags.allowClusterChaos), detectProxyMode: detect } } : {}), ...(flags.provider === 'kind' ? { kind: { ...(flags.kindConfig ? { config: flags.kindConfig } : {}), ...(flags.nodeImage ? { nodeImage: flags.nodeImage } : {}) } } : {}), ...(proxyModes ? { proxyModes } : {}), ...(runtime ? { runtime } : {}), ...(flags.cluster !== undefined ? { cluster: flags.cluster } : {}), kernel: flags.kernel as KernelChoice, outDir: flags.out, timeScale, retain: Boolean(flags.retain), log: (line) => view.log(line), ...(view.live ? { progress: (event) => view.progress(event) } : {}) }).finally(() => view.close());
       process.stdout.write(`${files.summaryMd}\n${files.indexHtml}\n`);
       const { recommendationLines } = await import('../../report/view.ts');
       for (const item of recommendationLines(report)) process.stdout.write(`recommendation: ${item.text}\n`);

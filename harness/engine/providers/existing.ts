@@ -1,36 +1,20 @@
 import { spawn } from 'node:child_process';
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { repoRoot } from '../../core/paths.ts';
 import { type ClusterFacts } from '../../existing/facts.ts';
 import type { ExistingTarget } from '../../existing/connect.ts';
-import { ManagedByLabel, managedByValue } from '../../../manifests/names.ts';
 import { prefixedImageRef } from '../../workloads/image/names.ts';
-import { type ClientProcess, namespaceFor, type RunTarget } from '../execute.ts';
+import { type ClientProcess, type RunTarget } from '../execute.ts';
 import type { ChaosSpec } from '../types.ts';
 import type { ClusterProvider, OpenCluster } from './provider.ts';
 import { spawnRelayPod } from './relay-pod.ts';
+import { runNamespaces } from './run-namespaces.ts';
 
-/**
- * `--provider existing`: any cluster a kubeconfig reaches, used through its API alone. Each run
- * gets a namespace of its own, labelled with this host and process (so a later start removes what
- * a crashed one left), deleted after the run unless --retain. In-cluster clients are `kth load relay`
- * pods whose results come back through their logs; external clients run on this machine.
- */
-export const ownerHostLabel = 'kube-traffic-harness/host';
 /**
  * Load pods start ahead of their shared start time by three times the slowest start seen so far
  * (scheduling, an image pull, the runtime; the run's settle pods, one per client node, are the first
  * measured), and never by less than this.
  */
 export const MIN_CLIENT_LEAD_MS = 5000;
-export const ownerPidLabel = 'kube-traffic-harness/pid';
-
-/** A run's namespace on a shared cluster: the lab's name for it (`kth-<variant>`) with a suffix of its own, ≤ 63. */
-export const sharedClusterNamespace = (variant: string, suffix: string): string => `${namespaceFor(variant).slice(0, 62 - suffix.length).replace(/-+$/, '')}-${suffix}`;
-
-/** A label value for this host (RFC 1123-ish, ≤ 63). */
-export const hostLabelValue = (host = hostname()): string => host.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').slice(0, 63).replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'host';
 
 /** Chaos an existing cluster takes: what stays inside the run's namespace, and node drains when allowed. */
 export function existingChaosUnsupported(chaos: readonly ChaosSpec[], allowClusterChaos: boolean): string | undefined {
@@ -64,6 +48,12 @@ export interface ExistingProviderOptions {
   retain: boolean;
 }
 
+/**
+ * `--provider existing`: any cluster a kubeconfig reaches, used through its API alone. Each run
+ * gets a namespace of its own, labelled with this host and process (so a later start removes what
+ * a crashed one left), deleted after the run unless --retain. In-cluster clients are `kth load relay`
+ * pods whose results come back through their logs; external clients run on this machine.
+ */
 export function existingProvider(options: ExistingProviderOptions): ClusterProvider {
   const { target, facts } = options;
   return {
@@ -72,7 +62,7 @@ export function existingProvider(options: ExistingProviderOptions): ClusterProvi
     },
     runUnsupported: (_mode, run) => existingChaosUnsupported(run.chaos.map((c) => c.spec), options.allowClusterChaos),
     async open(proxyMode, log): Promise<OpenCluster> {
-      const namespaces = new Set<string>();
+      const namespaces = runNamespaces(target.cluster, { retain: options.retain, log });
       const cluster = target.cluster;
       let slowestStartMs = 0;
       const runTarget: RunTarget = {
@@ -82,20 +72,8 @@ export function existingProvider(options: ExistingProviderOptions): ClusterProvi
           return Math.max(MIN_CLIENT_LEAD_MS, Math.ceil(3 * slowestStartMs));
         },
         ...(options.imagePrefix ? { imagePrefix: options.imagePrefix } : {}),
-        namespaceFor(variant) {
-          const namespace = sharedClusterNamespace(variant, randomBytes(3).toString('hex'));
-          namespaces.add(namespace);
-          return { name: namespace, labels: { [ownerHostLabel]: hostLabelValue(), [ownerPidLabel]: String(process.pid) } };
-        },
-        async release(namespace) {
-          if (options.retain) {
-            log(`namespace ${namespace} kept (--retain): kubectl delete namespace ${namespace}`);
-            return;
-          }
-          await cluster.core.deleteNamespace({ name: namespace }).catch(() => undefined);
-          namespaces.delete(namespace);
-          log(`namespace ${namespace} deleted`);
-        },
+        namespaceFor: namespaces.namespaceFor,
+        release: namespaces.release,
         spawnClient(where, argv): ClientProcess {
           // Outside the cluster is this machine: where a user's own external clients would be.
           if (where === 'external') return spawn(process.execPath, [`${repoRoot}/harness/bin/kth.mjs`, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -109,24 +87,9 @@ export function existingProvider(options: ExistingProviderOptions): ClusterProvi
         name: `context ${target.context}`,
         target: runTarget,
         dataplane: { implementation: proxyMode === 'cilium' ? 'cilium' : 'kube-proxy', version: proxyMode === 'cilium' ? 'unknown' : facts.kubernetesVersion, options: { mode: proxyMode, detectedFrom: facts.proxyMode.source } },
-        kept: `namespaces kept on context ${target.context}: ${[...namespaces].join(', ') || 'none'}`,
-        async down() {
-          if (options.retain) return;
-          await Promise.all([...namespaces].map((name) => cluster.core.deleteNamespace({ name }).catch(() => undefined)));
-          namespaces.clear();
-        },
+        kept: `namespaces kept on context ${target.context}: ${namespaces.names().join(', ') || 'none'}`,
+        down: namespaces.removeAll,
       };
     },
   };
-}
-
-/** Namespaces an earlier harness process on this host left behind (it crashed or was killed): deleted now. */
-export async function removeOrphanedNamespaces(target: ExistingTarget, isAlive: (pid: number) => boolean): Promise<string[]> {
-  const list = await target.cluster.core.listNamespace({ labelSelector: `${ManagedByLabel}=${managedByValue},${ownerHostLabel}=${hostLabelValue()}` });
-  const orphans = list.items.filter((ns) => {
-    const pid = Number(ns.metadata?.labels?.[ownerPidLabel]);
-    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid) && !ns.metadata?.deletionTimestamp;
-  });
-  await Promise.all(orphans.map((ns) => target.cluster.core.deleteNamespace({ name: ns.metadata?.name as string })));
-  return orphans.map((ns) => ns.metadata?.name as string);
 }

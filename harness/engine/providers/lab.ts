@@ -11,10 +11,12 @@ import { connect } from '../../kube/cluster.ts';
 import { type DataplaneInfo, dataplaneFor } from '../../lab/dataplane/index.ts';
 import { labKthEntry, labSpawn, startupScale } from '../../lab/guest/lab-guest.ts';
 import { guestProblems } from '../../setup/guest-capabilities.ts';
-import { type CiliumOptions, type IpvsOptions, type KernelChoice, type LabProxyMode, proxyModes } from '../../lab/spec.ts';
+import { isAlive } from '../../lab/processes.ts';
+import { type CiliumOptions, type IpvsOptions, type KernelChoice, type LabProxyMode, type LabSpec, proxyModes } from '../../lab/spec.ts';
 import type { RunTarget } from '../execute.ts';
 import type { ChaosSpec } from '../types.ts';
 import type { ClusterProvider } from './provider.ts';
+import { removeOrphanedNamespaces, runNamespaces } from './run-namespaces.ts';
 
 /** Why this host's lab cannot run a proxy mode (on the host kernel, or in a guest when allowed), or undefined when it can. */
 export async function labUnsupported(mode: string, kernel: KernelChoice = 'auto'): Promise<string | undefined> {
@@ -49,37 +51,44 @@ export interface OpenLab {
   down(): Promise<void>;
 }
 
-/** A lab in one proxy mode for one scenario run; clients run in a client pod's namespace, or the lab's external client namespace. */
-export async function openLab(options: { proxyMode: string; nodes: number; cilium?: Partial<CiliumOptions>; ipvs?: Partial<IpvsOptions>; kernel?: KernelChoice; retain: boolean; log: (line: string) => void }): Promise<OpenLab> {
-  const name = `r${randomBytes(3).toString('hex')}`;
-  const lab = await labUp({ name, nodes: options.nodes, proxyMode: options.proxyMode, ...(options.cilium ? { cilium: options.cilium } : {}), ...(options.ipvs ? { ipvs: options.ipvs } : {}),
-    ...(options.kernel ? { kernel: options.kernel } : {}), ownerPid: options.retain ? undefined : process.pid, log: options.log });
-  const names = labNames(name);
-  const target: RunTarget = {
-    cluster: connect(lab.kubeconfig),
-    startupScale: startupScale(lab.spec),
+/** How the run pipeline reaches a lab's pods and faults: clients in a client pod's namespace, or the lab's external client namespace. */
+function labRunTarget(spec: LabSpec, kubeconfig: string): RunTarget {
+  const names = labNames(spec.name);
+  return {
+    cluster: connect(kubeconfig),
+    startupScale: startupScale(spec),
     spawnClient(where, argv) {
       const netns = where === 'external' ? names.netns('client') : names.podNetns(where.pod.metadata?.uid ?? '');
-      return labSpawn(lab.spec, netns, [process.execPath, labKthEntry(lab.spec), ...argv]);
+      return labSpawn(spec, netns, [process.execPath, labKthEntry(spec), ...argv]);
     },
-    faults: labFaults(lab.spec),
+    faults: labFaults(spec),
     async loadBalancerNodes(namespace, service) {
       // The lab load balancer publishes its per-Service view (harness/lab/load-balancer/controller.ts).
-      const status = JSON.parse(await readFile(labLayout(name).config('load-balancer.status.json'), 'utf8')) as LoadBalancerStatus;
+      const status = JSON.parse(await readFile(labLayout(spec.name).config('load-balancer.status.json'), 'utf8')) as LoadBalancerStatus;
       return status.services.find((view) => view.service === `${namespace}/${service}`)?.nodes.map((node) => ({ node: node.name, receives: node.receives, detail: node.detail }));
     },
     async killProcess(namespace, pod) {
       const podName = pod.metadata?.name as string;
-      const pid = await crashPod(lab.spec, namespace, podName);
-      return `${podName} (pid ${pid}${lab.spec.guest ? ' in the guest' : ''}, SIGKILL)`;
+      const pid = await crashPod(spec, namespace, podName);
+      return `${podName} (pid ${pid}${spec.guest ? ' in the guest' : ''}, SIGKILL)`;
     },
   };
-  const guest = lab.spec.guest;
-  const dataplane: DataplaneInfo = {
-    ...(await dataplaneFor(lab.spec.proxyMode).describe(lab.spec)),
+}
+
+async function labDataplane(spec: LabSpec): Promise<DataplaneInfo> {
+  const guest = spec.guest;
+  return {
+    ...(await dataplaneFor(spec.proxyMode).describe(spec)),
     kernel: guest ? { where: 'guest', release: guest.kernelRelease, accel: guest.accel, package: guest.kernelPackage } : { where: 'host', release: release() },
   };
-  return { name, target, dataplane, down: async () => void (await labDown(name)) };
+}
+
+/** A lab in one proxy mode for one scenario run. */
+export async function openLab(options: { proxyMode: string; nodes: number; cilium?: Partial<CiliumOptions>; ipvs?: Partial<IpvsOptions>; kernel?: KernelChoice; retain: boolean; log: (line: string) => void }): Promise<OpenLab> {
+  const name = `r${randomBytes(3).toString('hex')}`;
+  const lab = await labUp({ name, nodes: options.nodes, proxyMode: options.proxyMode, ...(options.cilium ? { cilium: options.cilium } : {}), ...(options.ipvs ? { ipvs: options.ipvs } : {}),
+    ...(options.kernel ? { kernel: options.kernel } : {}), ownerPid: options.retain ? undefined : process.pid, log: options.log });
+  return { name, target: labRunTarget(lab.spec, lab.kubeconfig), dataplane: await labDataplane(lab.spec), down: async () => void (await labDown(name)) };
 }
 
 /** The embedded lab as the run pipeline's provider: a fresh lab per proxy mode, removed after its runs. */
@@ -91,6 +100,31 @@ export function labProvider(options: { nodes: number; cilium?: Partial<CiliumOpt
       const lab = await openLab({ proxyMode, nodes: options.nodes, ...(proxyMode === 'cilium' && options.cilium ? { cilium: options.cilium } : {}), ...(proxyMode === 'ipvs' && options.ipvs ? { ipvs: options.ipvs } : {}),
         ...(options.kernel ? { kernel: options.kernel } : {}), retain: options.retain, log });
       return { ...lab, kept: `lab ${lab.name} kept: kth lab down --name ${lab.name}` };
+    },
+  };
+}
+
+/**
+ * `--cluster <lab>`: runs on a lab that is already up (`kth lab up`, or kept by --retain) and stays
+ * up after them, as a test file or a user's loop runs many scenarios on one lab. Each run gets a
+ * namespace of its own (run-namespaces.ts), removed after it; the lab is checked against the
+ * scenario before anything is made (kept-cluster.ts).
+ */
+export function keptLabProvider(spec: LabSpec, options: { retain: boolean }): ClusterProvider {
+  return {
+    unsupported: async (mode) => (mode === spec.proxyMode ? undefined : `lab ${spec.name} runs ${spec.proxyMode}, not ${mode}`),
+    runUnsupported: (mode, run) => labChaosUnsupported(mode as LabProxyMode, spec.guest ? 'guest' : 'host', run.chaos.map((c) => c.spec)),
+    async open(_proxyMode, log) {
+      const base = labRunTarget(spec, labLayout(spec.name).kubeconfig);
+      for (const namespace of await removeOrphanedNamespaces(base.cluster, isAlive)) log(`removed namespace ${namespace}, left by a run on this host that did not finish`);
+      const namespaces = runNamespaces(base.cluster, { retain: options.retain, log });
+      return {
+        name: spec.name,
+        target: { ...base, namespaceFor: namespaces.namespaceFor, release: namespaces.release },
+        dataplane: await labDataplane(spec),
+        kept: `lab ${spec.name} stays up (it was there before the run)${options.retain ? `; namespaces kept: ${namespaces.names().join(', ') || 'none'}` : ''}`,
+        down: namespaces.removeAll,
+      };
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { DataplaneInfo } from '../../lab/dataplane/types.ts';
+import type { KindEnvironment } from '../../report/model.ts';
 import type { RunTarget } from '../execute.ts';
 import type { specsOf } from '../plan.ts';
 
@@ -21,7 +22,7 @@ export interface OpenCluster {
   /** The line printed when --retain keeps it. */
   kept: string;
   /** A kind cluster: what the report records of it (environment.kind). */
-  kind?: { kindVersion: string; nodeImage: string; name: string; nodes: number; createMs: number };
+  kind?: Omit<KindEnvironment['clusters'][number], 'proxyMode'> & { kindVersion: string; nodeImage: string };
 }
 
 export interface ClusterProvider {

@@ -22,28 +22,20 @@ export type NodeBuildGroup = Omit<BuildGroup, 'id'> & {
 
 const kubernetesGroup = buildGroups.find((g) => g.id === 'kubernetes') as BuildGroup;
 
+/**
+ * Setup's own groups whose binaries the image carries as they are: the control plane, kube-proxy
+ * and etcd are the lab's, at the pins kubeadm lists (image-list.ts checks), so each is built once.
+ */
+export const setupGroupsInImage: readonly BuildGroup[] = buildGroups.filter((g) => g.id === 'kubernetes' || g.id === 'etcd');
+
 export const nodeBuildGroups: readonly NodeBuildGroup[] = [
   {
     // Same module, pin and version stamps as setup's kubernetes group (so kubeadm reports the
-    // release and lists its images), plus the node's own programs.
+    // release and lists its images): the node's own programs, which the lab does not run.
     ...kubernetesGroup,
     id: 'kubernetes',
-    packages: [
-      'k8s.io/kubernetes/cmd/kubelet',
-      'k8s.io/kubernetes/cmd/kubeadm',
-      'k8s.io/kubernetes/cmd/kubectl',
-      ...kubernetesGroup.packages,
-    ],
-    purpose: 'kind node: kubelet, kubeadm, kubectl; control-plane and kube-proxy images',
-  },
-  {
-    id: 'etcd',
-    module: 'go.etcd.io/etcd/server/v3',
-    // kubeadm's DefaultEtcdVersion for 1.36 is 3.6.8-0 (the image tag); the harness builds the same.
-    version: 'v3.6.8',
-    packages: ['go.etcd.io/etcd/server/v3'],
-    purpose: 'kind node: etcd image',
-    versionArgs: ['--version'],
+    packages: ['k8s.io/kubernetes/cmd/kubelet', 'k8s.io/kubernetes/cmd/kubeadm', 'k8s.io/kubernetes/cmd/kubectl'],
+    purpose: 'kind node: kubelet, kubeadm, kubectl',
   },
   {
     id: 'coredns',

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { environmentError } from '../../core/errors.ts';
 import { run } from '../../core/exec.ts';
+import { binaryPath, readInstalledVersions } from '../../setup/binaries.ts';
 import { buildGoGroup } from '../../setup/go-module-build.ts';
-import type { BuildGroup } from '../../setup/versions.ts';
-import { binaryNameOf } from '../../setup/versions.ts';
+import { type BinaryName, type BuildGroup, binaryNameOf } from '../../setup/versions.ts';
 import { nodeImageCacheDir } from './cache.ts';
 import { type NodeBuildGroup, VERSION_ARGS } from './components.ts';
 import { type Log, shortHash, step } from './steps.ts';
@@ -67,4 +68,24 @@ export async function versionOf(path: string, args: readonly string[]): Promise<
   const result = await run([path, ...args], { nothrow: true, timeoutMs: 20_000, env: { CNI_COMMAND: undefined } });
   const [first = '', second = ''] = `${result.stdout}\n${result.stderr}`.split('\n').map((l) => l.trim()).filter((l) => l !== '');
   return first.endsWith(':') ? `${first} ${second}` : first;
+}
+
+/**
+ * A group setup already built at the same pin (`kth setup-binaries`: the lab's control plane,
+ * kube-proxy, etcd), taken from setup's bin dir as it is: built once, run by the lab and the image.
+ */
+export function setupGroupBinaries(group: BuildGroup, log: Log): BuiltBinary[] {
+  const installed = readInstalledVersions();
+  const binaries = group.packages.map((pkg) => binaryNameOf(pkg) as BinaryName).map((name) => {
+    const record = installed.find((v) => v.binary === name);
+    if (!record || record.module !== group.module || record.version !== group.version || !existsSync(binaryPath(name))) {
+      throw environmentError(`the node image carries setup's ${name} (${group.module}@${group.version}), and setup's bin dir has ${record ? `${record.module}@${record.version}` : 'none'}`, {
+        where: binaryPath(name),
+        hint: 'run npm run setup (kth setup-binaries) first',
+      });
+    }
+    return { name, path: binaryPath(name), source: `${group.module}@${group.version} (setup's build, also the lab's)`, reported: record.reported };
+  });
+  log(`[node-image] ${group.id} ${group.version}: setup's build (${binaries.map((b) => b.name).join(', ')})`);
+  return binaries;
 }

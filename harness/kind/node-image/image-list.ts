@@ -1,6 +1,6 @@
 import { environmentError } from '../../core/errors.ts';
 import { run } from '../../core/exec.ts';
-import { KUBERNETES_VERSION, nodeBuildGroups } from './components.ts';
+import { KUBERNETES_VERSION, nodeBuildGroups, setupGroupsInImage } from './components.ts';
 
 /**
  * What the built kubeadm will ask for (`kubeadm config images list`, offline with an explicit
@@ -12,7 +12,7 @@ export async function kubeadmImageList(kubeadm: string): Promise<string[]> {
   const images = result.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
   const expected: Record<string, string> = {};
   for (const name of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy']) expected[name] = KUBERNETES_VERSION;
-  const pin = (id: string) => nodeBuildGroups.find((g) => g.id === id)?.version ?? '?';
+  const pin = (id: string) => [...setupGroupsInImage, ...nodeBuildGroups].find((g) => g.id === id)?.version ?? '?';
   expected.etcd = `${pin('etcd').replace(/^v/, '')}-0`;
   expected.coredns = pin('coredns');
   for (const image of images) {

@@ -6,9 +6,9 @@ import { withFileLock } from '../../docker/file-lock.ts';
 import { assembleNodeImage, NODE_IMAGE_LABEL } from './assemble.ts';
 import { nodeImageCacheDir } from './cache.ts';
 import { componentImages } from './component-images.ts';
-import { DEBIAN_SUITE, KIND_VERSION, KUBERNETES_VERSION, NETFILTER_PACKAGES, NODE_BINARY_DIRS, NODE_PACKAGES, nodeBuildGroups } from './components.ts';
+import { DEBIAN_SUITE, KIND_VERSION, KUBERNETES_VERSION, NETFILTER_PACKAGES, NODE_BINARY_DIRS, NODE_PACKAGES, nodeBuildGroups, setupGroupsInImage } from './components.ts';
 import { imageExists, imageLabel } from '../../workloads/image/docker.ts';
-import { type BuiltBinary, goGroupBinaries } from './go-binaries.ts';
+import { type BuiltBinary, goGroupBinaries, setupGroupBinaries } from './go-binaries.ts';
 import { kubeadmImageList } from './image-list.ts';
 import { kindSources } from './kind-files.ts';
 import { kindnetdBinary, pauseBinary } from './local-binaries.ts';
@@ -66,6 +66,7 @@ async function build(ref: string, log: Log): Promise<Record<string, string>> {
   const [compiled, bootstrapped] = await Promise.allSettled([
     (async () => {
       const all: BuiltBinary[] = [];
+      for (const group of setupGroupsInImage) all.push(...setupGroupBinaries(group, log));
       for (const group of nodeBuildGroups) all.push(...(await goGroupBinaries(group, log)));
       all.push(await kindnetdBinary(log));
       return all;

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { DEBIAN_SUITE, KIND_VERSION, KINDNETD_IMAGE, KUBERNETES_VERSION, NETFILTER_PACKAGES, NODE_PACKAGES, nodeBuildGroups } from './components.ts';
+import { DEBIAN_SUITE, KIND_VERSION, KINDNETD_IMAGE, KUBERNETES_VERSION, NETFILTER_PACKAGES, NODE_PACKAGES, nodeBuildGroups, setupGroupsInImage } from './components.ts';
 import { shortHash } from './steps.ts';
 
 const recipeDir = new URL('.', import.meta.url).pathname;
@@ -12,7 +12,7 @@ const recipeDir = new URL('.', import.meta.url).pathname;
  * never reused; the intermediates are cached under their own, narrower keys.
  */
 export function recipeHash(): string {
-  const pins = JSON.stringify({ KUBERNETES_VERSION, KIND_VERSION, KINDNETD_IMAGE, DEBIAN_SUITE, NODE_PACKAGES, NETFILTER_PACKAGES, nodeBuildGroups });
+  const pins = JSON.stringify({ KUBERNETES_VERSION, KIND_VERSION, KINDNETD_IMAGE, DEBIAN_SUITE, NODE_PACKAGES, NETFILTER_PACKAGES, nodeBuildGroups, setupGroupsInImage });
   const files = readdirSync(recipeDir, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name))

@@ -1,12 +1,24 @@
+import { ManagedByLabel, managedByValue } from '../../../manifests/names.ts';
+import { type StartedLab, startLab } from '../../../harness/lab/lab.ts';
+import { connect } from '../../../harness/kube/cluster.ts';
 import { failures, kthRun } from '../../support/kth-run.ts';
+import { testLabName } from '../../support/residue.ts';
 
 /**
  * Issue 14's acceptance: every built-in scenario passes with the Go sample servers (`--runtime go`)
  * on the lab, end to end. proxy-mode-matrix runs with --runtime go in its own e2e file (every data
- * plane, the guest kernel's included); the rest run here in iptables mode, shortened by --time-scale.
- * Each `kth run` makes and removes its own lab.
+ * plane, the guest kernel's included); the rest run here in iptables mode, shortened by --time-scale,
+ * all on one 3-node lab that was up before them (`kth run --cluster`), each in namespaces of its own.
  */
 describe('built-in scenarios with the Go sample servers (--runtime go)', () => {
+  let lab: StartedLab;
+  beforeAll(async () => {
+    lab = await startLab({ name: testLabName('gobuiltin'), nodes: 3, proxyMode: 'iptables' });
+  }, 300_000);
+  afterAll(async () => {
+    await lab?.down();
+  }, 120_000);
+
   // 0.3 for the two whose chaos must play out within the run (a 3 → 6 scale-out whose connections
   // recycle every 2 s unscaled; a rollout replacing pods one by one), as test/e2e/engine/chaos.test.ts.
   it.each([
@@ -20,7 +32,7 @@ describe('built-in scenarios with the Go sample servers (--runtime go)', () => {
   ] as const)(
     'GIVEN %s WHEN run with --runtime go THEN every check passes and the report names the Go server',
     async (name, kind, timeScale) => {
-      const { code, stderr, report } = await kthRun(`scenarios/${name}.ts`, ['--runtime', 'go', '--time-scale', timeScale, '--proxy-mode', 'iptables']);
+      const { code, stderr, report } = await kthRun(`scenarios/${name}.ts`, ['--runtime', 'go', '--time-scale', timeScale, '--proxy-mode', 'iptables', '--cluster', lab.spec.name]);
       expect({ code, failed: failures(report), stderr: code === 0 ? '' : stderr.slice(-4000) }).toEqual({ code: 0, failed: [], stderr: '' });
       for (const run of report.runs) {
         expect(run.server).toEqual({ kind, runtime: 'go', implementation: kind === 'grpc' ? 'grpc-go' : 'net/http (Go)' });
@@ -37,7 +49,7 @@ describe('built-in scenarios with the Go sample servers (--runtime go)', () => {
 
   it('GIVEN max-connection-age-runtimes as written THEN grpc-js and grpc-go servers, and the h2, grpc-js and k6 clients, each rebalance without a failed call, and every run says which server and how many GOAWAYs its clients got', async () => {
     // 0.5: the 2 s age becomes 1 s, and the new Node.js pods (~1 s to start) have 11 s after the scale-out.
-    const { code, stderr, report } = await kthRun('scenarios/max-connection-age-runtimes.ts', ['--time-scale', '0.5']);
+    const { code, stderr, report } = await kthRun('scenarios/max-connection-age-runtimes.ts', ['--time-scale', '0.5', '--cluster', lab.spec.name]);
     expect({ code, failed: failures(report), stderr: code === 0 ? '' : stderr.slice(-4000) }).toEqual({ code: 0, failed: [], stderr: '' });
     expect(report.runs.map((run) => [run.variant, run.server?.implementation])).toEqual([
       ['grpc-js-server', 'grpc-js (Node.js)'],
@@ -54,4 +66,12 @@ describe('built-in scenarios with the Go sample servers (--runtime go)', () => {
     // The h2 client reads GOAWAY frames; grpc-js hides them, so its count is inferred.
     expect(report.runs.find((run) => run.variant === 'grpc-go-server')?.metrics?.goawaysInferred).toBe(0);
   }, 900_000);
+
+  it('GIVEN the runs above on one lab THEN none of their namespaces is left, the lab is still up, and a scenario it does not fit is refused with exit 2', async () => {
+    const namespaces = await connect(lab.kubeconfig).core.listNamespace({ labelSelector: `${ManagedByLabel}=${managedByValue}` });
+    expect(namespaces.items.filter((ns) => !ns.metadata?.deletionTimestamp).map((ns) => ns.metadata?.name)).toEqual([]);
+    expect((await connect(lab.kubeconfig).core.listNode()).items).toHaveLength(3);
+    const refused = await kthRun('scenarios/keepalive-imbalance.ts', ['--cluster', lab.spec.name, '--proxy-mode', 'nftables']).catch((error: Error) => error.message);
+    expect(refused).toMatch(/exit 2\)[\s\S]*--proxy-mode nftables: lab \S+ runs iptables/);
+  }, 120_000);
 });

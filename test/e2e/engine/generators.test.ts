@@ -56,6 +56,24 @@ describe('a load run by 3 generators on a 3-node lab', () => {
     }
   });
 
+  it('GIVEN one clock for every node (the lab shares the host\'s) THEN each generator measured an offset to the same server pod within its uncertainty of 0, and the starts compared on that clock lie within a second', () => {
+    const rows = report.runs[0]!.generators!;
+    const reference = rows[0]!.clock!.reference;
+    expect(report.runs[0]!.pods!.map((pod) => pod.name)).toContain(reference);
+    for (const row of rows) {
+      const clock = row.clock!;
+      expect(clock.reference).toBe(reference);
+      expect(clock.offsetMs).not.toBeNull();
+      // The true offset here is 0: what the measurement says must bracket it.
+      expect(Math.abs(clock.offsetMs!)).toBeLessThanOrEqual(clock.uncertaintyMs!);
+      expect(clock.uncertaintyMs!).toBeLessThan(50);
+      expect(clock.startAfterFirstMs!).toBeGreaterThanOrEqual(0);
+      expect(clock.startAfterFirstMs!).toBeLessThan(1000);
+    }
+    expect(Math.min(...rows.map((row) => row.clock!.startAfterFirstMs!))).toBe(0);
+    expect(summary).toContain(`clock offset (vs pod ${reference})`);
+  });
+
   it('GIVEN the merged run THEN its counts are the generators\' sums and equal the servers\' own counts exactly', () => {
     const run = report.runs[0]!;
     const sent = run.generators!.reduce((sum, row) => sum + row.requests, 0);

@@ -3,10 +3,12 @@ import { spawn } from 'node:child_process';
 import { run } from '../../../harness/core/exec.ts';
 import { type DockerEngine, useDockerEngine } from '../../../harness/docker/engine.ts';
 import { ensureDockerNetwork, harnessNetwork, outsideNetwork } from '../../../harness/docker/network.ts';
-import { readKindRecords } from '../../../harness/kind/cluster.ts';
+import { kubeconfigPathOf, readKindRecords } from '../../../harness/kind/cluster.ts';
 import { ensureOutsidePath, kindLoadBalancer, removeOutsidePathIfUnused } from '../../../harness/kind/load-balancer.ts';
+import { connect } from '../../../harness/kube/cluster.ts';
 import { listNetns } from '../../../harness/lab/netns.ts';
 import { baseImageRef } from '../../../harness/workloads/image/names.ts';
+import { ManagedByLabel, managedByValue } from '../../../manifests/names.ts';
 import { eventually } from '../../support/eventually.ts';
 import { failures, kthRun } from '../../support/kth-run.ts';
 
@@ -28,16 +30,16 @@ async function leftovers(): Promise<string[]> {
   return [...containers, ...networks, ...netns, ...records, ...guard];
 }
 
-describe('kth run --provider kind', () => {
-  let engine: DockerEngine;
-  beforeAll(async () => {
-    // Holding the engine across the file keeps one dockerd for all of it (each run would otherwise start its own).
-    engine = await useDockerEngine({ purpose: 'the kind tests', log: () => undefined, privileged: true });
-  });
-  afterAll(async () => {
-    await engine?.release();
-  });
+let engine: DockerEngine;
+beforeAll(async () => {
+  // Holding the engine across the file keeps one dockerd for all of it (each run would otherwise start its own).
+  engine = await useDockerEngine({ purpose: 'the kind tests', log: () => undefined, privileged: true });
+});
+afterAll(async () => {
+  await engine?.release();
+});
 
+describe('kth run --provider kind', () => {
   it('GIVEN keepalive-imbalance in iptables and nftables THEN each mode gets its own kind cluster, the checks pass, the clients\' counts equal the servers\', and no cluster is left', async () => {
     const { code, stderr, report } = await kthRun('scenarios/keepalive-imbalance.ts', ['--provider', 'kind', '--proxy-mode', 'iptables,nftables', '--time-scale', '0.25']);
     expect(failures(report)).toEqual([]);
@@ -53,21 +55,6 @@ describe('kth run --provider kind', () => {
       expect(r.dataplane?.options.detectedFrom).toMatch(/kube-system\/kube-proxy ConfigMap/);
     }
     expect(stderr).toMatch(/kind cluster kth-iptables-[0-9a-f]{6} Ready in/);
-    expect(await leftovers()).toEqual([]);
-  });
-
-  it('GIVEN rollout-prestop THEN it passes on kind as on the lab', async () => {
-    const { code, report } = await kthRun('scenarios/rollout-prestop.ts', ['--provider', 'kind', '--proxy-mode', 'iptables', '--time-scale', '0.25']);
-    expect(failures(report)).toEqual([]);
-    expect(code).toBe(0);
-    expect(await leftovers()).toEqual([]);
-  });
-
-  it('GIVEN external-traffic-policy THEN clients in containers outside the cluster reach it through the kind load balancer: Cluster SNATs and hops, Local keeps their address', async () => {
-    const { code, report } = await kthRun('scenarios/external-traffic-policy.ts', ['--provider', 'kind', '--proxy-mode', 'iptables', '--time-scale', '0.25']);
-    expect(failures(report)).toEqual([]);
-    expect(code).toBe(0);
-    for (const r of report.runs) expect(r.loadBalancer?.nodes.length).toBe(3);
     expect(await leftovers()).toEqual([]);
   });
 
@@ -110,5 +97,54 @@ describe('kth run --provider kind', () => {
       await run(['nft', 'delete', 'table', 'inet', 'kth_docker_guard'], { nothrow: true });
     }
     expect(await leftovers()).toEqual([]);
+  });
+});
+
+/**
+ * Runs on a kind cluster that was up before them (`kth kind up`, then `kth run --cluster`): one
+ * 3-node iptables cluster for both scenarios, as a user iterating on a cluster would. Each run's
+ * namespace goes after it; the cluster stays until `kth kind down`, which leaves nothing.
+ */
+describe('kth run --provider kind --cluster (a kept cluster)', () => {
+  let cluster = '';
+  const kth = (args: readonly string[]) => run([process.execPath, 'harness/bin/kth.mjs', ...args], { nothrow: true, timeoutMs: 900_000 });
+  /** The runs' namespaces still there and not being deleted. */
+  const runNamespaces = async () => {
+    const list = await connect(kubeconfigPathOf(cluster)).core.listNamespace({ labelSelector: `${ManagedByLabel}=${managedByValue}` });
+    return list.items.filter((ns) => !ns.metadata?.deletionTimestamp).map((ns) => ns.metadata?.name);
+  };
+  beforeAll(async () => {
+    const up = await kth(['kind', 'up', '--proxy-mode', 'iptables', '--nodes', '3']);
+    expect({ code: up.exitCode, stderr: up.exitCode === 0 ? '' : up.stderr.slice(-3000) }).toEqual({ code: 0, stderr: '' });
+    cluster = /kind cluster (kth-iptables-[0-9a-f]{6}) kept/.exec(up.stdout)?.[1] ?? '';
+    expect(cluster).not.toBe('');
+  }, 900_000);
+  afterAll(async () => {
+    if (cluster) await kth(['kind', 'down', '--name', cluster]);
+    expect(await leftovers()).toEqual([]);
+  }, 300_000);
+
+  it('GIVEN another proxy mode or a cluster the harness did not make THEN exit 2 before anything is made', async () => {
+    const wrongMode = await kthRun('scenarios/rollout-prestop.ts', ['--provider', 'kind', '--cluster', cluster, '--proxy-mode', 'nftables']).catch((error: Error) => ({ error: error.message }));
+    expect(JSON.stringify(wrongMode)).toMatch(/exit 2[\s\S]*--proxy-mode nftables: kind cluster kth-iptables-[0-9a-f]{6} runs iptables/);
+    const unknown = await kthRun('scenarios/rollout-prestop.ts', ['--provider', 'kind', '--cluster', 'kth-iptables-000000']).catch((error: Error) => ({ error: error.message }));
+    expect(JSON.stringify(unknown)).toMatch(/exit 2[\s\S]*the harness made no kind cluster of that name/);
+  });
+
+  it('GIVEN rollout-prestop THEN it passes on kind as on the lab', async () => {
+    const { code, report } = await kthRun('scenarios/rollout-prestop.ts', ['--provider', 'kind', '--cluster', cluster, '--time-scale', '0.25']);
+    expect(failures(report)).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.environment.kind?.clusters).toEqual([{ proxyMode: 'iptables', name: cluster, nodes: 3, kept: true }]);
+    expect(await runNamespaces()).toEqual([]);
+  });
+
+  it('GIVEN external-traffic-policy THEN clients in containers outside the cluster reach it through the kind load balancer: Cluster SNATs and hops, Local keeps their address', async () => {
+    const { code, report } = await kthRun('scenarios/external-traffic-policy.ts', ['--provider', 'kind', '--cluster', cluster, '--time-scale', '0.25']);
+    expect(failures(report)).toEqual([]);
+    expect(code).toBe(0);
+    for (const r of report.runs) expect(r.loadBalancer?.nodes.length).toBe(3);
+    expect(report.environment.kind?.clusters).toEqual([{ proxyMode: 'iptables', name: cluster, nodes: 3, kept: true }]);
+    expect(await runNamespaces()).toEqual([]);
   });
 });

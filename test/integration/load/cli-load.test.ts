@@ -42,6 +42,18 @@ describe('kth load', () => {
     expect(run.crossCheck.agree).toBe(true);
   });
 
+  it('GIVEN --clock-ref THEN the offset to the server\'s clock is printed, brackets 0 (one host, one clock), and its exchanges are not counted as load; an unreachable reference is reported and the load still runs', async () => {
+    const { code, stdout } = await kth(['load', 'http', '--target', `${pod.url}/`, '--rate', '50', '--duration', '1s', '--clock-ref', `${pod.url}/clock`, '--server-metrics', `${pod.url}/metrics`, '--json']);
+    expect(code).toBe(0);
+    const run = JSON.parse(stdout);
+    expect(run.clock).toEqual({ reference: `${pod.url}/clock`, offsetMs: expect.any(Number), rttMs: expect.any(Number), uncertaintyMs: expect.any(Number), samples: 8 });
+    expect(Math.abs(run.clock.offsetMs)).toBeLessThanOrEqual(run.clock.uncertaintyMs);
+    expect(run.totals).toMatchObject({ requests: 50, serverCounted: 50 });
+    const text = await kth(['load', 'http', '--target', `${pod.url}/`, '--rate', '20', '--duration', '1s', '--clock-ref', 'http://127.0.0.1:9/clock']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^clock: not compared with http:\/\/127\.0\.0\.1:9\/clock: .*ECONNREFUSED/m);
+  });
+
   it('GIVEN kth load counters with one server unreachable THEN it fails naming it; with --allow-unreachable THEN it lists that server with its error beside the other\'s counts', async () => {
     const endpoints = `cli-pod=${pod.url}/metrics,gone=http://127.0.0.1:1/metrics`;
     const strict = await kth(['load', 'counters', '--server-metrics', endpoints]);

@@ -4,6 +4,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HarnessError } from '../../../harness/core/errors.ts';
 import { loadScenario, parseExpect, reportPathProblem, validateScenario } from '../../../harness/engine/scenario.ts';
+import { planScenario } from '../../../harness/engine/plan.ts';
 import type { ScenarioSpec } from '../../../harness/engine/types.ts';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -155,6 +156,20 @@ describe('validateScenario', () => {
   it('GIVEN a preStop sleep as long as the grace period THEN it is rejected (the kubelet would kill during preStop)', async () => {
     const error = await failure(() => validateScenario({ ...minimal(), workload: { server: 'http', replicas: 1, preStopSleep: '30s' } }, 'x.ts'));
     expect(problemLines(error)).toEqual(['workload.preStopSleep: 30s must be shorter than terminationGracePeriod (30s): the kubelet kills the pod when the grace period ends']);
+  });
+
+  it('GIVEN perNode on an external load or with generators THEN each is refused at its path; on a pod load THEN the plan has a generator per node', async () => {
+    const load = (extra: object) => ({ name: 'spread', protocol: 'http' as const, connections: 1, executor: 'constant-vus' as const, vus: 1, duration: '20s', ...extra });
+    const error = await failure(() => validateScenario({
+      ...minimal(), workload: { server: 'http', replicas: 2, serviceType: 'LoadBalancer' },
+      load: [load({ perNode: true, from: 'external' }), load({ name: 'both', perNode: true, generators: 2 })],
+    }, 'x.ts'));
+    expect(problemLines(error)).toEqual([
+      'load[0].perNode: a generator per node is a load pod on each node; an external load runs from one place (leave perNode out, or use from: pod)',
+      'load[1].perNode: perNode sizes the generators to the nodes: give perNode or generators, not both',
+    ]);
+    const plan = planScenario({ ...minimal(), nodes: 4, load: [load({ perNode: true })] }, { timeScale: 1 });
+    expect(plan.runs[0]!.loads[0]).toMatchObject({ generators: 4, perNode: true });
   });
 
   it('GIVEN node and network faults that cannot happen as written THEN each is reported at its path, with the fix', async () => {

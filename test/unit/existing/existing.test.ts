@@ -1,7 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
-import { clientNodes, generatorRow } from '../../../harness/engine/generators.ts';
-import { existingChaosUnsupported, hostLabelValue } from '../../../harness/engine/providers/existing.ts';
+import { clientNodes, generatorRow, startsOnOneClock } from '../../../harness/engine/generators.ts';
+import { estimateOffset } from '../../../harness/load/clock-offset.ts';
+import { generatorTable } from '../../../harness/report/view.ts';
+import { existingChaosUnsupported } from '../../../harness/engine/providers/existing.ts';
+import { hostLabelValue } from '../../../harness/engine/providers/run-namespaces.ts';
 import { relayPod } from '../../../harness/engine/providers/relay-pod.ts';
 import { ciliumReplacesKubeProxy, cloudOf, type ClusterFacts } from '../../../harness/existing/facts.ts';
 import { rbacManifest, requiredPermissions } from '../../../harness/existing/permissions.ts';
@@ -83,5 +86,39 @@ describe('load pods', () => {
     expect(generatorRow({ load: 'l', index: 0, node: 'n1', durationMs: 10_000, rate: 100, summary }).status).toBe('behind');
     expect(generatorRow({ load: 'l', index: 0, node: 'n1', durationMs: 10_000, rate: 90, summary }).status).toBe('ok');
     expect(generatorRow({ load: 'l', index: 1, node: 'n2', durationMs: 10_000, rate: 90, summary: undefined, problem: 'exit 1' })).toMatchObject({ generator: 2, status: 'failed', note: 'exit 1' });
+  });
+});
+
+describe('generator clocks: offsets to one server pod, starts on one clock', () => {
+  it('GIVEN exchanges with the reference THEN the offset is the reference against the midpoint of the shortest round trip, ± half of it and the millisecond truncations', () => {
+    // This clock 40 ms behind the reference; the second exchange queued 30 ms on the way back.
+    const offset = estimateOffset('http://p/clock', [
+      { sentMs: 1000, receivedMs: 1004, referenceMs: 1042 },
+      { sentMs: 2000, receivedMs: 2034, referenceMs: 2042 },
+      { sentMs: 3000, receivedMs: 3002, referenceMs: 3041 },
+    ]);
+    expect(offset).toEqual({ reference: 'http://p/clock', offsetMs: 40, rttMs: 2, uncertaintyMs: 2.5, samples: 3 });
+    expect(estimateOffset('x', [])).toBeUndefined();
+  });
+
+  it('GIVEN generators whose own clocks differ THEN their starts are compared on the reference clock; one that could not measure says why and is left out', () => {
+    const summary = (epochMs: number, clock: unknown) => ({ totals: { requests: 1, errors: 0, dropped: 0 }, latencyMs: { p99: 1 }, load: { sent: 1 }, startedAt: { epochMs, lateMs: 0 }, clock }) as never;
+    const rows = [
+      generatorRow({ load: 'l', index: 0, node: 'n1', durationMs: 1000, rate: undefined, clockReference: 'web-1', summary: summary(10_000, { reference: 'u', offsetMs: 0, rttMs: 1, uncertaintyMs: 2, samples: 8 }) }),
+      // Its clock 500 ms ahead: it started at 10 495 by its clock, 9 995 on the reference's — first.
+      generatorRow({ load: 'l', index: 1, node: 'n2', durationMs: 1000, rate: undefined, clockReference: 'web-1', summary: summary(10_495, { reference: 'u', offsetMs: -500, rttMs: 1, uncertaintyMs: 2, samples: 8 }) }),
+      generatorRow({ load: 'l', index: 2, node: 'n3', durationMs: 1000, rate: undefined, clockReference: 'web-1', summary: summary(10_000, { reference: 'u', error: 'connect ECONNREFUSED' }) }),
+    ];
+    const placed = startsOnOneClock(rows, [10_000, 10_495, 10_000]);
+    expect(placed.map((row) => row.clock)).toEqual([
+      { reference: 'web-1', offsetMs: 0, uncertaintyMs: 2, startAfterFirstMs: 5 },
+      { reference: 'web-1', offsetMs: -500, uncertaintyMs: 2, startAfterFirstMs: 0 },
+      { reference: 'web-1', offsetMs: null, uncertaintyMs: null, startAfterFirstMs: null, note: 'connect ECONNREFUSED' },
+    ]);
+    const table = generatorTable({ generators: placed })!;
+    expect(table.head).toContain('clock offset (vs pod web-1)');
+    expect(table.rows.map((row) => row.slice(9, 11))).toEqual([['+0.0 ± 2.0 ms', '5.0 ms'], ['−500.0 ± 2.0 ms', '0.0 ms'], ['— (connect ECONNREFUSED)', '—']]);
+    // Generators that were not asked to measure: no clock columns at all.
+    expect(generatorTable({ generators: [generatorRow({ load: 'l', index: 0, node: 'n1', durationMs: 1000, rate: undefined, summary: summary(1, undefined) })] })!.head).not.toContain('start after first (one clock)');
   });
 });

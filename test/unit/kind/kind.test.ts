@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { capabilityNames, hostBoundingSet, splitBoundingSet } from '../../../harness/docker/capabilities.ts';
@@ -9,6 +9,8 @@ import { kindClusterName } from '../../../harness/kind/cluster.ts';
 import { kindConfig, mergeUserConfig, readUserKindConfig } from '../../../harness/kind/config.ts';
 import { kindRunUnsupported } from '../../../harness/engine/providers/kind.ts';
 import { HarnessError } from '../../../harness/core/errors.ts';
+import { keptCluster } from '../../../harness/engine/providers/kept-cluster.ts';
+import type { ScenarioSpec } from '../../../harness/engine/types.ts';
 import type { RunSpecs } from '../../../harness/engine/providers/provider.ts';
 
 const plain = { cgroupV1: false };
@@ -93,5 +95,35 @@ describe('the Docker engine the harness starts', () => {
       expect(rules).toContain(`oifname "${bridge}" iifname != "${bridge}" drop`);
     }
     expect(harnessNetwork.subnet.startsWith('198.19.')).toBe(true);
+  });
+});
+
+describe('--cluster: a kept kind cluster is checked against the scenario before anything is made', () => {
+  const spec = { name: 'web-test' } as ScenarioSpec;
+  const withRecord = async (record: object, work: () => Promise<void>) => {
+    const state = mkdtempSync(join(tmpdir(), 'kth-kept-'));
+    const saved = process.env.KTH_STATE_DIR;
+    process.env.KTH_STATE_DIR = state;
+    try {
+      mkdirSync(join(state, 'kind'));
+      writeFileSync(join(state, 'kind', 'kth-iptables-abc123.json'), JSON.stringify(record));
+      await work();
+    } finally {
+      if (saved === undefined) delete process.env.KTH_STATE_DIR;
+      else process.env.KTH_STATE_DIR = saved;
+    }
+  };
+  const record = { name: 'kth-iptables-abc123', pid: 1, proxyMode: 'iptables', nodes: 3, image: 'img', createdAt: '', retained: true };
+  const refusal = (options: Partial<Parameters<typeof keptCluster>[0]>) =>
+    keptCluster({ name: 'kth-iptables-abc123', provider: 'kind', spec, nodes: 3, retain: false, goServers: false, ...options }).then(() => 'accepted', (error: HarnessError) => `${error.kind}: ${error.message} | ${error.hint ?? ''}`);
+
+  it('GIVEN a cluster that fits THEN its mode and nodes; GIVEN another mode, node count or an unknown name THEN bad input that says how to make one that fits', async () => {
+    await withRecord(record, async () => {
+      const kept = await keptCluster({ name: record.name, provider: 'kind', spec, nodes: 3, retain: false, goServers: false });
+      expect([kept.proxyMode, kept.nodes]).toEqual(['iptables', 3]);
+      expect(await refusal({ proxyModes: ['nftables'] })).toMatch(/^bad-input: --proxy-mode nftables: kind cluster kth-iptables-abc123 runs iptables/);
+      expect(await refusal({ nodes: 2 })).toBe('bad-input: --cluster kth-iptables-abc123 has 3 node(s); scenario web-test is written for 2 | kth kind up --proxy-mode iptables --nodes 2');
+      expect(await refusal({ name: 'kth-nftables-000000' })).toMatch(/^bad-input: --cluster kth-nftables-000000: the harness made no kind cluster of that name on this machine \| kth kind status lists them/);
+    });
   });
 });

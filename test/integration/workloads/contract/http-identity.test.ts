@@ -125,6 +125,24 @@ describe.each(serverRuntimes)('HTTP contract, identity [%s]', (runtime) => {
     }
   });
 
+  it('GIVEN GET /clock THEN the server\'s wall clock as {"unixMs"}, between this machine\'s clock before and after the request (one host, one clock), and not counted as workload', async () => {
+    await using server = await startSampleServer(runtime, 'http', ['--pod-name', 'clock']);
+    const connection = await RawHttp1.open(server.port);
+    try {
+      const before = Date.now();
+      const reply = await connection.request('/clock');
+      const after = Date.now();
+      const body = JSON.parse(reply.body) as Record<string, unknown>;
+      expect(Object.keys(body)).toEqual(['unixMs']);
+      // Node answers whole milliseconds, Go to the microsecond; Date.now() here truncates to the millisecond.
+      expect(body.unixMs).toBeGreaterThanOrEqual(before);
+      expect(body.unixMs).toBeLessThan(after + 1);
+      expect(value(await scrapeOn(connection), 'kth_http_requests_total')).toBe(0);
+    } finally {
+      connection.close();
+    }
+  });
+
   it('GIVEN probes and scrapes between workload requests WHEN answered THEN every answer carries identity and the next sequence, yet only workload requests are counted', async () => {
     await using server = await startSampleServer(runtime, 'http', ['--pod-name', 'probe']);
     const connection = await RawHttp1.open(server.port);
@@ -149,13 +167,14 @@ describe.each(serverRuntimes)('HTTP contract, identity [%s]', (runtime) => {
         ['/readyz', 200, 3], ['/work', 200, 4],
         ['/metrics', 200, 5], ['/work', 200, 6],
         ['/readyz?verbose=1', 200, 7], ['/work', 200, 8],
+        ['/clock', 200, 9], ['/work', 200, 10],
       ]);
       const text = await scrapeOn(connection);
       expect(value(text, 'kth_http_requests_total')).toBe(workload);
-      // Four control requests above, plus this scrape.
+      // Five control requests above, plus this scrape.
       expect(value(text, 'kth_http_control_requests_total')).toBe(httpControlVectors.length + 1);
       expect(labelled(text, 'kth_http_connection_requests', 'connection_id', 'probe/1')).toBe(workload);
-      expect(sequence).toBe(8);
+      expect(sequence).toBe(10);
     } finally {
       connection.close();
     }

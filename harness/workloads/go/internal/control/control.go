@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"kth-sample-server/internal/promtext"
 )
@@ -16,17 +17,20 @@ import (
 //	GET  /readyz                   200 when ready, 503 when not (or shutting down)
 //	GET  /metrics                  Prometheus text
 //	POST /admin/readiness?ready=X  X = true | false | toggle (default toggle); answers {"ready":…}
+//	GET  /clock                    {"unixMs":…}: this pod's wall clock to the microsecond, which
+//	                               distributed load generators measure their offsets against
 const (
 	PathHealthz   = "/healthz"
 	PathReadyz    = "/readyz"
 	PathMetrics   = "/metrics"
 	PathReadiness = "/admin/readiness"
+	PathClock     = "/clock"
 )
 
 // IsControlPath reports whether path is one of the control paths.
 func IsControlPath(path string) bool {
 	switch path {
-	case PathHealthz, PathReadyz, PathMetrics, PathReadiness:
+	case PathHealthz, PathReadyz, PathMetrics, PathReadiness, PathClock:
 		return true
 	}
 	return false
@@ -81,6 +85,8 @@ func Serve(w http.ResponseWriter, r *http.Request, path string, ctx Context) {
 			return
 		}
 		SendJSON(w, http.StatusOK, map[string]bool{"ready": ctx.Readiness.Ready()})
+	case PathClock:
+		SendJSON(w, http.StatusOK, map[string]float64{"unixMs": float64(time.Now().UnixMicro()) / 1000})
 	default:
 		Send(w, http.StatusNotFound, "text/plain", "not found\n")
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-const sideNotFound = "not found: this port serves /metrics, /healthz, /readyz, /admin/readiness\n"
+const sideNotFound = "not found: this port serves /metrics, /healthz, /readyz, /admin/readiness, /clock\n"
 
 // SideServer is the HTTP side port of a server whose main port speaks something else (gRPC):
 // the control paths and nothing more, without identity headers (as the Node side port).
