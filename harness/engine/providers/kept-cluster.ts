@@ -31,12 +31,13 @@ export async function keptCluster(options: {
   goServers: boolean;
 }): Promise<KeptCluster> {
   const { name, provider } = options;
-  const make = (mode: string) => `kth ${provider} up ${provider === 'lab' ? `--name ${name} ` : ''}--proxy-mode ${mode} --nodes ${options.nodes}`;
+  // A lab is named by its maker; when the name is taken, the hint asks for another.
+  const make = (mode: string, lab = '<another name>') => `kth ${provider} up ${provider === 'lab' ? `--name ${lab} ` : ''}--proxy-mode ${mode} --nodes ${options.nodes}`;
   let kept: KeptCluster;
   if (provider === 'lab') {
     const lab = (await listLabs()).find((l) => l.name === name);
-    if (!lab?.spec) throw badInput(`--cluster ${name}: there is no lab of that name on this machine`, { where: '--cluster', hint: `kth lab status lists the labs; ${make(options.proxyModes?.[0] ?? 'iptables')} makes one` });
-    if (lab.state !== 'ready') throw environmentError(`--cluster ${name}: the lab is ${lab.state}${lab.why ? ` (${lab.why})` : ''}`, { where: '--cluster', hint: `kth lab down --name ${name}, then ${make(lab.spec.proxyMode)}` });
+    if (!lab?.spec) throw badInput(`--cluster ${name}: there is no lab of that name on this machine`, { where: '--cluster', hint: `kth lab status lists the labs; ${make(options.proxyModes?.[0] ?? 'iptables', name)} makes one` });
+    if (lab.state !== 'ready') throw environmentError(`--cluster ${name}: the lab is ${lab.state}${lab.why ? ` (${lab.why})` : ''}`, { where: '--cluster', hint: `kth lab down --name ${name}, then ${make(lab.spec.proxyMode, name)}` });
     const spec = lab.spec;
     const differs = [
       ...(spec.proxyMode === 'cilium' ? optionsDiffer('cilium', options.spec.cilium, spec.cilium) : []),
