@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { RunSummary } from '../analysis/run-summary.ts';
 import { environmentError } from '../core/errors.ts';
-import { repoRoot } from '../core/paths.ts';
 import { apply, type Cluster, ensureNamespace, podsOf, waitForDeploymentPods, waitForLoadBalancer, waitForPodReady } from '../kube/cluster.ts';
 import { watchEndpointSlices } from '../kube/slice-watch.ts';
 import { crossCheck, explainedByErrors } from '../analysis/cross-check.ts';

@@ -1,6 +1,6 @@
 import type { V1ConfigMap, V1Node } from '@kubernetes/client-node';
 import type { Cluster } from '../kube/cluster.ts';
-import { kubeProxyConfigMaps, proxyModeFromConfigMaps } from '../inspect/proxy-mode.ts';
+import { clusterProxyMode } from '../inspect/proxy-mode.ts';
 
 /** What a cluster reached through its API is, as every report of a run on it records. */
 export interface ClusterFacts {
@@ -12,12 +12,6 @@ export interface ClusterFacts {
   proxyMode: { mode: string; source: string };
   /** Where the nodes run, from their providerID and labels; undefined when nothing says. */
   cloud?: string;
-}
-
-/** Cilium's Helm chart states kube-proxy replacement here; with it, kube-proxy is not what balances. */
-export function ciliumReplacesKubeProxy(configMap: V1ConfigMap | undefined): boolean {
-  const value = configMap?.data?.['kube-proxy-replacement'];
-  return value === 'true' || value === 'strict';
 }
 
 /** Cloud hints from the first node: providerID's scheme, then well-known labels. */
@@ -42,12 +36,9 @@ async function readConfigMap(cluster: Cluster, name: string): Promise<V1ConfigMa
   }
 }
 
-/** The proxy mode from kube-system: Cilium's kube-proxy replacement first (it wins over a leftover kube-proxy), then kube-proxy's ConfigMap. */
+/** The proxy mode from kube-system (inspect/proxy-mode.ts); only a ConfigMap that is not there is skipped: the permission check came first. */
 export async function detectProxyMode(cluster: Cluster): Promise<{ mode: string; source: string }> {
-  const cilium = await readConfigMap(cluster, 'cilium-config');
-  if (ciliumReplacesKubeProxy(cilium)) return { mode: 'cilium', source: 'kube-system/cilium-config ConfigMap (kube-proxy-replacement)' };
-  const found = (await Promise.all(kubeProxyConfigMaps.map((name) => readConfigMap(cluster, name)))).filter((c): c is V1ConfigMap => c !== undefined);
-  const { mode, source } = proxyModeFromConfigMaps(found);
+  const { mode, source } = await clusterProxyMode((name) => readConfigMap(cluster, name));
   return { mode, source };
 }
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { V1ConfigMap, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { badInput, environmentError, HarnessError } from '../core/errors.ts';
 import { run } from '../core/exec.ts';
 import { repoRoot } from '../core/paths.ts';
@@ -17,8 +17,7 @@ import { ipvsOptionsOf } from '../lab/dataplane/kube-proxy.ts';
 import { defaultCiliumOptions, type LabSpec } from '../lab/spec.ts';
 import { requireBinary } from '../setup/binaries.ts';
 import { type HealthObservation, inspectService, type NodeRulesText, type ProxySource, type ServiceInspection } from './model.ts';
-import { kubeProxyConfigMaps, proxyModeFromConfigMaps } from './proxy-mode.ts';
-import { ciliumReplacesKubeProxy } from '../existing/facts.ts';
+import { clusterProxyMode } from './proxy-mode.ts';
 import { kubeconfigPathOf } from '../existing/connect.ts';
 
 /**
@@ -237,23 +236,15 @@ function labProxySource(lab: string, spec: LabSpec): ProxySource {
 }
 
 async function clusterProxySource(cluster: Cluster, call: <T>(what: string, fn: () => Promise<T>) => Promise<T>): Promise<ProxySource> {
-  // Cilium's Helm chart states kube-proxy replacement in its ConfigMap; it wins over a leftover kube-proxy.
-  try {
-    const cilium = await call('read ConfigMap kube-system/cilium-config', () => cluster.core.readNamespacedConfigMap({ name: 'cilium-config', namespace: 'kube-system' }));
-    if (ciliumReplacesKubeProxy(cilium)) return { mode: 'cilium', source: 'kube-system/cilium-config ConfigMap (kube-proxy-replacement)' };
-  } catch (error) {
-    if (apiStatus(error) === undefined) throw error;
-  }
-  const found: V1ConfigMap[] = [];
-  for (const configMapName of kubeProxyConfigMaps) {
+  return clusterProxyMode(async (name) => {
     try {
-      found.push(await call(`read ConfigMap kube-system/${configMapName}`, () => cluster.core.readNamespacedConfigMap({ name: configMapName, namespace: 'kube-system' })));
+      return await call(`read ConfigMap kube-system/${name}`, () => cluster.core.readNamespacedConfigMap({ name, namespace: 'kube-system' }));
     } catch (error) {
-      // 404: not there; 403: not allowed to read it. Either way the mode stays unknown.
+      // 404: not there; 403: not allowed to read it. Either way that ConfigMap says nothing.
       if (apiStatus(error) === undefined) throw error;
+      return undefined;
     }
-  }
-  return proxyModeFromConfigMaps(found);
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { V1EndpointSlice } from '@kubernetes/client-node';
 import { inspectService } from '../../../harness/inspect/model.ts';
-import { proxyModeFromConfigMaps } from '../../../harness/inspect/proxy-mode.ts';
+import { clusterProxyMode, proxyModeFromConfigMaps } from '../../../harness/inspect/proxy-mode.ts';
 import { fixtureInput } from './fixtures.ts';
 
 describe('inspect model: API objects + each node\'s rules → the traffic path (real captures)', () => {
@@ -171,6 +171,17 @@ describe('proxy mode of an existing cluster from its kube-proxy ConfigMap', () =
   it('GIVEN no ConfigMap, or one without a mode THEN unknown', () => {
     expect(proxyModeFromConfigMaps([]).mode).toBe('unknown');
     expect(proxyModeFromConfigMaps([configMap({ config: 'kind: Something\n' }, 'kube-proxy-config')])).toMatchObject({ mode: 'unknown', source: 'no mode in kube-system/kube-proxy-config' });
+  });
+
+  it('GIVEN a cluster\'s kube-system THEN Cilium\'s kube-proxy replacement wins over a leftover kube-proxy, else kube-proxy\'s ConfigMap (EKS\'s name too) says', async () => {
+    const reader = (maps: Record<string, ReturnType<typeof configMap>>) => async (name: string) => maps[name];
+    const ipvs = configMap({ 'config.conf': 'kind: KubeProxyConfiguration\nmode: ipvs\n' });
+    expect(await clusterProxyMode(reader({ 'cilium-config': configMap({ 'kube-proxy-replacement': 'true' }, 'cilium-config'), 'kube-proxy': ipvs })))
+      .toEqual({ mode: 'cilium', source: 'kube-system/cilium-config ConfigMap (kube-proxy-replacement)' });
+    expect(await clusterProxyMode(reader({ 'cilium-config': configMap({ 'kube-proxy-replacement': 'false' }, 'cilium-config'), 'kube-proxy': ipvs }))).toMatchObject({ mode: 'ipvs' });
+    expect(await clusterProxyMode(reader({ 'kube-proxy-config': configMap({ config: 'kind: KubeProxyConfiguration\nmode: nftables\n' }, 'kube-proxy-config') })))
+      .toEqual({ mode: 'nftables', source: 'kube-system/kube-proxy-config ConfigMap (config)' });
+    expect((await clusterProxyMode(reader({}))).mode).toBe('unknown');
   });
 });
 
