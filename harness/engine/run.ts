@@ -127,8 +127,9 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunScena
   // An existing cluster runs one proxy mode, its own: found (and everything else checked) before the plan is final.
   const existing = provider === 'existing' ? await openExisting(options, planFor(options.proxyModes)) : undefined;
   // A kept cluster runs its own proxy mode too, and must fit the scenario (kept-cluster.ts).
-  const kept = options.cluster && provider !== 'existing'
-    ? await keptCluster({ name: options.cluster, provider, spec: scenario.spec, ...(options.proxyModes ? { proxyModes: options.proxyModes } : {}), nodes: planFor(undefined).nodes, retain: options.retain, goServers: planFor(undefined).runs.some((run) => run.workload.runtime === 'go') })
+  const asWritten = options.cluster && provider !== 'existing' ? planFor(undefined) : undefined;
+  const kept = asWritten && options.cluster
+    ? await keptCluster({ name: options.cluster, provider: provider === 'kind' ? 'kind' : 'lab', spec: scenario.spec, ...(options.proxyModes ? { proxyModes: options.proxyModes } : {}), nodes: asWritten.nodes, retain: options.retain, goServers: asWritten.runs.some((run) => run.workload.runtime === 'go') })
     : undefined;
   const plan = planFor(existing ? existing.session.proxyModes : kept ? [kept.proxyMode as ProxyMode] : options.proxyModes);
   // A missing Go server is found before any cluster exists (the lab maps the -go images to it; kind builds them from it).
