@@ -187,6 +187,20 @@ export async function readyEndpoints(cluster: Cluster, namespace: string, servic
     (slice.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses));
 }
 
+/**
+ * Waits until a Service's EndpointSlices list `count` ready addresses. A Deployment can report every
+ * replica ready a moment before the EndpointSlice controller has published the last one.
+ */
+export async function waitForReadyEndpoints(cluster: Cluster, namespace: string, service: string, count: number, timeoutMs = 30_000): Promise<string[]> {
+  const ready = (slices: Iterable<V1EndpointSlice>) => [...slices].flatMap((slice) =>
+    (slice.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses));
+  const slices = await watchUntil<V1EndpointSlice>(cluster, `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`, { labelSelector: `kubernetes.io/service-name=${service}` }, (all) => {
+    const n = ready(all.values()).length;
+    return n === count ? true : `${n}/${count} ready endpoints`;
+  }, timeoutMs, `service ${namespace}/${service} endpoints`);
+  return ready(slices.values());
+}
+
 /** Waits until a pod reports the Ready condition. */
 export async function waitForPodReady(cluster: Cluster, namespace: string, name: string, timeoutMs = 60_000): Promise<V1Pod> {
   const all = await watchUntil<V1Pod>(cluster, `/api/v1/namespaces/${namespace}/pods`, { fieldSelector: `metadata.name=${name}` }, (pods) => {

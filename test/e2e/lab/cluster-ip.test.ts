@@ -1,5 +1,5 @@
 import { sampleServiceObjects, serverMetricsUrl } from '../../../manifests/sample-service.ts';
-import { apply, connect, ensureNamespace, podsOf, readyEndpoints, waitForDeployment } from '../../../harness/kube/cluster.ts';
+import { apply, connect, ensureNamespace, podsOf, waitForDeployment, waitForReadyEndpoints } from '../../../harness/kube/cluster.ts';
 import { type StartedLab, startLab } from '../../../harness/lab/lab.ts';
 import { labNames } from '../../../harness/lab/names.ts';
 import { execFile } from 'node:child_process';
@@ -31,7 +31,7 @@ describe.each(['iptables', 'nftables', 'cilium'] as const)('ClusterIP Service on
     await apply(cluster, [deployment, service]);
     await waitForDeployment(cluster, ns, 'web', 90_000);
     const svc = await cluster.core.readNamespacedService({ name: 'web', namespace: ns });
-    expect(await readyEndpoints(cluster, ns, 'web')).toHaveLength(3);
+    expect(await waitForReadyEndpoints(cluster, ns, 'web', 3)).toHaveLength(3);
 
     const client = await startClientPod(cluster, ns, 'client');
     const run = await loadFrom(podNetns(lab.spec.name, client), [

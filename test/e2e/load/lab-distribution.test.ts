@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
 import { chiSquareSurvival } from '../../../harness/analysis/fairness.ts';
 import type { RunSummary } from '../../../harness/analysis/run-summary.ts';
-import { apply, type Cluster, connect, ensureNamespace, podsOf, readyEndpoints, waitForDeployment } from '../../../harness/kube/cluster.ts';
+import { apply, type Cluster, connect, ensureNamespace, podsOf, waitForDeployment, waitForReadyEndpoints } from '../../../harness/kube/cluster.ts';
 import { labDown, type StartedLab, startLab } from '../../../harness/lab/lab.ts';
 import type { ConnectionClose, ConnectionOpen, RequestSample, TimelineEvent } from '../../../harness/recorder/events.ts';
 import { sampleServiceObjects } from '../../../manifests/sample-service.ts';
@@ -69,7 +69,7 @@ describe('load distribution over a ClusterIP Service on a 3-node iptables lab', 
     await ensureNamespace(cluster, ns);
     await apply(cluster, sampleServiceObjects({ name: 'web', namespace: ns, runId: 'e2e-dist', server: 'http', replicas: 3, topologySpread: {} }));
     await waitForDeployment(cluster, ns, 'web', 90_000);
-    expect(await readyEndpoints(cluster, ns, 'web')).toHaveLength(3);
+    expect(await waitForReadyEndpoints(cluster, ns, 'web', 3)).toHaveLength(3);
     const service = await cluster.core.readNamespacedService({ name: 'web', namespace: ns });
     target = `http://${service.spec?.clusterIP}:80/`;
     servers = await podsOf(cluster, ns, 'app.kubernetes.io/name=web');
