@@ -1,10 +1,19 @@
 import type { CheckResult, RunReport } from '../report/model.ts';
-import { parseExpect } from './scenario.ts';
+import { generatorPath, parseExpect } from './scenario.ts';
 import type { CheckSpec } from './types.ts';
 
-/** The number at a dotted path of a run report (`metrics.chiSquareP`, `loads.short.errors.total`). */
+/**
+ * The number at a dotted path of a run report (`metrics.chiSquareP`, `loads.short.errors.total`),
+ * or of one load generator's row (`generators.<load>.<number>.<field>`, numbered from 1).
+ */
 export function valueAt(run: RunReport, path: string): number | null {
+  const perGenerator = generatorPath.exec(path);
   let value: unknown = run;
+  if (perGenerator) {
+    const [, load, number, field] = perGenerator as unknown as [string, string, string, string];
+    value = run.generators?.find((row) => row.load === load && row.generator === Number(number));
+    path = field;
+  }
   for (const part of path.split('.')) {
     if (value === null || typeof value !== 'object') return null;
     value = (value as Record<string, unknown>)[part];

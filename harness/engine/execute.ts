@@ -22,7 +22,7 @@ import { mergeRuns } from './merge.ts';
 import type { ChaosSpec, CheckSpec, LoadSpec, WorkloadSpec } from './types.ts';
 import { workloadObjects } from './workload.ts';
 import { sleepUntil } from './sleep-until.ts';
-import { clientName, clientNodes, GENERATOR_LEAD_MS, generatorLoadName, generatorRow, type GeneratorSummary, startsOnOneClock } from './generators.ts';
+import { clientName, clientNodes, followedEndpoints, GENERATOR_LEAD_MS, generatorLoadName, generatorRow, type GeneratorSummary, startsOnOneClock } from './generators.ts';
 import { newLatencyHistogram, percentilesMs } from '../recorder/histogram.ts';
 import { type RunProgress, startProgress } from './progress.ts';
 import { prefixedImageRef } from '../workloads/image/names.ts';
@@ -291,6 +291,7 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
   const loads: Record<string, RunSummary> = {};
   const problems: string[] = [];
   const samples: RequestSample[] = [];
+  const generatorSamples = new Map<string, RequestSample[]>();
   const series = [];
   const goaways = { seen: 0, inferred: 0 };
   const latency = newLatencyHistogram();
@@ -303,6 +304,7 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
       if (!result.eventsFile) continue;
       const events = await loadEvents(result.eventsFile);
       samples.push(...events.samples);
+      if (mine.length > 1) generatorSamples.set(`${load.spec.name}#${result.index + 1}`, events.samples);
       goaways.seen += events.goaways.seen;
       goaways.inferred += events.goaways.inferred;
       loadLatency.add(events.latency);
@@ -358,7 +360,7 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
     durationMs: performance.now() - started,
     ...(merged ?? {}),
     loads,
-    ...(generators.length > 0 ? { generators } : {}),
+    ...(generators.length > 0 ? { generators: followedEndpoints(generators, transitions, (row) => generatorSamples.get(`${row.load}#${row.generator}`) ?? []) } : {}),
     ...(lbNodes ? { loadBalancer: { nodes: lbNodes } } : {}),
     timeline: timeline.sort((a, b) => a.t - b.t),
     series,

@@ -1,3 +1,5 @@
+import { type EndpointTransition, propagationLag } from '../analysis/propagation.ts';
+import type { RequestSample } from '../recorder/events.ts';
 import type { RunSummary } from '../analysis/run-summary.ts';
 import type { ClockOffset } from '../load/clock-offset.ts';
 import type { GeneratorClock, GeneratorRow } from '../report/model.ts';
@@ -89,4 +91,21 @@ export function startsOnOneClock(rows: readonly GeneratorRow[], starts: readonly
   if (known.length === 0) return [...rows];
   const first = Math.min(...known);
   return rows.map((row, i) => (row.clock && onReference[i] !== undefined ? { ...row, clock: { ...row.clock, startAfterFirstMs: (onReference[i] as number) - first } } : row));
+}
+
+/**
+ * Each generator's own view of the endpoint changes during the run: its node's proxy routed its
+ * requests, so a stalled kube-proxy shows on the generators of its node only. `transitions` as the
+ * run measured them, the initial ones included; a field only for the kind of change that happened.
+ */
+export function followedEndpoints(rows: readonly GeneratorRow[], transitions: readonly EndpointTransition[], samplesOf: (row: GeneratorRow) => readonly RequestSample[]): GeneratorRow[] {
+  const initialAt = transitions.length > 0 ? Math.min(...transitions.map((transition) => transition.at)) : 0;
+  const during = transitions.filter((transition) => transition.at !== initialAt);
+  const joined = during.some((transition) => transition.change === 'added');
+  const left = during.some((transition) => transition.change === 'removed');
+  if (!joined && !left) return [...rows];
+  return rows.map((row) => {
+    const own = propagationLag(transitions, samplesOf(row), { ignoreInitial: true });
+    return { ...row, ...(joined ? { propagationLagMs: own.maxAddedLagMs } : {}), ...(left ? { trafficAfterRemovalMs: own.maxRemovedLagMs } : {}) };
+  });
 }

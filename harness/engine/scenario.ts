@@ -477,6 +477,10 @@ const summaryPaths = [
 /** Numbers only a whole run has (timeline metrics, measured across loads). */
 const runOnlyPaths = ['durationMs', 'metrics.rebalanceSeconds', 'metrics.propagationLagMs', 'metrics.trafficAfterRemovalMs', 'metrics.crossNodeRatio', 'metrics.goaways', 'metrics.goawaysInferred', 'metrics.endpointsRemovedAfterFaultMs', 'metrics.newPodsReady'];
 const errorKindPath = /^errors\.byKind\.[a-z0-9][a-z0-9-]*$/;
+/** A distributed load's generator by number (1-based, as the report's generators table shows it). */
+export const generatorPath = /^generators\.([^.]+)\.([1-9]\d*)\.(.+)$/;
+/** The numbers of one generator's row a check may name. */
+export const generatorFields: readonly string[] = ['sent', 'requests', 'errors', 'dropped', 'ratePerSecond', 'p99Ms', 'startedLateMs', 'propagationLagMs', 'trafficAfterRemovalMs'];
 
 /** The number paths a check may name (errors.byKind.<kind> and loads.<load>.<path> besides). */
 export const checkPaths: readonly string[] = [...summaryPaths, ...runOnlyPaths];
@@ -490,6 +494,14 @@ export function reportPathProblem(path: string, loadNames: readonly string[]): s
     if (summaryPaths.includes(rest) || errorKindPath.test(rest)) return undefined;
     const near = closest(rest, summaryPaths);
     return `'${rest}' is not a per-load number${near ? ` (did you mean '${near}'?)` : ''}`;
+  }
+  const perGenerator = generatorPath.exec(path);
+  if (perGenerator) {
+    const [, load, , field] = perGenerator as unknown as [string, string, string, string];
+    if (!loadNames.includes(load)) return `no load named '${load}' (loads: ${loadNames.join(', ')})`;
+    if (generatorFields.includes(field)) return undefined;
+    const near = closest(field, generatorFields);
+    return `'${field}' is not a number of a generator's row${near ? ` (did you mean '${near}'?)` : ` (one of ${generatorFields.join(', ')})`}`;
   }
   if (checkPaths.includes(path) || errorKindPath.test(path)) return undefined;
   const near = closest(path, checkPaths);

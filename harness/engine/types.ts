@@ -149,7 +149,9 @@ export type ChaosSpec =
 /**
  * A pass/fail condition on a run, k6-threshold style: `metric op value`, e.g.
  * 'metrics.chiSquareP >= 0.001', 'errors.total == 0', 'metrics.maxMinRatio < 1.5',
- * 'metrics.rebalanceSeconds <= 30'. Paths are into the run's report (see harness/report/model.ts).
+ * 'metrics.rebalanceSeconds <= 30'. Paths are into the run's report (see harness/report/model.ts);
+ * `generators.<load>.<n>.<field>` reads generator n (from 1) of a distributed load, e.g.
+ * 'generators.client.1.trafficAfterRemovalMs > 3000'.
  */
 export interface CheckSpec {
   name: string;

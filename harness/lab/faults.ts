@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { NetworkFault, NodeFaults } from '../engine/chaos.ts';
 import type { ChaosSpec } from '../engine/types.ts';
+import { findGuestKernel } from './guest/kernel.ts';
 import { labRunner } from './guest/lab-guest.ts';
 import { labLayout } from './layout.ts';
 import { labNames } from './names.ts';
@@ -11,6 +13,11 @@ import type { LabSpec } from './spec.ts';
 
 /** The nftables table a network fault lives in, inside the namespace it affects (removed with it). */
 const FAULT_TABLE = 'kth_chaos';
+
+/** Whether a kernel's module tree holds the netem qdisc (Debian builds it as a module). */
+function modulesHaveNetem(modulesDir: string): boolean {
+  return ['sch_netem.ko', 'sch_netem.ko.xz', 'sch_netem.ko.zst'].some((file) => existsSync(join(modulesDir, 'kernel/net/sched', file)));
+}
 
 /**
  * Whether this kernel has the netem qdisc (delay, jitter). nftables drops packets, it cannot hold
@@ -23,7 +30,7 @@ function hostHasNetem(): boolean {
     return /^CONFIG_NET_SCH_NETEM=[ym]$/m.test(config);
   } catch {
     // No config exposed: a module on disk is the other sign of it.
-    return existsSync(`/lib/modules/${release()}/kernel/net/sched/sch_netem.ko`) || existsSync(`/lib/modules/${release()}/kernel/net/sched/sch_netem.ko.xz`);
+    return modulesHaveNetem(`/lib/modules/${release()}`);
   }
 }
 
@@ -36,7 +43,11 @@ export function labFaultUnsupported(spec: Pick<LabSpec, 'proxyMode'> & { guest?:
     return `proxy mode cilium has no kube-proxy (Cilium's agent replaces it); ${action.action} applies to iptables, nftables and ipvs`;
   }
   if (action.action === 'network' && (action.delay !== undefined || action.jitter !== undefined)) {
-    if (spec.guest) return 'network delay is not available in a guest-kernel lab yet; loss and partition are';
+    if (spec.guest) {
+      // The guest boots Debian's kernel, whose netem is a module the guest loads at boot.
+      const kernel = findGuestKernel();
+      return kernel && !modulesHaveNetem(kernel.modulesDir) ? `the guest kernel ${kernel.release} has no netem qdisc module, the kernel's only way to delay packets; loss and partition work (nftables)` : undefined;
+    }
     if (!hostHasNetem()) return "this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM is not set), the kernel's only way to delay packets; loss and partition work (nftables)";
   }
   return undefined;

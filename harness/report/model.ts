@@ -201,6 +201,14 @@ export interface GeneratorRow {
    * measured NTP-style before it started (load/clock-offset.ts); absent when not measured.
    */
   clock?: GeneratorClock;
+  /**
+   * When pods joined or left the endpoints during the run, the run's propagation metrics from this
+   * generator's requests alone — what its own node's proxy did: the longest a new pod waited for
+   * its first request from here after Ready, and the longest a removed pod still got requests from
+   * here after it left (null: none did). Each is absent when no pod joined, or none left.
+   */
+  propagationLagMs?: number | null;
+  trafficAfterRemovalMs?: number | null;
   /** ok; behind: below 95 % of its rate or dropped requests; failed: no result. */
   status: 'ok' | 'behind' | 'failed';
   note?: string;

@@ -65,7 +65,7 @@ function runSection(run: RunReport): string[] {
   }
   const generators = generatorTable(run);
   if (generators) {
-    out.push('**Load generators** (each ran the whole load; their counts and latencies merge exactly above; started late: against the shared start time, by its own clock):', '', markdownTable(generators.head, generators.rows.map((row) => row.map(escapeMarkdown)), generators.head.map((_, i) => (i < 3 || i === 9 ? 'l' : 'r'))), '');
+    out.push('**Load generators** (each ran the whole load; their counts and latencies merge exactly above; started late: against the shared start time, by its own clock):', '', markdownTable(generators.head, generators.rows.map((row) => row.map(escapeMarkdown)), generators.head.map((_, i) => (i < 3 || i === generators.head.length - 1 ? 'l' : 'r'))), '');
   }
   if (run.latencyMs) {
     const l = run.latencyMs;

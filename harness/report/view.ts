@@ -223,8 +223,13 @@ export function generatorTable(run: Pick<RunReport, 'generators'>): { head: stri
     return [`${signed(c.offsetMs)} ± ${(c.uncertaintyMs ?? 0).toFixed(1)} ms`, c.startAfterFirstMs === null ? '—' : `${c.startAfterFirstMs.toFixed(1)} ms`];
   };
   const reference = run.generators.find((g) => g.clock)?.clock?.reference;
+  // Endpoint columns only where pods joined or left: how each generator's own node followed them.
+  const followed = run.generators.some((g) => g.propagationLagMs !== undefined || g.trafficAfterRemovalMs !== undefined);
+  const lagCell = (ms: number | null | undefined, none: string) => (ms === undefined ? '—' : ms === null ? none : formatMs(ms));
   return {
-    head: ['load', 'generator', 'node', 'sent', 'rate /s', 'errors', 'dropped', 'p99', 'started late (own clock)', ...(clocked ? [`clock offset (vs pod ${reference})`, 'start after first (one clock)'] : []), 'status'],
-    rows: run.generators.map((g) => [g.load, String(g.generator), g.node || '—', String(g.sent), g.ratePerSecond.toFixed(1), String(g.errors), String(g.dropped), formatMs(g.p99Ms), g.startedLateMs === null ? '—' : `${Math.round(g.startedLateMs)} ms`, ...clockCells(g), `${g.status}${g.note ? `: ${g.note}` : ''}`]),
+    head: ['load', 'generator', 'node', 'sent', 'rate /s', 'errors', 'dropped', 'p99', 'started late (own clock)', ...(clocked ? [`clock offset (vs pod ${reference})`, 'start after first (one clock)'] : []),
+      ...(followed ? ['new pods: first request after Ready', 'removed pods: last request after removal'] : []), 'status'],
+    rows: run.generators.map((g) => [g.load, String(g.generator), g.node || '—', String(g.sent), g.ratePerSecond.toFixed(1), String(g.errors), String(g.dropped), formatMs(g.p99Ms), g.startedLateMs === null ? '—' : `${Math.round(g.startedLateMs)} ms`, ...clockCells(g),
+      ...(followed ? [lagCell(g.propagationLagMs, 'never'), lagCell(g.trafficAfterRemovalMs, 'none after removal')] : []), `${g.status}${g.note ? `: ${g.note}` : ''}`]),
   };
 }

@@ -9,7 +9,7 @@ import { labLayout } from '../../lab/layout.ts';
 import type { LoadBalancerStatus } from '../../lab/load-balancer/controller.ts';
 import { connect } from '../../kube/cluster.ts';
 import { type DataplaneInfo, dataplaneFor } from '../../lab/dataplane/index.ts';
-import { labKthEntry, labSpawn, startupScale } from '../../lab/guest/lab-guest.ts';
+import { chooseKernel, labKthEntry, labSpawn, startupScale } from '../../lab/guest/lab-guest.ts';
 import { guestProblems } from '../../setup/guest-capabilities.ts';
 import { isAlive } from '../../lab/processes.ts';
 import { type CiliumOptions, type IpvsOptions, type KernelChoice, type LabProxyMode, type LabSpec, proxyModes } from '../../lab/spec.ts';
@@ -93,9 +93,15 @@ export async function openLab(options: { proxyMode: string; nodes: number; ciliu
 
 /** The embedded lab as the run pipeline's provider: a fresh lab per proxy mode, removed after its runs. */
 export function labProvider(options: { nodes: number; cilium?: Partial<CiliumOptions>; ipvs?: Partial<IpvsOptions>; kernel?: KernelChoice; retain: boolean }): ClusterProvider {
+  const kernels = new Map<string, 'host' | 'guest'>();
   return {
-    unsupported: (mode) => labUnsupported(mode, options.kernel),
-    runUnsupported: (mode, run) => labChaosUnsupported(mode as LabProxyMode, options.kernel, run.chaos.map((c) => c.spec)),
+    unsupported: async (mode) => {
+      const why = await labUnsupported(mode, options.kernel);
+      // Where `auto` will put the nodes decides which kernel's faults apply (a guest has netem where the host may not).
+      if (!why) kernels.set(mode, chooseKernel(options.kernel ?? 'auto', mode, await dataplaneFor(mode as LabProxyMode).hostProblems()));
+      return why;
+    },
+    runUnsupported: (mode, run) => labChaosUnsupported(mode as LabProxyMode, kernels.get(mode) ?? options.kernel, run.chaos.map((c) => c.spec)),
     async open(proxyMode, log) {
       const lab = await openLab({ proxyMode, nodes: options.nodes, ...(proxyMode === 'cilium' && options.cilium ? { cilium: options.cilium } : {}), ...(proxyMode === 'ipvs' && options.ipvs ? { ipvs: options.ipvs } : {}),
         ...(options.kernel ? { kernel: options.kernel } : {}), retain: options.retain, log });

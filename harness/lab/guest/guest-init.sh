@@ -23,12 +23,13 @@ mkdir -p "$kth_state"
 # cache=none: the host reads what the guest writes (status, logs, pod state) the moment it is written.
 mount -t 9p -o trans=virtio,version=9p2000.L,cache=none,msize=1048576 kthstate "$kth_state" || say "cannot mount the lab state share"
 
-# Devices have no udev here: load the drivers of what qemu attached, then kube-proxy's modules.
+# Devices have no udev here: load the drivers of what qemu attached, then kube-proxy's modules
+# (and netem, for the network fault's delay).
 modprobe -a $(cat /sys/bus/*/devices/*/modalias 2>/dev/null | sort -u) 2>/dev/null
 modprobe -a ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sh ip_vs_mh ip_vs_sed ip_vs_nq ip_vs_dh ip_vs_lblc ip_vs_lblcr \
   nf_conntrack nf_nat br_netfilter veth bridge nf_tables nft_chain_nat nft_ct nft_compat xt_comment xt_mark xt_conntrack \
   xt_MASQUERADE xt_addrtype xt_nat xt_set ip_set ip_set_hash_ip ip_set_hash_ipport ip_set_hash_ipportip ip_set_hash_ipportnet \
-  ip_set_hash_net ip_set_bitmap_port 2>&1 | head -5
+  ip_set_hash_net ip_set_bitmap_port sch_netem 2>&1 | head -5
 sysctl -q -w kernel.panic=-1 kernel.sysrq=1 net.ipv4.ip_forward=1 >/dev/null
 
 ip link set lo up

@@ -10,6 +10,7 @@ import { startupScale } from '../../../harness/lab/guest/lab-guest.ts';
 import { type StartedLab, startLab } from '../../../harness/lab/lab.ts';
 import { labNames } from '../../../harness/lab/names.ts';
 import { findLabProcesses } from '../../../harness/lab/processes.ts';
+import { labFaults, labFaultUnsupported } from '../../../harness/lab/faults.ts';
 import { parseIpvsadm } from '../../../harness/inspect/ipvs.ts';
 import { ipvsCapability } from '../../../harness/setup/host-capabilities.ts';
 import type { Report } from '../../../harness/report/model.ts';
@@ -87,6 +88,31 @@ describe('ipvs mode on a 3-node lab (in a guest kernel where the host has no IP_
     expect(inspect.stdout).not.toMatch(/OUT OF SYNC/);
     for (let i = 1; i <= 3; i += 1) expect(inspect.stdout).toContain(labNames(lab.spec.name).nodeName(i));
   }, 180_000);
+
+  it('GIVEN a network delay on a pod THEN netem in the guest kernel holds back each of its replies by it, the qdisc is on the pod\'s eth0, and restoring the network ends it', async () => {
+    const cluster = connect(lab.kubeconfig);
+    const [pod] = await podsOf(cluster, ns, 'app.kubernetes.io/name=web');
+    const client = await startClientPod(cluster, ns, 'client');
+    const delay = { at: 0, action: 'network', target: 'pod', delay: 200, duration: 60_000 } as const;
+    expect(labFaultUnsupported(lab.spec, delay)).toBeUndefined();
+    // One kept-alive connection straight to the pod, one request at a time (closed model): each
+    // request waits for one delayed reply, and none is dropped for want of a free connection.
+    const call = () => loadInLab<{ totals: { requests: number }; errors: { total: number }; latencyMs: { p50: number; max: number } }>(lab.spec, podNetns(lab.spec.name, client),
+      ['http', '--target', `http://${pod!.status?.podIP}:8080/`, '--model', 'persistent', '--connections', '1', '--concurrency', '1', '--max-requests', '20', '--duration', '30s'], 120_000);
+    const faults = labFaults(lab.spec);
+    const before = await call();
+    expect(await faults.network({ pod: pod! }, { delayMs: 200 })).toBe(`network of pod ${pod!.metadata?.name}: 200 ms delay`);
+    const qdisc = await inLabNetns(lab.spec, podNetns(lab.spec.name, pod!), ['tc', 'qdisc', 'show', 'dev', 'eth0']);
+    expect(qdisc).toMatch(/qdisc netem .* delay 200ms/);
+    const delayed = await call();
+    await faults.network({ pod: pod! }, undefined);
+    const after = await call();
+    for (const run of [before, delayed, after]) expect({ requests: run.totals.requests, errors: run.errors.total }).toEqual({ requests: 20, errors: 0 });
+    expect(before.latencyMs.p50).toBeLessThan(150);
+    expect(delayed.latencyMs.p50).toBeGreaterThanOrEqual(200);
+    expect(after.latencyMs.p50).toBeLessThan(150);
+    expect(await inLabNetns(lab.spec, podNetns(lab.spec.name, pod!), ['tc', 'qdisc', 'show', 'dev', 'eth0'])).not.toMatch(/netem/);
+  }, 300_000);
 
   it('GIVEN a NodePort Service WHEN the external client calls it on every node THEN each answers', async () => {
     const cluster = connect(lab.kubeconfig);

@@ -63,8 +63,8 @@ describe('kth run: bad input is refused before anything starts', () => {
     expect(stderr).toMatch(/\[cilium\/no-prestop\] unsupported here: chaos action kube-proxy-pause: proxy mode cilium has no kube-proxy/);
     expect(stderr).not.toMatch(/starting a \d-node lab/);
     const [dir] = await readdir(out);
-    const report = JSON.parse(await readFile(join(out, dir!, 'report.json'), 'utf8')) as { runs: { status: string; reason: string }[] };
-    expect(report.runs.map((run) => run.status)).toEqual(['unsupported', 'unsupported']);
+    const report = JSON.parse(await readFile(join(out, dir!, 'report.json'), 'utf8')) as { runs: { variant: string; status: string; reason: string }[] };
+    expect(report.runs.map((run) => `${run.variant} ${run.status}`)).toEqual(['no-prestop unsupported', 'prestop-outlasts-stall unsupported', 'one-node-stalls unsupported']);
     expect((await listLabs()).map((lab) => lab.name)).toEqual(labsBefore);
   }, 60_000);
 

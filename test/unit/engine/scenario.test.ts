@@ -6,6 +6,8 @@ import { HarnessError } from '../../../harness/core/errors.ts';
 import { loadScenario, parseExpect, reportPathProblem, validateScenario } from '../../../harness/engine/scenario.ts';
 import { planScenario } from '../../../harness/engine/plan.ts';
 import type { ScenarioSpec } from '../../../harness/engine/types.ts';
+import { evaluateChecks } from '../../../harness/engine/checks.ts';
+import type { RunReport } from '../../../harness/report/model.ts';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const fixture = (name: string) => join(fixtures, name);
@@ -266,6 +268,29 @@ describe('reportPathProblem', () => {
 
   it('GIVEN a run-only metric under one load THEN it is not a per-load number', () => {
     expect(reportPathProblem('loads.a.metrics.rebalanceSeconds', ['a'])).toMatch(/not a per-load number/);
+  });
+
+  it('GIVEN one generator of a load by its number THEN its row\'s numbers are paths; another load, number 0 or another field is not', () => {
+    expect(reportPathProblem('generators.a.1.trafficAfterRemovalMs', ['a'])).toBeUndefined();
+    expect(reportPathProblem('generators.a.12.errors', ['a'])).toBeUndefined();
+    expect(reportPathProblem('generators.b.1.errors', ['a'])).toMatch(/no load named 'b'/);
+    expect(reportPathProblem('generators.a.0.errors', ['a'])).toMatch(/not a number in the run report/);
+    expect(reportPathProblem('generators.a.1.trafficAfterRemoval', ['a'])).toMatch(/did you mean 'trafficAfterRemovalMs'/);
+  });
+
+  it('GIVEN a generator path THEN the check reads that load\'s generator with that number, and fails saying so where there is none', () => {
+    const run = { variant: 'v', generators: [
+      { load: 'a', generator: 1, trafficAfterRemovalMs: 9000 },
+      { load: 'b', generator: 1, trafficAfterRemovalMs: 1 },
+      { load: 'a', generator: 2, trafficAfterRemovalMs: 200 },
+    ] } as unknown as RunReport;
+    const [first, second, missing] = evaluateChecks(run, [
+      { name: 'one', expect: 'generators.a.1.trafficAfterRemovalMs > 3000' },
+      { name: 'two', expect: 'generators.a.2.trafficAfterRemovalMs < 3000' },
+      { name: 'three', expect: 'generators.a.3.trafficAfterRemovalMs < 3000' },
+    ]);
+    expect([first?.value, first?.pass, second?.value, second?.pass]).toEqual([9000, true, 200, true]);
+    expect(missing).toMatchObject({ pass: false, value: null, note: 'generators.a.3.trafficAfterRemovalMs was not measured in this run' });
   });
 });
 
