@@ -181,10 +181,14 @@ export async function endpointSlicesOf(cluster: Cluster, namespace: string, serv
   return (await cluster.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` })).items;
 }
 
+/** The ready endpoint addresses in some EndpointSlices. */
+function readyAddresses(slices: Iterable<V1EndpointSlice>): string[] {
+  return [...slices].flatMap((slice) => (slice.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses));
+}
+
 /** Ready endpoint addresses of a Service, from its EndpointSlices. */
 export async function readyEndpoints(cluster: Cluster, namespace: string, service: string): Promise<string[]> {
-  return (await endpointSlicesOf(cluster, namespace, service)).flatMap((slice) =>
-    (slice.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses));
+  return readyAddresses(await endpointSlicesOf(cluster, namespace, service));
 }
 
 /**
@@ -192,13 +196,11 @@ export async function readyEndpoints(cluster: Cluster, namespace: string, servic
  * replica ready a moment before the EndpointSlice controller has published the last one.
  */
 export async function waitForReadyEndpoints(cluster: Cluster, namespace: string, service: string, count: number, timeoutMs = 30_000): Promise<string[]> {
-  const ready = (slices: Iterable<V1EndpointSlice>) => [...slices].flatMap((slice) =>
-    (slice.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses));
   const slices = await watchUntil<V1EndpointSlice>(cluster, `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`, { labelSelector: `kubernetes.io/service-name=${service}` }, (all) => {
-    const n = ready(all.values()).length;
+    const n = readyAddresses(all.values()).length;
     return n === count ? true : `${n}/${count} ready endpoints`;
   }, timeoutMs, `service ${namespace}/${service} endpoints`);
-  return ready(slices.values());
+  return readyAddresses(slices.values());
 }
 
 /** Waits until a pod reports the Ready condition. */

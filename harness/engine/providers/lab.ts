@@ -20,14 +20,19 @@ import { removeOrphanedNamespaces, runNamespaces } from './run-namespaces.ts';
 
 /** Why this host's lab cannot run a proxy mode (on the host kernel, or in a guest when allowed), or undefined when it can. */
 export async function labUnsupported(mode: string, kernel: KernelChoice = 'auto'): Promise<string | undefined> {
-  if (!(proxyModes as readonly string[]).includes(mode)) return `the lab has no proxy mode '${mode}'`;
+  return (await labModeSupport(mode, kernel)).why;
+}
+
+/** {@link labUnsupported}, and where the nodes of a lab in that mode would run when it can. */
+async function labModeSupport(mode: string, kernel: KernelChoice = 'auto'): Promise<{ why?: string; nodesOn?: 'host' | 'guest' }> {
+  if (!(proxyModes as readonly string[]).includes(mode)) return { why: `the lab has no proxy mode '${mode}'` };
   const problems = await dataplaneFor(mode as LabProxyMode).hostProblems();
   const hostReason = `proxy mode ${mode} cannot run on this host's kernel: ${problems.join('; ')}`;
-  if (kernel === 'host' || mode === 'cilium') return problems.length > 0 ? hostReason : undefined;
-  if (kernel === 'auto' && problems.length === 0) return undefined;
+  if (kernel === 'host' || mode === 'cilium') return problems.length > 0 ? { why: hostReason } : { nodesOn: chooseKernel(kernel, mode, problems) };
+  if (kernel === 'auto' && problems.length === 0) return { nodesOn: 'host' };
   const missing = guestProblems();
-  if (missing.length === 0) return undefined;
-  return `${problems.length > 0 ? `${hostReason}; ` : ''}nor in a guest kernel: ${missing.join('; ')}`;
+  if (missing.length === 0) return { nodesOn: chooseKernel(kernel, mode, problems) };
+  return { why: `${problems.length > 0 ? `${hostReason}; ` : ''}nor in a guest kernel: ${missing.join('; ')}` };
 }
 
 /**
@@ -96,9 +101,9 @@ export function labProvider(options: { nodes: number; cilium?: Partial<CiliumOpt
   const kernels = new Map<string, 'host' | 'guest'>();
   return {
     unsupported: async (mode) => {
-      const why = await labUnsupported(mode, options.kernel);
-      // Where `auto` will put the nodes decides which kernel's faults apply (a guest has netem where the host may not).
-      if (!why) kernels.set(mode, chooseKernel(options.kernel ?? 'auto', mode, await dataplaneFor(mode as LabProxyMode).hostProblems()));
+      const { why, nodesOn } = await labModeSupport(mode, options.kernel);
+      // Where `auto` puts the nodes decides which kernel's faults apply (a guest has netem where the host may not).
+      if (nodesOn) kernels.set(mode, nodesOn);
       return why;
     },
     runUnsupported: (mode, run) => labChaosUnsupported(mode as LabProxyMode, kernels.get(mode) ?? options.kernel, run.chaos.map((c) => c.spec)),
