@@ -163,6 +163,8 @@ function kthLive(args: string[], onStderr: (text: string, child: ReturnType<type
 }
 
 const runLabName = (stderr: string) => /lab (r[0-9a-f]{6}):/.exec(stderr)?.[1];
+/** The smallest ipvs run (1 node, 1 pod): these tests are about what an ended run leaves, not its traffic. */
+const guestFixture = 'test/e2e/engine/fixtures/guest-interrupt.ts';
 
 (hostHasIpvs ? describe.skip : describe)('a guest-kernel run ends cleanly, however it ends', () => {
   let out: string;
@@ -175,7 +177,7 @@ const runLabName = (stderr: string) => /lab (r[0-9a-f]{6}):/.exec(stderr)?.[1];
 
   it('GIVEN an ipvs run in a guest WHEN Ctrl-C arrives during the load THEN exit 130, the partial report is written, and no qemu, namespace or state is left', async () => {
     let sent = false;
-    const result = await kthLive(['run', 'scenarios/proxy-mode-matrix.ts', '--proxy-mode', 'ipvs', '--time-scale', '0.5', '--out', out], (stderr, child) => {
+    const result = await kthLive(['run', guestFixture, '--out', out], (stderr, child) => {
       if (!sent && /\[ipvs\/steady\] running/.test(stderr)) {
         sent = true;
         child.kill('SIGINT');
@@ -193,7 +195,7 @@ const runLabName = (stderr: string) => /lab (r[0-9a-f]{6}):/.exec(stderr)?.[1];
 
   it('GIVEN an ipvs run whose harness is killed -9 while its guest boots WHEN kth cleanup runs THEN qemu, the guest\'s taps and namespaces, the host route and the state are all gone', async () => {
     let killed = false;
-    const result = await kthLive(['run', 'scenarios/proxy-mode-matrix.ts', '--proxy-mode', 'ipvs', '--time-scale', '0.5', '--out', out], (stderr, child) => {
+    const result = await kthLive(['run', guestFixture, '--out', out], (stderr, child) => {
       if (!killed && /starting guest-network|starting agent-/.test(stderr)) {
         killed = true;
         child.kill('SIGKILL');
