@@ -62,6 +62,17 @@ function timeOf(change: EndpointSliceChange, clock: 'watch' | 'server'): number 
   return clock === 'server' && change.serverTime !== null ? change.serverTime : change.t;
 }
 
+/** When the first slice event was seen: its transitions are the endpoints as they stood before the run's changes. */
+export function initialTransitionTime(transitions: readonly EndpointTransition[]): number {
+  return transitions.length > 0 ? Math.min(...transitions.map((transition) => transition.at)) : 0;
+}
+
+/** The transitions after the first slice event: the changes during the run. */
+export function changesDuringRun(transitions: readonly EndpointTransition[]): EndpointTransition[] {
+  const initialAt = initialTransitionTime(transitions);
+  return transitions.filter((transition) => transition.at !== initialAt);
+}
+
 /**
  * Endpoint propagation lag: for each transition, when traffic followed. Uses the precise
  * `firstAt`/`lastAt` of request samples (completion times of responses: they bound the moment the
@@ -78,7 +89,7 @@ export function propagationLag(transitions: readonly EndpointTransition[], sampl
     if (!list) byPod.set(sample.pod, (list = []));
     list.push({ firstAt: sample.firstAt, lastAt: sample.lastAt });
   }
-  const initialAt = transitions.length > 0 ? Math.min(...transitions.map((transition) => transition.at)) : 0;
+  const initialAt = initialTransitionTime(transitions);
   const lags: PropagationLag[] = [];
   for (const transition of transitions) {
     if (options.ignoreInitial && transition.change === 'added' && transition.at === initialAt) continue;

@@ -5,7 +5,7 @@ import { environmentError } from '../core/errors.ts';
 import { apply, type Cluster, ensureNamespace, podsOf, waitForDeploymentPods, waitForLoadBalancer, waitForPodReady } from '../kube/cluster.ts';
 import { watchEndpointSlices } from '../kube/slice-watch.ts';
 import { crossCheck, explainedByErrors } from '../analysis/cross-check.ts';
-import { endpointTransitions, propagationLag } from '../analysis/propagation.ts';
+import { changesDuringRun, endpointTransitions, initialTransitionTime, propagationLag } from '../analysis/propagation.ts';
 import type { ServerCounters } from '../load/server-metrics.ts';
 import type { RequestSample } from '../recorder/events.ts';
 import type { GeneratorRow, RunReport, TimelineEntry } from '../report/model.ts';
@@ -342,13 +342,13 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
   }
 
   const transitions = endpointTransitions(slices.changes);
-  const initialAt = transitions.length > 0 ? Math.min(...transitions.map((transition) => transition.at)) : 0;
+  const initialAt = initialTransitionTime(transitions);
   for (const transition of transitions) {
     if (transition.at === initialAt) continue; // the endpoints as they stood before the clock started
     timeline.push({ t: transition.at - t0, kind: transition.change === 'added' ? 'endpoint-ready' : 'endpoint-removed', detail: `${transition.pod} ${transition.change === 'added' ? 'ready in' : 'left'} the EndpointSlices` });
   }
   const propagation = propagationLag(transitions, samples, { ignoreInitial: true });
-  const during = transitions.filter((transition) => transition.at !== initialAt);
+  const during = changesDuringRun(transitions);
   const firstFaultAt = run.chaos.length > 0 ? t0 + Math.min(...run.chaos.map((action) => action.atMs)) : undefined;
   const firstRemoval = firstFaultAt === undefined ? undefined : during.find((transition) => transition.change === 'removed' && transition.at >= firstFaultAt);
   const newPodsReady = new Set(during.filter((transition) => transition.change === 'added' && !podsBefore.includes(transition.pod)).map((transition) => transition.pod)).size;

@@ -1,4 +1,4 @@
-import { type EndpointTransition, propagationLag } from '../analysis/propagation.ts';
+import { changesDuringRun, type EndpointTransition, propagationLag } from '../analysis/propagation.ts';
 import type { RequestSample } from '../recorder/events.ts';
 import type { RunSummary } from '../analysis/run-summary.ts';
 import type { ClockOffset } from '../load/clock-offset.ts';
@@ -99,8 +99,7 @@ export function startsOnOneClock(rows: readonly GeneratorRow[], starts: readonly
  * run measured them, the initial ones included; a field only for the kind of change that happened.
  */
 export function followedEndpoints(rows: readonly GeneratorRow[], transitions: readonly EndpointTransition[], samplesOf: (row: GeneratorRow) => readonly RequestSample[]): GeneratorRow[] {
-  const initialAt = transitions.length > 0 ? Math.min(...transitions.map((transition) => transition.at)) : 0;
-  const during = transitions.filter((transition) => transition.at !== initialAt);
+  const during = changesDuringRun(transitions);
   const joined = during.some((transition) => transition.change === 'added');
   const left = during.some((transition) => transition.change === 'removed');
   if (!joined && !left) return [...rows];
