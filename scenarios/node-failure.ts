@@ -14,9 +14,14 @@
  * replaced on the healthy nodes seconds after the node is declared lost. The error window itself
  * is the grace period's: no workload setting shortens it (a client retry policy would hide it).
  *
+ * Non-mitigation (variant `pdb`): a PodDisruptionBudget that allows no disruption at all, with the
+ * same short toleration. The node lifecycle controller's taint eviction deletes the pod directly,
+ * not through the Eviction API, so a PDB neither holds the pod on the dead node nor shortens the
+ * error window: it guards drains and other voluntary evictions only.
+ *
  * Checks: requests fail in both; the endpoints lose the dead pod only after the grace period
  * (metrics.endpointsRemovedAfterFaultMs); with the short toleration a replacement serves before
- * the run ends. The grace period and tolerations are not scaled by --time-scale.
+ * the run ends, PDB or not. The grace period and tolerations are not scaled by --time-scale.
  */
 import { defineScenario } from '../harness/engine/scenario.ts';
 
@@ -29,11 +34,12 @@ export default defineScenario({
   variants: [
     { name: 'default-toleration', description: 'baseline: pods tolerate an unreachable node for 300 s' },
     { name: 'short-toleration', description: 'pods tolerate a NotReady/unreachable node for 5 s', workload: { notReadyToleration: '5s' } },
+    { name: 'pdb', description: 'the short toleration plus a PDB allowing no disruption: the dead node\'s pod is evicted anyway', workload: { notReadyToleration: '5s', pdb: { minAvailable: 3 } } },
   ],
   checks: [
     { name: 'requests to the dead node fail', expect: 'errors.total > 0' },
     { name: 'endpoints follow only after the grace period', expect: 'metrics.endpointsRemovedAfterFaultMs >= 10000' },
-    { name: 'a replacement pod serves before the run ends', expect: 'metrics.newPodsReady >= 1', variants: ['short-toleration'] },
+    { name: 'a replacement pod serves before the run ends', expect: 'metrics.newPodsReady >= 1', variants: ['short-toleration', 'pdb'] },
     { name: 'no replacement within the default toleration', expect: 'metrics.newPodsReady == 0', variants: ['default-toleration'] },
   ],
 });

@@ -69,8 +69,12 @@ describe.each(['iptables', 'cilium'] as const)('chaos on the embedded lab in %s 
       const removed = prestop!.propagation!.filter((lag) => lag.change === 'removed');
       expect(removed).toHaveLength(3);
       if (mode === 'iptables') {
-        // kube-proxy still sent each old pod traffic after its removal: what the preStop sleep absorbed.
-        for (const lag of removed) expect(lag.lagMs).toBeGreaterThan(0);
+        // kube-proxy (min-sync-period 0) rewrites the rules as soon as its own watch sees the slice
+        // change, which can be a few ms before the harness's watch does: one old pod's last request
+        // landed 7 ms "before" its removal in a CI run. Each lag is within that race and one request
+        // interval of the removal, and kube-proxy still sent old pods traffic after their removal:
+        // what the preStop sleep absorbed.
+        for (const lag of removed) expect(lag.lagMs).toBeGreaterThan(-500);
         expect(prestop!.metrics!.trafficAfterRemovalMs).toBeGreaterThan(0);
       } else {
         // Cilium's agent applies a slice change within milliseconds, so an old pod's last request
