@@ -128,6 +128,7 @@ export async function runSupervisor(labName: string): Promise<void> {
 
     await report({ step: 'waiting for nodes Ready' });
     await waitForNodesReady(layout, spec, STARTUP_TIMEOUT_MS * scale);
+    await routeControlPlaneToPods(layout);
     mark('nodesReady');
     await report({ phase: 'ready', step: 'ready' });
   } catch (error) {
@@ -222,6 +223,21 @@ async function waitForNodesReady(layout: LabLayout, spec: LabSpec, timeoutMs: nu
     });
     return notReady.length === 0 ? true : `not Ready (no podCIDR, Ready condition, or a not-ready taint still set): ${notReady.join(', ')}`;
   }, 200);
+}
+
+/**
+ * Routes from the control plane (this namespace) to every node's pod CIDR via that node, as a
+ * control-plane node of a real cluster has them: pods reach the API server through the
+ * `kubernetes` Service with their own address as the source (kube-proxy does not masquerade
+ * in-cluster traffic), and the answers must find their way back. The lab's nodes and their
+ * podCIDRs are fixed once they are Ready, so the routes are set once.
+ */
+async function routeControlPlaneToPods(layout: LabLayout): Promise<void> {
+  for (const node of (await (await core(layout)).listNode()).items) {
+    const cidr = node.spec?.podCIDR;
+    const via = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+    if (cidr && via) await run(['ip', 'route', 'replace', cidr, 'via', via], { purpose: `route the control plane to ${node.metadata?.name}'s pods` });
+  }
 }
 
 /** A health command: healthy when it exits 0; otherwise its last output line is the reason. */

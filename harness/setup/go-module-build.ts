@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { environmentError, HarnessError } from '../core/errors.ts';
 import { run } from '../core/exec.ts';
+import { prepareSubstitutes } from './module-substitutes.ts';
 import { type BuildGroup, binaryNameOf, buildGroups } from './versions.ts';
 
 /**
@@ -29,7 +30,8 @@ export async function buildGoGroup({ group, workDir, outDir, onPackage, env }: G
   await mkdir(workDir, { recursive: true });
   await mkdir(outDir, { recursive: true });
   const { goMod } = await downloadPinnedModule(group, workDir);
-  const replaces = [...(group.replaces ?? []), ...(group.id === 'kubernetes' ? stagingReplaces(group, goMod) : [])];
+  const substitutes = await prepareSubstitutes(group, workDir, async (module, version) => (await downloadModule(group, workDir, module, version)).dir);
+  const replaces = [...(group.replaces ?? []), ...substitutes, ...(group.id === 'kubernetes' ? stagingReplaces(group, goMod) : [])];
   await writeFile(join(workDir, 'go.mod'), wrapperGoMod(group, replaces));
   await writeFile(join(workDir, 'tools.go'), toolsFile(group.packages));
   await rm(join(workDir, 'go.sum'), { force: true });
@@ -60,8 +62,12 @@ function goDefaultBinaryName(pkg: string): string {
  * Returns the module's own go.mod.
  */
 async function downloadPinnedModule(group: BuildGroup, workDir: string): Promise<{ goMod: string; dir: string }> {
+  return downloadModule(group, workDir, group.module, group.version);
+}
+
+async function downloadModule(group: BuildGroup, workDir: string, module: string, version: string): Promise<{ goMod: string; dir: string }> {
   await mkdir(workDir, { recursive: true });
-  const argv = ['go', 'mod', 'download', '-json', `${group.module}@${group.version}`];
+  const argv = ['go', 'mod', 'download', '-json', `${module}@${version}`];
   const result = await run(argv, { cwd: workDir, env: goEnv, nothrow: true });
   const info = (() => {
     try {
@@ -70,7 +76,8 @@ async function downloadPinnedModule(group: BuildGroup, workDir: string): Promise
       return {};
     }
   })();
-  if (result.exitCode !== 0 || !info.GoMod || !info.Dir) throw pinError(group, info.Error ?? (result.stderr || result.stdout), 'download', argv, workDir, true);
+  const pinned = module === group.module;
+  if (result.exitCode !== 0 || !info.GoMod || !info.Dir) throw pinError(group, info.Error ?? (result.stderr || result.stdout), pinned ? 'download' : `download ${module}@${version} for a substitute`, argv, workDir, pinned);
   return { goMod: await readFile(info.GoMod, 'utf8'), dir: info.Dir };
 }
 
@@ -90,10 +97,11 @@ function stagingReplaces(group: BuildGroup, goMod: string): string[] {
   return staged.map((module) => `${module} => ${module} ${stagingVersion}`);
 }
 
-/** The wrapper module's go.mod: require the pin, plus the group's replaces as one block. */
+/** The wrapper module's go.mod: require the pin, plus the group's replaces and excludes as one block each. */
 export function wrapperGoMod(group: BuildGroup, replaces: readonly string[]): string {
   const lines = [`module kube-traffic-harness.local/build/${group.id}`, '', 'go 1.26', '', `require ${group.module} ${group.version}`];
   if (replaces.length > 0) lines.push('', 'replace (', ...replaces.map((r) => `\t${r}`), ')');
+  if (group.excludes?.length) lines.push('', 'exclude (', ...group.excludes.map((e) => `\t${e}`), ')');
   return `${lines.join('\n')}\n`;
 }
 

@@ -7,7 +7,7 @@
  */
 export interface BuildGroup {
   /** Stable id, also the KTH_PIN_<ID> override name. */
-  readonly id: 'kubernetes' | 'etcd' | 'k6' | 'kind' | 'ghz' | 'actionlint' | 'cilium';
+  readonly id: 'kubernetes' | 'etcd' | 'k6' | 'kind' | 'ghz' | 'actionlint' | 'traefik' | 'cilium';
   /** The Go module that is required at `version`. */
   readonly module: string;
   readonly version: string;
@@ -30,10 +30,32 @@ export interface BuildGroup {
    * own replaces (which a dependency's go.mod cannot carry) and fixes for pins the proxy refuses.
    */
   readonly replaces?: readonly string[];
+  /** `exclude` lines for the wrapper's go.mod: the upstream module's own (a dependency's go.mod cannot carry them). */
+  readonly excludes?: readonly string[];
+  /**
+   * Modules the pin needs in a form the Go module proxy does not serve (a fork, a nested module),
+   * made in the wrapper from what it does serve: each explained where it is declared.
+   */
+  readonly substitutes?: readonly ModuleSubstitute[];
   /** `go build -tags`, as the upstream release build sets them. */
   readonly buildTags?: readonly string[];
   /** Non-Go files of the module the programs need at run time, copied next to the binaries. */
   readonly assets?: readonly ModuleAsset[];
+}
+
+/**
+ * A local module the wrapper builds with in place of `module` (module-substitutes.ts): a copy of a
+ * served module (`copyOf`, tests left out) with `edits` applied, then the files of
+ * harness/setup/go-substitutes/<files> added — or those files alone.
+ */
+export interface ModuleSubstitute {
+  readonly module: string;
+  readonly copyOf?: { readonly module: string; readonly version: string };
+  /** Directory inside the wrapper module. */
+  readonly dir: string;
+  /** Literal replacements in a file of the copy, each of which must find its text. */
+  readonly edits?: readonly { readonly file: string; readonly replace: readonly (readonly [string, string])[] }[];
+  readonly files?: string;
 }
 
 /** A directory of the pinned module copied into the binary directory by setup. */
@@ -47,6 +69,16 @@ export interface ModuleAsset {
 }
 
 export const KUBERNETES_VERSION = 'v1.36.3';
+export const TRAEFIK_VERSION = 'v3.7.13';
+
+/** The two places lego's generated registry names a DNS provider: its import and its case. */
+function droppedDnsProvider(name: string): [string, string][] {
+  const aliases: Record<string, string> = { edgedns: '"edgedns", "fastdns"' };
+  return [
+    [`\t"github.com/go-acme/lego/v5/providers/dns/${name}"\n`, ''],
+    [`\tcase ${aliases[name] ?? `"${name}"`}:\n\t\treturn ${name}.NewDNSProvider()\n`, ''],
+  ];
+}
 
 /** Cilium's lib dir (`cilium-agent --lib-dir`, holding `bpf/`), relative to the binary directory. */
 export const CILIUM_LIB_SUBDIR = 'cilium-lib';
@@ -127,6 +159,54 @@ export const buildGroups: readonly BuildGroup[] = [
     versionVariables: { 'github.com/rhysd/actionlint.version': '{bare}' },
   },
   {
+    // The lab's Ingress controller: a real Traefik v3, with its Kubernetes Ingress provider. Traefik's
+    // go.mod points at modules the Go module proxy refuses; each substitute below stands in for
+    // one, made from what the proxy serves (README: "What the Traefik build substitutes").
+    id: 'traefik',
+    module: 'github.com/traefik/traefik/v3',
+    version: TRAEFIK_VERSION,
+    packages: ['github.com/traefik/traefik/v3/cmd/traefik'],
+    purpose: 'lab Ingress controller (Kubernetes Ingress provider)',
+    versionArgs: ['version'],
+    versionVariables: { 'github.com/traefik/traefik/v3/pkg/version.Version': '{bare}' },
+    // Traefik's own: tencentcloud's monorepo publishes overlapping modules.
+    excludes: ['github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible'],
+    substitutes: [
+      // A nested module of Traefik's repository (./pkg/config/dynamic/ext in its go.mod), left out
+      // of the module zip and not published on its own: empty extension types, as upstream's.
+      { module: 'github.com/traefik/traefik/dynamic/ext', dir: 'substitutes/traefik-dynamic-ext', files: 'traefik-dynamic-ext' },
+      // containous/mux (Traefik's fork) is not served: gorilla/mux v1.8.1 plus the fork's routing path.
+      {
+        module: 'github.com/gorilla/mux',
+        copyOf: { module: 'github.com/gorilla/mux', version: 'v1.8.1' },
+        dir: 'substitutes/gorilla-mux',
+        edits: [
+          { file: 'mux.go', replace: [['\tuseEncodedPath bool\n', '\tuseEncodedPath bool\n\n\t// Path matchers read the path under RoutingPathKey when set (routing_path.go).\n\tuseRoutingPath bool\n']] },
+          { file: 'route.go', replace: [['\t\tuseEncodedPath: r.useEncodedPath,\n', '\t\tuseEncodedPath: r.useEncodedPath,\n\t\tuseRoutingPath: r.useRoutingPath,\n']] },
+          {
+            file: 'regexp.go',
+            replace: [
+              ['\tstrictSlash    bool\n\tuseEncodedPath bool\n}', '\tstrictSlash    bool\n\tuseEncodedPath bool\n\tuseRoutingPath bool\n}'],
+              ['\tif r.options.useEncodedPath {\n\t\tpath = req.URL.EscapedPath()\n\t}\n', '\tif r.options.useEncodedPath {\n\t\tpath = req.URL.EscapedPath()\n\t}\n\tpath = routingPathOf(req, path, r.options.useRoutingPath)\n'],
+              ['\tif r.useEncodedPath {\n\t\tpath = req.URL.EscapedPath()\n\t}\n', '\tif r.useEncodedPath {\n\t\tpath = req.URL.EscapedPath()\n\t}\n\tpath = routingPathOf(req, path, r.useRoutingPath)\n'],
+            ],
+          },
+        ],
+        files: 'gorilla-mux',
+      },
+      // containous/go-http-auth (Traefik's fork) is not served: abbot/go-http-auth v0.4.0 plus the two functions the fork adds.
+      { module: 'github.com/abbot/go-http-auth', copyOf: { module: 'github.com/abbot/go-http-auth', version: 'v0.4.0' }, dir: 'substitutes/go-http-auth', files: 'go-http-auth' },
+      // The ACME DNS-01 providers of six clouds need SDK versions the proxy refuses; the lab issues
+      // no certificates. They leave lego's provider registry (naming one is "unrecognized DNS provider").
+      {
+        module: 'github.com/go-acme/lego/v5',
+        copyOf: { module: 'github.com/go-acme/lego/v5', version: 'v5.4.1' },
+        dir: 'substitutes/lego',
+        edits: [{ file: 'providers/dns/zz_gen_dns_providers.go', replace: (['edgedns', 'huaweicloud', 'oraclecloud', 'sakuracloud', 'ucloud', 'yandexcloud'] as const).flatMap((name) => droppedDnsProvider(name)) }],
+      },
+    ],
+  },
+  {
     // Last: by far the longest build (~10 min cold on 2 cores). The lab's `cilium` proxy mode:
     // the agent (kube-proxy replacement), the CNI plugin the node agent calls, and the debug CLI.
     id: 'cilium',
@@ -176,6 +256,7 @@ export type BinaryName =
   | 'kind'
   | 'ghz'
   | 'actionlint'
+  | 'traefik'
   | 'cilium-agent'
   | 'cilium-cni'
   | 'cilium-dbg';

@@ -10,7 +10,7 @@ export function registerSetup(program: Command): void {
   program
     .command('setup-binaries')
     .description('build the pinned upstream binaries (kube-apiserver, kube-proxy, etcd, k6, kind, ghz, cilium) and the Go sample server into the cache; reuses what is built')
-    .option('--only <groups>', `comma-separated groups: kubernetes,etcd,k6,kind,ghz,actionlint,cilium,${sampleServerGroup}`)
+    .option('--only <groups>', `comma-separated groups: kubernetes,etcd,k6,kind,ghz,actionlint,traefik,cilium,${sampleServerGroup}`)
     .action(async (options: { only?: string }) => {
       const only = options.only?.split(',').map((s) => s.trim());
       const upstream = only?.filter((group) => group !== sampleServerGroup) as BuildGroup['id'][] | undefined;

@@ -3,6 +3,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { harnessVersion } from '../../core/version.ts';
+import { binaryPath, isExecutable } from '../../setup/binaries.ts';
+import type { BinaryName } from '../../setup/versions.ts';
 import { goServerBinary } from '../../workloads/runtime.ts';
 import { inCidr } from '../addressing.ts';
 import { CrashLoopBackoff } from './backoff.ts';
@@ -15,6 +17,7 @@ import type { CniPluginConfig } from './pod-attach.ts';
 import type { NodeNetContext } from './pod-network.ts';
 import { PodCidrRoutes } from './routes.ts';
 import { PodRuntime } from './runtime.ts';
+import { upstreamImages } from './upstream-images.ts';
 
 export type { AgentConfig } from './config.ts';
 
@@ -22,6 +25,16 @@ export type { AgentConfig } from './config.ts';
 function builtGoServer(): { goServerPath?: string } {
   const path = goServerBinary();
   return existsSync(path) ? { goServerPath: path } : {};
+}
+
+/** The upstream programs setup built that upstream images map to (upstream-images.ts). */
+function builtUpstreamBinaries(): { upstreamBinaries: Partial<Record<BinaryName, string>> } {
+  const found: Partial<Record<BinaryName, string>> = {};
+  for (const { binary } of upstreamImages) {
+    const path = binaryPath(binary);
+    if (isExecutable(path)) found[binary] = path;
+  }
+  return { upstreamBinaries: found };
 }
 
 /** An agent running from the bundled CLI (in a guest) starts harness images from the same bundle. */
@@ -121,7 +134,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
         labName: config.labName,
         stateDir: config.stateDir,
         podNetnsPrefix: config.podNetnsPrefix,
-        image: { repoRoot: config.repoRoot, nodeExecPath: process.execPath, ...bundledEntry(), ...builtGoServer(), harnessVersion: harnessVersion() },
+        image: { repoRoot: config.repoRoot, nodeExecPath: process.execPath, ...bundledEntry(), ...builtGoServer(), ...builtUpstreamBinaries(), harnessVersion: harnessVersion() },
         probeTimeoutScale: config.probeTimeoutScale,
         net,
         backoff: new CrashLoopBackoff({ baseMs: config.crashLoopBackoffBaseMs, maxMs: config.crashLoopBackoffMaxMs }),

@@ -1,6 +1,7 @@
 import type { V1Container, V1EnvVar, V1Pod } from '@kubernetes/client-node';
 import { LAB_MARKER_ENV } from '../names.ts';
 import { DownwardEnv } from '../../workloads/identity.ts';
+import type { TokenRequestSpec } from './projected-volume.ts';
 
 /**
  * A container's environment, built as the kubelet builds it: envFrom first, then env in order,
@@ -11,9 +12,13 @@ import { DownwardEnv } from '../../workloads/identity.ts';
  * finds pod processes by it).
  */
 export class ContainerConfigError extends Error {
-  /** The waiting reason the kubelet reports for this kind of problem. */
-  readonly reason = 'CreateContainerConfigError';
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The waiting reason the kubelet reports for this kind of problem. */
+    readonly reason: 'CreateContainerConfigError' | 'ContainerCreating' = 'CreateContainerConfigError',
+    /** When to try again: the kubelet's next sync, or its volume manager's quicker retry. */
+    readonly retryMs = 10_000,
+  ) {
     super(message);
     this.name = 'ContainerConfigError';
   }
@@ -24,6 +29,10 @@ export interface EnvLookups {
   configMap(namespace: string, name: string): Promise<Record<string, string> | undefined>;
   /** The Secret's data, decoded, or undefined when it does not exist. */
   secret(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  /** A TokenRequest for a pod's ServiceAccount, bound to the pod (projected volumes). */
+  serviceAccountToken?(request: TokenRequestSpec): Promise<{ token: string; expiresAt: Date }>;
+  /** Where the `kubernetes` Service in `default` is (undefined when it has no ClusterIP yet). */
+  masterService?(): Promise<{ host: string; port: number } | undefined>;
 }
 
 export const noLookups: EnvLookups = {
@@ -43,6 +52,8 @@ export interface EnvContext {
   baseEnv: Record<string, string>;
   /** For resourceFieldRef without a limit: the node's allocatable cpu (cores) and memory (bytes). */
   nodeAllocatable: { cpu: number; memory: number };
+  /** The `kubernetes` Service in `default` (the API server), which every container learns from its env. */
+  masterService?: { host: string; port: number };
   lookups: EnvLookups;
 }
 
@@ -53,6 +64,7 @@ export async function buildContainerEnv(container: V1Container, context: EnvCont
     ...context.baseEnv,
     HOSTNAME: pod.spec?.hostname ?? pod.metadata?.name ?? '',
     ...context.imageEnv,
+    ...(context.masterService ? masterServiceEnv(context.masterService) : {}),
     [DownwardEnv.podName]: pod.metadata?.name ?? '',
     [DownwardEnv.podNamespace]: namespace,
     [DownwardEnv.podIp]: context.podIp,
@@ -81,6 +93,25 @@ export async function buildContainerEnv(container: V1Container, context: EnvCont
     if (value !== undefined) declared[variable.name] = value;
   }
   return { ...env, ...declared, [LAB_MARKER_ENV]: context.labName };
+}
+
+/**
+ * What the kubelet gives every container for the API server's Service whatever enableServiceLinks
+ * says: the variables client-go's InClusterConfig reads (KUBERNETES_SERVICE_HOST/PORT), and the
+ * Docker-links style ones beside them.
+ */
+export function masterServiceEnv({ host, port }: { host: string; port: number }): Record<string, string> {
+  const url = `tcp://${host}:${port}`;
+  return {
+    KUBERNETES_SERVICE_HOST: host,
+    KUBERNETES_SERVICE_PORT: `${port}`,
+    KUBERNETES_SERVICE_PORT_HTTPS: `${port}`,
+    KUBERNETES_PORT: url,
+    [`KUBERNETES_PORT_${port}_TCP`]: url,
+    [`KUBERNETES_PORT_${port}_TCP_PROTO`]: 'tcp',
+    [`KUBERNETES_PORT_${port}_TCP_PORT`]: `${port}`,
+    [`KUBERNETES_PORT_${port}_TCP_ADDR`]: host,
+  };
 }
 
 async function valueOf(

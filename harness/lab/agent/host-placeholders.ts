@@ -9,8 +9,9 @@ import { stateRoot } from '../../core/paths.ts';
  *
  * Lab containers see the host's / as their root, and a bind mount needs a target that exists, so
  * a terminationMessagePath the host lacks (/dev/termination-log, usually) is created as an empty
- * file, with any missing parent directories. Containers only ever write their own file mounted
- * on top, so the placeholder stays empty. Every labs' agents share these paths, so a placeholder
+ * file, and a volume's mountPath (/var/run/secrets/kubernetes.io/serviceaccount, usually) as an
+ * empty directory, with any missing parent directories. Containers only ever see their own file
+ * or directory mounted on top, so the placeholder stays empty. Every labs' agents share these paths, so a placeholder
  * belongs to no single lab: each one is recorded under `<state root>/host-placeholders/` (tmpfs,
  * like the rest of the lab state), and `removeHostPlaceholders` — called by `kth lab down` and
  * `kth cleanup` once no lab is left — deletes a placeholder only if it is still an empty regular
@@ -46,19 +47,21 @@ async function record(entry: Omit<PlaceholderRecord, 'bootId' | 'createdAt'>): P
 const exists = async (path: string) => (await stat(path).catch(() => undefined)) !== undefined;
 
 /**
- * Makes sure `target` can be bind-mounted on: returns at once when it exists (a directory is an
- * error: a file cannot be mounted on one), else creates it — parents first — recording what it
- * created. Creation is exclusive, so of two agents racing for a path exactly one records it.
+ * Makes sure `target` can be bind-mounted on by a `kind` (a file, or a directory): returns at once
+ * when it exists as that kind (the other kind is an error: neither can be mounted on the other),
+ * else creates it — parents first — recording what it created. Creation is exclusive, so of two
+ * agents racing for a path exactly one records it. `field` names the path in errors.
  */
-export async function ensureMountTarget(target: string, lab: string): Promise<void> {
-  if (!isAbsolute(target)) throw new Error(`terminationMessagePath ${target} is not an absolute path`);
+export async function ensureMountTarget(target: string, lab: string, kind: 'file' | 'dir' = 'file', field = 'terminationMessagePath'): Promise<void> {
+  if (!isAbsolute(target)) throw new Error(`${field} ${target} is not an absolute path`);
   const path = normalize(target);
   const found = await stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
   });
   if (found) {
-    if (found.isDirectory()) throw new Error(`terminationMessagePath ${path} is a directory on the lab's host; a file cannot be mounted on it`);
+    if (kind === 'file' && found.isDirectory()) throw new Error(`${field} ${path} is a directory on the lab's host; a file cannot be mounted on it`);
+    if (kind === 'dir' && !found.isDirectory()) throw new Error(`${field} ${path} is a file on the lab's host; a directory cannot be mounted on it`);
     return;
   }
   const missing: string[] = [];
@@ -72,6 +75,16 @@ export async function ensureMountTarget(target: string, lab: string): Promise<vo
     }
     await record({ path: dir, kind: 'dir', lab });
   }
+  if (kind === 'dir') {
+    try {
+      await mkdir(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+      throw error;
+    }
+    await recordOrTakeBack(path, 'dir', lab);
+    return;
+  }
   let handle;
   try {
     handle = await open(path, 'wx', 0o644);
@@ -80,11 +93,15 @@ export async function ensureMountTarget(target: string, lab: string): Promise<vo
     throw error;
   }
   await handle.close();
+  await recordOrTakeBack(path, 'file', lab);
+}
+
+async function recordOrTakeBack(path: string, kind: 'file' | 'dir', lab: string): Promise<void> {
   try {
-    await record({ path, kind: 'file', lab });
+    await record({ path, kind, lab });
   } catch (error) {
     // Untracked, it would stay on the host for good: take it back and fail the start.
-    await unlink(path).catch(() => {});
+    await (kind === 'file' ? unlink(path) : rmdir(path)).catch(() => {});
     throw error;
   }
 }

@@ -1,11 +1,13 @@
 import { join } from 'node:path';
 import type { V1Container } from '@kubernetes/client-node';
+import type { BinaryName } from '../../setup/versions.ts';
+import { resolveUpstreamImage } from './upstream-images.ts';
 
 /**
  * Image → local command mapping. The lab has no container runtime: the harness's own images run
  * the harness's CLI from this checkout (with the ENTRYPOINT, WORKDIR and ENV their Dockerfile
- * gives them), and any other image runs the container's `command` + `args` as a program on the
- * host's filesystem.
+ * gives them), the upstream images of upstream-images.ts run the binaries setup built, and any
+ * other image runs the container's `command` + `args` as a program on the host's filesystem.
  */
 export const harnessImageTargets = ['http-server', 'grpc-server', 'load-driver', 'http-server-go', 'grpc-server-go'] as const;
 export type HarnessImageTarget = (typeof harnessImageTargets)[number];
@@ -53,6 +55,8 @@ export interface ImageContext {
   kthEntry?: string;
   /** The Go sample server binary (the `-go` images); undefined when setup has not built it. */
   goServerPath?: string;
+  /** Upstream programs setup built, for the upstream images the lab provides (upstream-images.ts). */
+  upstreamBinaries?: Partial<Record<BinaryName, string>>;
   harnessVersion: string;
 }
 
@@ -87,6 +91,9 @@ export function resolveContainerCommand(container: Pick<V1Container, 'name' | 'i
       },
     };
   }
+  const upstream = resolveUpstreamImage(container, context.upstreamBinaries ?? {});
+  if (upstream?.ok === false) return { ok: false, reason: 'CreateContainerError', message: upstream.message };
+  if (upstream) return { ok: true, command: { kind: 'host', argv: upstream.argv, imageEnv: {}, defaultWorkingDir: undefined, imageId: upstream.imageId } };
   const argv = [...command, ...args];
   if (argv.length === 0 || argv[0] === '') {
     return {

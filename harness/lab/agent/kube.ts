@@ -202,8 +202,31 @@ export class KubePodSink implements PodSink {
           throw error;
         }
       },
+      serviceAccountToken: async ({ namespace, serviceAccount, audiences, expirationSeconds, pod }) => {
+        const issued = await core.createNamespacedServiceAccountToken({
+          name: serviceAccount,
+          namespace,
+          body: { spec: { audiences, expirationSeconds, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.name, uid: pod.uid } } },
+        });
+        const token = issued.status?.token;
+        if (!token) throw new Error('the TokenRequest came back without a token');
+        return { token, expiresAt: issued.status?.expirationTimestamp ? new Date(issued.status.expirationTimestamp) : new Date(Date.now() + expirationSeconds * 1000) };
+      },
+      // The API server's Service never moves: asked once, kept (not while it has no ClusterIP yet).
+      masterService: async () => {
+        this.masterService ??= core.readNamespacedService({ name: 'kubernetes', namespace: 'default' }).then((service) => {
+          const host = service.spec?.clusterIP;
+          const port = service.spec?.ports?.find((p) => p.name === 'https')?.port ?? service.spec?.ports?.[0]?.port;
+          return host && host !== 'None' && port ? { host, port } : undefined;
+        });
+        const found = await this.masterService.catch(() => undefined);
+        if (!found) this.masterService = undefined;
+        return found;
+      },
     };
   }
+
+  private masterService: Promise<{ host: string; port: number } | undefined> | undefined;
 
   async patchStatus(pod: V1Pod, status: V1PodStatus): Promise<{ result: 'ok'; pod?: V1Pod } | { result: 'gone' }> {
     const name = pod.metadata?.name ?? '';

@@ -12,7 +12,8 @@ import type { PodAttacher, PodAttachTarget } from './pod-attach.ts';
 import type { NodeNetContext } from './pod-network.ts';
 import { type PersistedContainer, type PersistedPod, removePodState, toPersistedTerminated, fromPersistedTerminated, writePodState } from './pod-state.ts';
 import { type ProbeKind, ProbeWorker } from './probe-worker.ts';
-import { adoptContainer, type ContainerProcess, type ExitInfo, type SpawnSpec, spawnContainer, StartError, waitForMessageMount } from './process.ts';
+import { adoptContainer, type BindMount, type ContainerProcess, type ExitInfo, spawnContainer, StartError, waitForMounts } from './process.ts';
+import { isProjected, writeProjectedVolume } from './projected-volume.ts';
 import type { PodEvent, PodSink } from './sink.ts';
 import { computePodStatus, kubeletConditionTypes, type RuntimeContainer, type RuntimePod, type TerminatedState, terminatedFromExit } from './status.ts';
 import { stopContainer } from './termination.ts';
@@ -101,6 +102,11 @@ export class PodWorker {
   private termination: Promise<void> | undefined;
   private terminationStartedAt: number | undefined;
   private terminationGraceMs = 0;
+  /** The pod's projected volumes, written once before its first container starts: name → directory. */
+  private volumes: Promise<Map<string, string>> | undefined;
+  private volumeRefresh: NodeJS.Timeout | undefined;
+  private readonly unsupportedVolumesReported = new Set<string>();
+  private failedMounts = 0;
 
   constructor(
     pod: V1Pod,
@@ -241,6 +247,7 @@ export class PodWorker {
     const persist = this.state !== 'new' && this.state !== 'blocked';
     this.state = 'detached';
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.volumeRefresh) clearTimeout(this.volumeRefresh);
     for (const slot of this.slots) {
       if (slot.timer) clearTimeout(slot.timer);
       for (const probe of slot.probes.values()) probe.stop();
@@ -455,6 +462,7 @@ export class PodWorker {
   }
 
   private async containerEnv(slot: Slot): Promise<Record<string, string>> {
+    const masterService = await this.deps.sink.lookups.masterService?.();
     return buildContainerEnv(slot.spec, {
       pod: this.pod,
       podIp: this.podIp ?? '',
@@ -465,6 +473,7 @@ export class PodWorker {
       baseEnv: this.deps.baseEnv,
       nodeAllocatable: this.deps.nodeAllocatable,
       lookups: this.deps.sink.lookups as EnvLookups,
+      ...(masterService ? { masterService } : {}),
     });
   }
 
@@ -474,17 +483,26 @@ export class PodWorker {
     slot.starting = true;
     try {
       let env: Record<string, string>;
+      let volumeMounts: BindMount[];
       try {
         env = await this.containerEnv(slot);
+        volumeMounts = await this.volumeMounts(slot).catch((error: unknown) => {
+          // A new namespace's kube-root-ca.crt is published a moment after the namespace: retry
+          // soon, then less often, as the kubelet's volume manager backs off (500 ms doubling).
+          const retryMs = Math.min(500 * 2 ** this.failedMounts, 30_000);
+          this.failedMounts += 1;
+          throw new ContainerConfigError(`MountVolume.SetUp failed: ${(error as Error).message}`, 'ContainerCreating', retryMs);
+        });
+        this.failedMounts = 0;
       } catch (error) {
         if (!(error instanceof ContainerConfigError)) throw error;
         slot.rt.state = { kind: 'waiting', reason: error.reason, message: error.message };
-        this.emit({ type: 'Warning', reason: 'Failed', message: `Error: ${error.message}`, fieldPath: fieldPath(slot) });
-        // The kubelet retries on its next sync; so do we, a little later.
+        this.emit({ type: 'Warning', reason: error.reason === 'ContainerCreating' ? 'FailedMount' : 'Failed', message: `Error: ${error.message}`, fieldPath: fieldPath(slot) });
+        // The kubelet retries on its next sync (a volume sooner); so do we.
         slot.timer = setTimeout(() => {
           slot.timer = undefined;
           this.kick();
-        }, 10_000);
+        }, error.retryMs);
         slot.timer.unref();
         return;
       }
@@ -497,19 +515,20 @@ export class PodWorker {
       const restart = slot.everStarted;
       const logPath = this.logPath(slot);
       let process: ContainerProcess;
-      let messageMount: SpawnSpec['messageMount'];
+      let messageMount: BindMount | undefined;
       let logOffset = 0;
       try {
         messageMount = await this.prepareMessageMount(slot, restart ? slot.rt.restartCount + 1 : slot.rt.restartCount);
         if (this.state !== 'running') {
-          await removeMessageFile(messageMount?.hostFile);
+          await removeMessageFile(messageMount?.source);
           return;
         }
         logOffset = fileSize(logPath);
-        process = spawnContainer({ podNetns: this.podNetns, argv, env, cwd, logPath, ...(messageMount ? { messageMount } : {}) });
+        const mounts = [...volumeMounts, ...(messageMount ? [messageMount] : [])];
+        process = spawnContainer({ podNetns: this.podNetns, argv, env, cwd, logPath, mounts });
       } catch (error) {
         if (!(error instanceof StartError)) throw error;
-        await removeMessageFile(messageMount?.hostFile);
+        await removeMessageFile(messageMount?.source);
         // Like a runtime that cannot exec the entrypoint: the container "ran" and failed with 128.
         if (restart) {
           slot.rt.restartCount += 1;
@@ -532,8 +551,8 @@ export class PodWorker {
       slot.env = env;
       slot.process = process;
       // The previous instance's message was read when it ended: its file has served.
-      if (slot.messageFile && slot.messageFile !== messageMount?.hostFile) void removeMessageFile(slot.messageFile).catch(() => {});
-      slot.messageFile = messageMount?.hostFile;
+      if (slot.messageFile && slot.messageFile !== messageMount?.source) void removeMessageFile(slot.messageFile).catch(() => {});
+      slot.messageFile = messageMount?.source;
       slot.logOffset = logOffset;
       slot.rt.containerId = `kth-lab://${process.pid}`;
       slot.rt.state = { kind: 'running', startedAt: process.startedAt };
@@ -543,8 +562,9 @@ export class PodWorker {
       this.deps.log(`${this.ref}: started ${slot.spec.name} (pid ${process.pid}): ${argv.join(' ')}`);
       void process.exited.then((exit) => this.onExit(slot, process, exit));
       await this.persist();
-      // Hooks and probes exec into the container's mount namespace: not before its file is there.
-      if (messageMount) await waitForMessageMount(process, messageMount.target);
+      // Hooks and probes exec into the container's mount namespace: not before its mounts are there.
+      const lastMount = messageMount ?? volumeMounts.at(-1);
+      if (lastMount) await waitForMounts(process, lastMount.target);
 
       const postStart = slot.spec.lifecycle?.postStart;
       if (postStart) {
@@ -577,15 +597,83 @@ export class PodWorker {
   }
 
   /** The instance's own message file, and a mount target on the host for it to cover. */
-  private async prepareMessageMount(slot: Slot, instance: number): Promise<SpawnSpec['messageMount']> {
+  private async prepareMessageMount(slot: Slot, instance: number): Promise<BindMount | undefined> {
     const { path } = messageSpec(slot.spec);
     if (!path) return undefined;
     try {
       await ensureMountTarget(path, this.deps.labName);
-      return { hostFile: await createMessageFile(this.dir, slot.spec.name, instance), target: path };
+      return { source: await createMessageFile(this.dir, slot.spec.name, instance), target: path };
     } catch (error) {
       throw new StartError(`cannot mount the termination message file on ${path}: ${(error as Error).message}`);
     }
+  }
+
+  private volumesDir(): string {
+    return join(this.dir, 'volumes');
+  }
+
+  /**
+   * The container's volumeMounts of projected volumes (kube-api-access-* above all), each a
+   * read-only bind mount of the volume's directory (or a subPath in it) at its mountPath. Other
+   * kinds of volume the lab does not provide: their mounts are left out, reported once per volume.
+   */
+  private async volumeMounts(slot: Slot): Promise<BindMount[]> {
+    const written = await this.writeVolumes();
+    const mounts: BindMount[] = [];
+    for (const mount of slot.spec.volumeMounts ?? []) {
+      const dir = written.get(mount.name);
+      if (!dir) {
+        if (!this.unsupportedVolumesReported.has(mount.name)) {
+          this.unsupportedVolumesReported.add(mount.name);
+          this.emit({ type: 'Warning', reason: 'VolumeNotProvided', message: `volume ${mount.name} is not mounted at ${mount.mountPath}: the lab provides projected volumes only`, fieldPath: fieldPath(slot) });
+        }
+        continue;
+      }
+      const source = mount.subPath ? join(dir, mount.subPath) : dir;
+      const kind = mount.subPath && !statSync(source, { throwIfNoEntry: false })?.isDirectory() ? 'file' : 'dir';
+      try {
+        await ensureMountTarget(mount.mountPath, this.deps.labName, kind, `volumeMount ${mount.name} mountPath`);
+      } catch (error) {
+        throw new ContainerConfigError((error as Error).message);
+      }
+      // Projected volumes are read-only whatever the mount says, as the kubelet makes them.
+      mounts.push({ source, target: mount.mountPath, readOnly: true });
+    }
+    return mounts;
+  }
+
+  /** Writes the pod's projected volumes once (again after a failure), and keeps their tokens fresh. */
+  private writeVolumes(): Promise<Map<string, string>> {
+    this.volumes ??= (async () => {
+      const written = new Map<string, string>();
+      let refreshAt: Date | undefined;
+      for (const volume of (this.pod.spec?.volumes ?? []).filter(isProjected)) {
+        const result = await writeProjectedVolume(volume, this.pod, join(this.volumesDir(), volume.name), this.deps.sink.lookups);
+        written.set(volume.name, result.dir);
+        if (result.refreshAt && (!refreshAt || result.refreshAt < refreshAt)) refreshAt = result.refreshAt;
+      }
+      if (refreshAt) this.scheduleVolumeRefresh(refreshAt);
+      return written;
+    })();
+    return this.volumes.catch((error: unknown) => {
+      this.volumes = undefined;
+      throw error;
+    });
+  }
+
+  private scheduleVolumeRefresh(at: Date): void {
+    if (this.volumeRefresh) clearTimeout(this.volumeRefresh);
+    this.volumeRefresh = setTimeout(() => {
+      this.volumeRefresh = undefined;
+      if (this.state === 'terminating' || this.state === 'finished' || this.state === 'detached') return;
+      // Rewriting the files in place is what the containers see: their mounts are of the directory.
+      this.volumes = undefined;
+      this.writeVolumes().catch((error: unknown) => {
+        this.deps.log(`${this.ref}: refreshing projected volumes failed, retrying in 10 s: ${(error as Error).message}`);
+        this.scheduleVolumeRefresh(new Date(Date.now() + 10_000));
+      });
+    }, Math.max(at.getTime() - Date.now(), 1000));
+    this.volumeRefresh.unref();
   }
 
   /** What the ended instance left as its termination message ('' when nothing, or no file). */
@@ -736,6 +824,7 @@ export class PodWorker {
     const wasState = this.state;
     this.state = 'terminating';
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.volumeRefresh) clearTimeout(this.volumeRefresh);
     const deletionGrace = this.pod.metadata?.deletionGracePeriodSeconds;
     const graceMs = this.removedFromApi ? 0 : (deletionGrace ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
     if (this.removedFromApi) this.escalate.abort();
@@ -770,6 +859,7 @@ export class PodWorker {
     }
     await removePodState(this.dir).catch(() => {});
     await rm(messageDir(this.dir), { recursive: true, force: true }).catch(() => {});
+    await rm(this.volumesDir(), { recursive: true, force: true }).catch(() => {});
     this.deps.backoff.forgetPrefix(`${this.uid}/`);
     this.state = 'finished';
     this.deps.log(`${this.ref}: terminated`);

@@ -12,12 +12,12 @@ import { parseMountinfo } from './host-mount-ns.ts';
  * started (or adopted from its own state after a restart, checked against the process start time).
  *
  * The host's / is every container's /, so what a runtime gets from the container's own rootfs —
- * a termination-message file at terminationMessagePath — comes from a mount namespace instead:
- * `ip netns exec` already gives each process a private one (a slave of the host's, so nothing
- * mounted in it reaches the host), and a small shell bind-mounts the instance's own file on the
- * path there, then execs the program (same pid). hostNetwork pods without a node namespace get
- * the mount namespace from `unshare --mount --propagation slave`. Cost: about 2 ms per start
- * (one sh, one mount).
+ * a termination-message file at terminationMessagePath, the volumes at their mountPaths — comes
+ * from a mount namespace instead: `ip netns exec` already gives each process a private one (a
+ * slave of the host's, so nothing mounted in it reaches the host), and a small shell bind-mounts
+ * the instance's own files and directories on the paths there, then execs the program (same pid).
+ * hostNetwork pods without a node namespace get the mount namespace from
+ * `unshare --mount --propagation slave`. Cost: about 2 ms per start (one sh, a mount each).
  */
 export interface ExitInfo {
   exitCode: number | null;
@@ -57,8 +57,15 @@ export interface SpawnSpec {
   env: Readonly<Record<string, string>>;
   cwd: string;
   logPath: string;
-  /** Bind-mount this host file on `target` in the container's mount namespace. */
-  messageMount?: { hostFile: string; target: string };
+  /** Bind mounts in the container's mount namespace, in order (the termination message file, volumes). */
+  mounts?: readonly BindMount[];
+}
+
+/** A host file or directory bind-mounted on `target` in a container's mount namespace. */
+export interface BindMount {
+  source: string;
+  target: string;
+  readOnly?: boolean;
 }
 
 /** Host tools, looked up on the host's PATH (not the container's, which may be anything). */
@@ -72,33 +79,36 @@ function hostTool(name: string): string {
 }
 
 /**
- * The shell between namespace entry and the program. $1 is the host file, $2 the mount target,
- * the rest the program and its arguments. Shells export PWD (and bash SHLVL) on their own: they
- * are unset again unless the container's environment has them, so the program gets exactly its env.
+ * The shell between namespace entry and the program. Its arguments are triples (`bind` or
+ * `bind,ro`, host path, mount target) up to a `--`, then the program and its arguments: a mode is
+ * never `--`, so the program's own arguments are never taken for a mount. Shells export PWD (and
+ * bash SHLVL) on their own: they are unset again unless the container's environment has them, so
+ * the program gets exactly its env.
  */
 export function mountWrapperScript(env: Readonly<Record<string, string>>): string {
   const added = ['PWD', 'OLDPWD', 'SHLVL'].filter((name) => !(name in env));
   return [
     ...(added.length ? [`unset ${added.join(' ')}`] : []),
-    `"$0" --bind "$1" "$2" || { echo "kth-lab: cannot mount the termination message file on $2" >&2; exit 128; }`,
-    'shift 2',
+    'while [ "$1" != -- ]; do "$0" -o "$1" "$2" "$3" || { echo "kth-lab: cannot mount $2 on $3" >&2; exit 128; }; shift 3; done',
+    'shift',
     'exec "$@"',
   ].join('; ');
 }
 
-/** The command line that starts a container: namespace entry, the optional mount, the program. */
+/** The command line that starts a container: namespace entry, the mounts, the program. */
 export function containerArgv(
-  spec: Pick<SpawnSpec, 'podNetns' | 'env' | 'messageMount'>,
+  spec: Pick<SpawnSpec, 'podNetns' | 'env' | 'mounts'>,
   executable: string,
   args: readonly string[],
   tool: (name: 'sh' | 'mount' | 'unshare') => string,
 ): string[] {
   const enter = spec.podNetns ? ['ip', 'netns', 'exec', spec.podNetns] : [];
-  if (!spec.messageMount) return [...enter, executable, ...args];
+  const mounts = spec.mounts ?? [];
+  if (mounts.length === 0) return [...enter, executable, ...args];
   const mountNs = spec.podNetns ? enter : [tool('unshare'), '--mount', '--propagation', 'slave'];
-  const { hostFile, target } = spec.messageMount;
+  const triples = mounts.flatMap((mount) => [mount.readOnly ? 'bind,ro' : 'bind', mount.source, mount.target]);
   // $0 of the script is mount itself, so the wrapper runs nothing found on the container's PATH.
-  return [...mountNs, tool('sh'), '-c', mountWrapperScript(spec.env), tool('mount'), hostFile, target, executable, ...args];
+  return [...mountNs, tool('sh'), '-c', mountWrapperScript(spec.env), tool('mount'), ...triples, '--', executable, ...args];
 }
 
 /** Finds a program the way execvp does, with the container's PATH. */
@@ -248,12 +258,13 @@ export function adoptContainer(pid: number, procStart: string, startedAt: Date, 
 }
 
 /**
- * Waits until the container's message file is mounted in its namespace (a few ms after the
- * start). Exec hooks join that namespace by pid: one run earlier (a postStart right away) would
- * join it before the mount — or `ip`'s namespace before it even made its own — and write the host's
- * placeholder. False when the process ended first or it took longer than `timeoutMs`.
+ * Waits until `target` — the container's last mount, made after the others — is mounted in its
+ * namespace (a few ms after the start). Exec hooks join that namespace by pid: one run earlier (a
+ * postStart right away) would join it before the mounts — or `ip`'s namespace before it even made
+ * its own — and write the host's placeholder. False when the process ended first or it took
+ * longer than `timeoutMs`.
  */
-export async function waitForMessageMount(container: ContainerProcess, target: string, timeoutMs = 2000): Promise<boolean> {
+export async function waitForMounts(container: ContainerProcess, target: string, timeoutMs = 2000): Promise<boolean> {
   let mountPoint = target;
   try {
     mountPoint = realpathSync(target); // mountinfo shows the path with symlinks resolved

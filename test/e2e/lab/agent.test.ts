@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { run } from '../../../harness/core/exec.ts';
 import { apply, type Cluster, connect, ensureNamespace, podsOf, waitForDeployment, watchUntil } from '../../../harness/kube/cluster.ts';
@@ -192,5 +192,29 @@ describe('lab node agent in a 2-node lab', () => {
     expect(failed.status?.containerStatuses?.[0]?.state?.waiting?.message).toMatch(/set the container's command/);
     const events = await cluster.core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=nginx' });
     expect(events.items.some((e) => e.reason === 'Failed' && e.type === 'Warning')).toBe(true);
+  });
+
+  it('GIVEN a pod with its ServiceAccount\'s projected token THEN it reaches the API server through the kubernetes Service as that ServiceAccount, bound to the pod, and the host\'s path stays empty', async () => {
+    const sa = '/var/run/secrets/kubernetes.io/serviceaccount';
+    // A SelfSubjectReview says who the API server takes the caller for: any authenticated identity may ask.
+    const review = JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
+    const script = `curl -sS --max-time 10 --cacert ${sa}/ca.crt -H "Authorization: Bearer $(cat ${sa}/token)" -H 'Content-Type: application/json' -d '${review}' https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/apis/authentication.k8s.io/v1/selfsubjectreviews; echo; cat ${sa}/namespace`;
+    await apply(cluster, [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'in-cluster', namespace: ns }, spec: { restartPolicy: 'Never', containers: [{ name: 'client', image: 'curlimages/curl:8.11.1', command: ['sh', '-c', script] }] } } as V1Pod]);
+    await waitPod('in-cluster', 'Succeeded', (p) => p?.status?.phase === 'Succeeded' || p?.status?.phase === 'Failed');
+    const created = await pod('in-cluster');
+    // The ServiceAccount admission plugin added the volume; the agent provided it.
+    expect(created.spec?.volumes?.some((v) => v.name.startsWith('kube-api-access-') && v.projected)).toBe(true);
+    const log = await cluster.core.readNamespacedPodLog({ name: 'in-cluster', namespace: ns });
+    // The API server pretty-prints for curl: the answer is every line but the last (the namespace file).
+    const lines = log.trim().split('\n');
+    const namespaceFile = lines.pop();
+    const answer = lines.join('\n');
+    const userInfo = (JSON.parse(answer) as { status?: { userInfo?: { username?: string; extra?: Record<string, string[]> } } }).status?.userInfo;
+    expect(userInfo?.username).toBe(`system:serviceaccount:${ns}:default`);
+    expect(userInfo?.extra?.['authentication.kubernetes.io/pod-name']).toEqual(['in-cluster']);
+    expect(namespaceFile).toBe(ns);
+    expect(created.status?.phase).toBe('Succeeded');
+    // Mounted in the container's own mount namespace only: on the host the mount point is empty.
+    expect(readdirSync(sa)).toEqual([]);
   });
 });

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { goBuildArgv, ldflags, wrapperGoMod } from '../../../harness/setup/go-module-build.ts';
 import { type BuildGroup, buildGroups } from '../../../harness/setup/versions.ts';
+import { prepareSubstitutes } from '../../../harness/setup/module-substitutes.ts';
 
 const exec = promisify(execFile);
 const group = (id: BuildGroup['id']) => buildGroups.find((g) => g.id === id) as BuildGroup;
@@ -74,5 +75,42 @@ describe('go module build command line', () => {
     expect(argv.slice(-4)).toEqual(['/out/', 'github.com/cilium/cilium/daemon', 'github.com/cilium/cilium/plugins/cilium-cni', 'github.com/cilium/cilium/cilium-dbg']);
     // Groups without tags keep their exact previous command line (and so their build cache).
     expect(goBuildArgv(group('kubernetes'), '/out').slice(0, 5)).toEqual(['go', 'build', '-v', '-trimpath', '-ldflags']);
+  });
+});
+
+describe('the Traefik wrapper module', () => {
+  it('GIVEN the traefik group THEN its go.mod replaces each refused module with a local substitute, and keeps upstream\'s exclude', () => {
+    const traefik = group('traefik');
+    const replaces = (traefik.substitutes ?? []).map((s) => `${s.module} => ./${s.dir}`);
+    const goMod = wrapperGoMod(traefik, replaces);
+    expect(goMod).toContain('require github.com/traefik/traefik/v3 v3.7.13');
+    for (const module of ['github.com/traefik/traefik/dynamic/ext', 'github.com/gorilla/mux', 'github.com/abbot/go-http-auth', 'github.com/go-acme/lego/v5']) {
+      expect(goMod).toMatch(new RegExp(`\\t${module.replaceAll('.', '\\.').replaceAll('/', '\\/')} => \\./substitutes/`));
+    }
+    expect(goMod).toContain('exclude (\n\tgithub.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible\n)');
+    expect(wrapperGoMod(group('k6'), [])).not.toContain('exclude');
+  });
+});
+
+describe('module substitutes', () => {
+  it('GIVEN a copied module THEN tests are left out, edits applied, files added; GIVEN an edit whose text moved THEN a clear error naming the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kth-substitute-'));
+    try {
+      const served = join(dir, 'served');
+      await mkdir(served);
+      await writeFile(join(served, 'go.mod'), 'module example.local/m\n');
+      await writeFile(join(served, 'a.go'), 'package m\n\nconst A = 1\n');
+      await writeFile(join(served, 'a_test.go'), 'package m\n');
+      const substitute = { module: 'github.com/gorilla/mux', copyOf: { module: 'github.com/gorilla/mux', version: 'v1.8.1' }, dir: 'sub', edits: [{ file: 'a.go', replace: [['const A = 1', 'const A = 2']] as [string, string][] }], files: 'gorilla-mux' };
+      const withSubstitute = { ...group('k6'), substitutes: [substitute] };
+      const replaces = await prepareSubstitutes(withSubstitute, join(dir, 'work'), async () => served);
+      expect(replaces).toEqual(['github.com/gorilla/mux => ./sub']);
+      expect((await readdir(join(dir, 'work/sub'))).sort()).toEqual(['a.go', 'go.mod', 'routing_path.go']);
+      expect(await readFile(join(dir, 'work/sub/a.go'), 'utf8')).toContain('const A = 2');
+      const moved = { ...withSubstitute, substitutes: [{ ...substitute, edits: [{ file: 'a.go', replace: [['const B', 'x']] as [string, string][] }] }] };
+      await expect(prepareSubstitutes(moved, join(dir, 'work'), async () => served)).rejects.toThrow(/cannot be made: a\.go no longer contains "const B"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

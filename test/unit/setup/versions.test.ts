@@ -10,7 +10,7 @@ describe('pinned versions', () => {
 
   it('names every binary after its program', () => {
     const names = buildGroups.flatMap((g) => g.packages.map(binaryNameOf)).sort();
-    expect(names).toEqual(['actionlint', 'cilium-agent', 'cilium-cni', 'cilium-dbg', 'etcd', 'ghz', 'k6', 'kind', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler']);
+    expect(names).toEqual(['actionlint', 'cilium-agent', 'cilium-cni', 'cilium-dbg', 'etcd', 'ghz', 'k6', 'kind', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'traefik']);
     expect(binaryNameOf('github.com/cilium/cilium/daemon')).toBe('cilium-agent');
   });
 

@@ -109,3 +109,17 @@ describe('expandVars and parseQuantity', () => {
     expect(() => parseQuantity('lots')).toThrow();
   });
 });
+
+describe('the API server\'s Service in every container\'s env', () => {
+  it('GIVEN the kubernetes Service THEN what InClusterConfig reads and the links-style variables, under the container\'s own env', async () => {
+    const env = await buildContainerEnv(container([{ name: 'KUBERNETES_SERVICE_PORT', value: '6443' }]), context({ masterService: { host: '10.96.0.1', port: 443 } }));
+    expect(env).toMatchObject({
+      KUBERNETES_SERVICE_HOST: '10.96.0.1',
+      KUBERNETES_SERVICE_PORT: '6443',
+      KUBERNETES_SERVICE_PORT_HTTPS: '443',
+      KUBERNETES_PORT: 'tcp://10.96.0.1:443',
+      KUBERNETES_PORT_443_TCP_ADDR: '10.96.0.1',
+    });
+    expect(await buildContainerEnv(container(undefined), context())).not.toHaveProperty('KUBERNETES_SERVICE_HOST');
+  });
+});

@@ -92,3 +92,36 @@ describe('the harness images as their Dockerfile defines them', () => {
     }
   });
 });
+
+describe('upstream images the lab provides (Traefik)', () => {
+  const withTraefik = { ...context, upstreamBinaries: { traefik: '/bin/dir/traefik' } };
+  const argvOf = (container: { image: string; command?: string[]; args?: string[] }, ctx: typeof context = withTraefik) => {
+    const result = resolveContainerCommand({ name: 'proxy', ...container }, ctx);
+    return result.ok ? result.command.argv : result.message;
+  };
+
+  it.each([
+    [{ image: 'traefik:v3.7.13', args: ['--providers.kubernetesingress', '--entryPoints.web.address=:8000'] }, ['/bin/dir/traefik', '--providers.kubernetesingress', '--entryPoints.web.address=:8000']],
+    [{ image: 'docker.io/library/traefik:v3.7', args: ['version'] }, ['/bin/dir/traefik', 'version']],
+    [{ image: 'traefik' }, ['/bin/dir/traefik']],
+    [{ image: 'traefik:3.7.13', args: ['traefik', '--log.level=DEBUG'] }, ['/bin/dir/traefik', '--log.level=DEBUG']],
+    [{ image: 'traefik:latest', command: ['/usr/local/bin/traefik'], args: ['--ping'] }, ['/bin/dir/traefik', '--ping']],
+    [{ image: 'traefik:v3.7.13', command: ['sh', '-c', 'echo hi'] }, ['sh', '-c', 'echo hi']],
+  ])('GIVEN %j THEN the built traefik with the arguments its entrypoint script would give it, or the host program', (container, argv) => {
+    expect(argvOf(container)).toEqual(argv);
+  });
+
+  it('GIVEN a traefik image THEN its imageID names the version that runs', () => {
+    const result = resolveContainerCommand({ name: 'proxy', image: 'traefik:v3.7.13' }, withTraefik);
+    expect(result.ok && result.command.imageId).toBe('kth-lab://traefik@v3.7.13');
+  });
+
+  it('GIVEN another major version, or traefik not built THEN a refusal that says what to do', () => {
+    expect(argvOf({ image: 'traefik:v2.11' })).toMatch(/the lab runs traefik v3\.7\.13 for 'traefik' images, and 'traefik:v2\.11' asks for another version/);
+    expect(argvOf({ image: 'traefik:v3.7.13' }, context)).toMatch(/runs traefik, which is not built on this host: run npm run setup/);
+  });
+
+  it.each(['traefik/whoami:v1.10', 'evil.io/traefik:v3', 'mytraefik:v3'])('GIVEN %s THEN not the Traefik image', (image) => {
+    expect(argvOf({ image, command: ['true'] })).toEqual(['true']);
+  });
+});

@@ -97,18 +97,23 @@ describe('readTerminationMessage', () => {
   });
 });
 
-describe('container command line with the message mount', () => {
+describe('container command line with its mounts', () => {
   const tool = (name: string) => `/bin/${name}`;
   it('GIVEN a pod namespace THEN ip netns exec, then the wrapper that mounts and execs the program', () => {
-    const argv = containerArgv({ podNetns: 'ns1', env: {}, messageMount: { hostFile: '/state/app.0', target: '/dev/termination-log' } }, '/usr/bin/sleep', ['10'], tool);
+    const argv = containerArgv({ podNetns: 'ns1', env: {}, mounts: [{ source: '/state/app.0', target: '/dev/termination-log' }] }, '/usr/bin/sleep', ['10'], tool);
     expect(argv.slice(0, 6)).toEqual(['ip', 'netns', 'exec', 'ns1', '/bin/sh', '-c']);
-    expect(argv.slice(7)).toEqual(['/bin/mount', '/state/app.0', '/dev/termination-log', '/usr/bin/sleep', '10']);
+    expect(argv.slice(7)).toEqual(['/bin/mount', 'bind', '/state/app.0', '/dev/termination-log', '--', '/usr/bin/sleep', '10']);
+  });
+  it('GIVEN several mounts, one read-only, and a program whose own arguments include -- THEN a triple each, in order, then the program untouched', () => {
+    const mounts = [{ source: '/state/vol', target: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }, { source: '/state/app.0', target: '/dev/termination-log' }];
+    const argv = containerArgv({ podNetns: 'ns1', env: {}, mounts }, '/p', ['--', 'x'], tool);
+    expect(argv.slice(7)).toEqual(['/bin/mount', 'bind,ro', '/state/vol', '/var/run/secrets/kubernetes.io/serviceaccount', 'bind', '/state/app.0', '/dev/termination-log', '--', '/p', '--', 'x']);
   });
   it('GIVEN a hostNetwork pod (no namespace) THEN its own mount namespace from unshare', () => {
-    const argv = containerArgv({ podNetns: undefined, env: {}, messageMount: { hostFile: '/f', target: '/t' } }, '/p', [], tool);
+    const argv = containerArgv({ podNetns: undefined, env: {}, mounts: [{ source: '/f', target: '/t' }] }, '/p', [], tool);
     expect(argv.slice(0, 4)).toEqual(['/bin/unshare', '--mount', '--propagation', 'slave']);
   });
-  it('GIVEN no message mount THEN the program directly', () => {
+  it('GIVEN no mounts THEN the program directly', () => {
     expect(containerArgv({ podNetns: 'ns1', env: {} }, '/p', ['a'], tool)).toEqual(['ip', 'netns', 'exec', 'ns1', '/p', 'a']);
   });
   it('unsets what the shell adds unless the container set it', () => {
