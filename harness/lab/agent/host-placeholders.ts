@@ -11,11 +11,12 @@ import { stateRoot } from '../../core/paths.ts';
  * a terminationMessagePath the host lacks (/dev/termination-log, usually) is created as an empty
  * file, and a volume's mountPath (/var/run/secrets/kubernetes.io/serviceaccount, usually) as an
  * empty directory, with any missing parent directories. Containers only ever see their own file
- * or directory mounted on top, so the placeholder stays empty. Every labs' agents share these paths, so a placeholder
- * belongs to no single lab: each one is recorded under `<state root>/host-placeholders/` (tmpfs,
- * like the rest of the lab state), and `removeHostPlaceholders` — called by `kth lab down` and
- * `kth cleanup` once no lab is left — deletes a placeholder only if it is still an empty regular
- * file (a directory only if empty), so nothing someone else has put there is touched. Records
+ * or directory mounted on top, so the placeholder stays empty. Every labs' agents share these
+ * paths, so a placeholder belongs to no single lab: each one is recorded under
+ * `<state root>/host-placeholders/` (tmpfs, like the rest of the lab state), and
+ * `removeHostPlaceholders` — called by `kth lab down` and `kth cleanup` once no lab is left —
+ * deletes a placeholder only if it is still an empty regular file (a directory only if empty), so
+ * nothing someone else has put there is touched. Records
  * carry the kernel's boot id: an agent in a qemu guest creates its placeholders in the guest's
  * own root, which must never lead to removing a host file of the same name.
  */

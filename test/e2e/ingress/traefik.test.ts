@@ -12,9 +12,9 @@ import { testLabName } from '../../support/residue.ts';
  * finds the API server through the `kubernetes` Service with its projected ServiceAccount token,
  * watches the Ingress and the EndpointSlices of its namespace, and proxies to the pods' IPs.
  */
-describe('a Traefik Ingress controller on a 2-node iptables lab', () => {
+describe.each(['iptables', 'nftables'] as const)('a Traefik Ingress controller on a 2-node %s lab', (proxyMode) => {
   const ns = 'ingress';
-  const labName = testLabName('ingress');
+  const labName = testLabName(`ingress${proxyMode.slice(0, 3)}`);
   let lab: StartedLab | undefined;
   let cluster: Cluster;
   let servers: V1Pod[];
@@ -22,7 +22,7 @@ describe('a Traefik Ingress controller on a 2-node iptables lab', () => {
   let netns: string;
 
   beforeAll(async () => {
-    lab = await startLab({ name: labName, nodes: 2, proxyMode: 'iptables' });
+    lab = await startLab({ name: labName, nodes: 2, proxyMode });
     cluster = connect(lab.kubeconfig);
     await ensureNamespace(cluster, ns);
     await apply(cluster, [
