@@ -1,4 +1,4 @@
-import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import type { V1Pod, V1Volume, V1VolumeProjection } from '@kubernetes/client-node';
 import { ContainerConfigError, type EnvLookups } from './container-env.ts';
@@ -63,10 +63,6 @@ export async function writeProjectedVolume(volume: V1Volume, pod: V1Pod, dir: st
     await rename(staged, target);
   }
   return { dir, refreshAt };
-}
-
-export async function removeProjectedVolume(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
 }
 
 async function projectSource(source: V1VolumeProjection, pod: V1Pod, namespace: string, lookups: ProjectionLookups, where: string): Promise<[string, string, number | undefined][]> {
