@@ -20,6 +20,11 @@ export interface IngressControllerParams {
   replicas?: number;
   /** @default 'ClusterIP' */
   serviceType?: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  externalTrafficPolicy?: 'Cluster' | 'Local';
+  /** 'hostname': replicas on different nodes (maxSkew 1, DoNotSchedule). @default 'none' */
+  spread?: 'none' | 'hostname';
+  /** Only these nodes (by name) may run the controller: a required node affinity. */
+  nodeNames?: readonly string[];
   /** @default `traefik:${TRAEFIK_VERSION}` */
   image?: string;
 }
@@ -47,6 +52,12 @@ export function ingressControllerObjects(params: IngressControllerParams): Kuber
         metadata: { labels },
         spec: {
           serviceAccountName: name,
+          ...(params.nodeNames
+            ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [...params.nodeNames] }] }] } } } }
+            : {}),
+          ...(params.spread === 'hostname'
+            ? { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: selector } }] }
+            : {}),
           containers: [
             {
               name: 'traefik',
@@ -79,7 +90,12 @@ export function ingressControllerObjects(params: IngressControllerParams): Kuber
     apiVersion: 'v1',
     kind: 'Service',
     metadata: meta,
-    spec: { type: params.serviceType ?? 'ClusterIP', selector, ports: [{ name: 'web', port: 80, targetPort: ingressPorts.web }] },
+    spec: {
+      type: params.serviceType ?? 'ClusterIP',
+      ...(params.externalTrafficPolicy ? { externalTrafficPolicy: params.externalTrafficPolicy } : {}),
+      selector,
+      ports: [{ name: 'web', port: 80, targetPort: ingressPorts.web }],
+    },
   };
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta } as KubernetesObject,

@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { RunSummary } from '../analysis/run-summary.ts';
 import { environmentError } from '../core/errors.ts';
-import { apply, type Cluster, ensureNamespace, podsOf, waitForDeploymentPods, waitForLoadBalancer, waitForPodReady } from '../kube/cluster.ts';
+import { apply, type Cluster, ensureNamespace, podsOf, waitForDeploymentPods, waitForLoadBalancer, waitForNodesFit, waitForPodReady } from '../kube/cluster.ts';
 import { watchEndpointSlices } from '../kube/slice-watch.ts';
 import { crossCheck, explainedByErrors } from '../analysis/cross-check.ts';
+import { creditProxyReplicas } from '../analysis/proxy-replicas.ts';
 import { changesDuringRun, endpointTransitions, initialTransitionTime, propagationLag } from '../analysis/propagation.ts';
 import type { ServerCounters } from '../load/server-metrics.ts';
 import type { RequestSample } from '../recorder/events.ts';
@@ -20,7 +21,8 @@ import { loadEvents, rebalanceSeconds, seriesOf } from './collect.ts';
 import { loadArgv } from './load-args.ts';
 import { mergeRuns } from './merge.ts';
 import type { ChaosSpec, CheckSpec, LoadSpec, WorkloadSpec } from './types.ts';
-import { workloadObjects } from './workload.ts';
+import { ingressControllerName, ingressObjects, workloadObjects } from './workload.ts';
+import { TRAEFIK_VERSION } from '../setup/versions.ts';
 import { sleepUntil } from './sleep-until.ts';
 import { clientName, clientNodes, followedEndpoints, GENERATOR_LEAD_MS, generatorLoadName, generatorRow, type GeneratorSummary, startsOnOneClock } from './generators.ts';
 import { newLatencyHistogram, percentilesMs } from '../recorder/histogram.ts';
@@ -80,6 +82,7 @@ export interface ExecuteOptions {
 
 const serviceName = 'web';
 const selectorOf = (runId: string) => `${NameLabel}=${serviceName},${RunIdLabel}=${runId}`;
+const ingressSelectorOf = (runId: string) => `${NameLabel}=${ingressControllerName},${RunIdLabel}=${runId}`;
 
 /** Namespace of one variant's objects (RFC 1123, ≤ 63). */
 export function namespaceFor(variant: string): string {
@@ -160,14 +163,36 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
     const ip = node.status?.addresses?.find((address) => address.type === 'InternalIP')?.address;
     return ip ? [[node.metadata?.name as string, ip]] : [];
   }));
-  await apply(cluster, workloadObjects(run.workload, { name: serviceName, namespace, runId }, nodes, target.imagePrefix));
+  // Clients measure the faults, they must not suffer them: off every node a node fault aims at.
+  const faulted = new Set(run.chaos.flatMap(({ spec }) => (['node-down', 'node-drain', 'network'].includes(spec.action) && 'node' in spec && typeof spec.node === 'number' ? [spec.node] : [])));
+  // A node a fault aims at must hold its share of the pods when the fault comes: after an earlier
+  // run took it down, the control plane takes seconds to see it back, and pods deployed before
+  // then all land elsewhere (the fault would then hit nothing).
+  const faultedNames = [...faulted].flatMap((index) => (nodes[index - 1] ? [nodes[index - 1]!] : []));
+  await waitForNodesFit(cluster, faultedNames, 120_000 * (target.startupScale ?? 1)).catch((error: Error) => {
+    throw environmentError(`${label} a node the run's faults aim at is not fit to take pods: ${error.message}`, { hint: 'an earlier fault may not have been undone: see the node with `kubectl describe node`, or start a fresh cluster' });
+  });
+  const ingress = run.workload.ingress;
+  await apply(cluster, [
+    ...workloadObjects(run.workload, { name: serviceName, namespace, runId }, nodes, target.imagePrefix),
+    ...(ingress ? ingressObjects(ingress, { namespace, runId, service: serviceName }, nodes) : []),
+  ]);
   await waitForDeploymentPods(cluster, namespace, serviceName, selectorOf(runId), 180_000 * (target.startupScale ?? 1));
+  if (ingress) await waitForDeploymentPods(cluster, namespace, ingressControllerName, ingressSelectorOf(runId), 180_000 * (target.startupScale ?? 1));
   // External loads need the LoadBalancer's address, which the LB controller assigns on its own
   // time: pods that start fast (the Go servers) are Ready before it.
-  const external = run.loads.some((load) => load.spec.from === 'external') && run.workload.serviceType === 'LoadBalancer';
+  const viaIngress = (load: LoadSpec) => load.via === 'ingress';
+  const external = run.loads.some((load) => load.spec.from === 'external' && !viaIngress(load.spec)) && run.workload.serviceType === 'LoadBalancer';
   const service = external
     ? await waitForLoadBalancer(cluster, namespace, serviceName, 60_000 * (target.startupScale ?? 1))
     : await cluster.core.readNamespacedService({ name: serviceName, namespace });
+  const ingressExternal = run.loads.some((load) => load.spec.from === 'external' && viaIngress(load.spec)) && ingress?.serviceType === 'LoadBalancer';
+  const ingressService = !ingress
+    ? undefined
+    : ingressExternal
+      ? await waitForLoadBalancer(cluster, namespace, ingressControllerName, 60_000 * (target.startupScale ?? 1))
+      : await cluster.core.readNamespacedService({ name: ingressControllerName, namespace });
+  const ingressPods = ingress ? await podsOf(cluster, namespace, ingressSelectorOf(runId)) : [];
   const livePods = async () => (await podsOf(cluster, namespace, selectorOf(runId))).filter((pod) => !pod.metadata?.deletionTimestamp);
   let servers = await livePods();
   const podsBefore = servers.map((pod) => pod.metadata?.name as string);
@@ -176,8 +201,6 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
   const stablePods = run.chaos.every(({ spec }) => keepsPods.has(spec.action));
   // The servers' control endpoints (counters, readiness) are reached from a client pod: pod
   // addresses are reachable only inside the cluster, and lab addresses are never dialled from the host.
-  // Clients measure the faults, they must not suffer them: off every node a node fault aims at.
-  const faulted = new Set(run.chaos.flatMap(({ spec }) => (['node-down', 'node-drain', 'network'].includes(spec.action) && 'node' in spec && typeof spec.node === 'number' ? [spec.node] : [])));
   // One client pod per generator of the most distributed load (generators.ts), spread over nodes.
   // perNode: one on every node the run's faults leave alone, as many as the cluster has.
   const generatorsOf = (load: LoadSpec) => (load.from === 'external' ? 1 : load.perNode ? Math.max(1, nodes.length - faulted.size) : (load.generators ?? 1));
@@ -187,9 +210,11 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
   const client = clients[0]!;
   const targetFor = (load: LoadSpec): string => {
     const external = load.from === 'external';
-    const port = service.spec?.ports?.[0];
-    const host = external ? service.status?.loadBalancer?.ingress?.[0]?.ip : service.spec?.clusterIP;
-    if (!host || !port) throw environmentError(`${label} Service ${namespace}/${serviceName} has no ${external ? 'LoadBalancer address' : 'ClusterIP'}`, { hint: external ? 'external loads need workload.serviceType LoadBalancer' : undefined });
+    // Through the Ingress, the client connects to the controller's Service; the controller picks a pod per request.
+    const entry = viaIngress(load) && ingressService ? ingressService : service;
+    const port = entry.spec?.ports?.[0];
+    const host = external ? entry.status?.loadBalancer?.ingress?.[0]?.ip : entry.spec?.clusterIP;
+    if (!host || !port) throw environmentError(`${label} Service ${namespace}/${entry.metadata?.name} has no ${external ? 'LoadBalancer address' : 'ClusterIP'}`, { hint: external ? `external loads need ${entry === service ? 'workload.serviceType' : 'workload.ingress.serviceType'} LoadBalancer` : undefined });
     const address = `${host}:${port.port}`;
     return load.protocol === 'http' ? `http://${address}/` : address;
   };
@@ -287,10 +312,11 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
   }
 
   // What the load balancer did with the nodes, as the loads ended (a node skipped by its health check under Local).
-  const lbNodes = external ? await target.loadBalancerNodes?.(namespace, serviceName).catch(() => undefined) : undefined;
+  const lbNodes = external || ingressExternal ? await target.loadBalancerNodes?.(namespace, external ? serviceName : ingressControllerName).catch(() => undefined) : undefined;
   const loads: Record<string, RunSummary> = {};
   const problems: string[] = [];
   const samples: RequestSample[] = [];
+  const throughIngress: RequestSample[] = [];
   const generatorSamples = new Map<string, RequestSample[]>();
   const series = [];
   const goaways = { seen: 0, inferred: 0 };
@@ -304,6 +330,7 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
       if (!result.eventsFile) continue;
       const events = await loadEvents(result.eventsFile);
       samples.push(...events.samples);
+      if (viaIngress(load.spec)) throughIngress.push(...events.samples);
       if (mine.length > 1) generatorSamples.set(`${load.spec.name}#${result.index + 1}`, events.samples);
       goaways.seen += events.goaways.seen;
       goaways.inferred += events.goaways.inferred;
@@ -331,6 +358,11 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
   const atEnd = options.signal?.aborted ? [] : await readCounters(servers.filter((pod) => pod.status?.phase === 'Running'), true).catch(() => []);
   serverPods.stop();
   const expected = [...new Set([...podsBefore, ...servers.map((pod) => pod.metadata?.name as string)])];
+  // The controller replicas that could have carried requests: those at the start, and any that replaced them.
+  const replicas = new Map([...ingressPods, ...(ingress && !options.signal?.aborted ? await podsOf(cluster, namespace, ingressSelectorOf(runId)).catch(() => []) : [])]
+    .filter((pod) => pod.status?.podIP)
+    .map((pod) => [pod.status?.podIP as string, { pod: pod.metadata?.name ?? '', node: pod.spec?.nodeName ?? '', podIp: pod.status?.podIP as string }]));
+  const carried = ingress ? creditProxyReplicas([...replicas.values()], throughIngress) : undefined;
   const merged = mergeRuns(Object.values(loads), expected);
   // Several loads: the run's percentiles from every latency they recorded, never from their percentiles.
   if (merged && Object.keys(loads).length > 1) merged.latencyMs = percentilesMs(latency);
@@ -362,6 +394,17 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
     loads,
     ...(generators.length > 0 ? { generators: followedEndpoints(generators, transitions, (row) => generatorSamples.get(`${row.load}#${row.generator}`) ?? []) } : {}),
     ...(lbNodes ? { loadBalancer: { nodes: lbNodes } } : {}),
+    ...(ingress
+      ? {
+          ingress: {
+            controller: 'traefik',
+            version: TRAEFIK_VERSION,
+            image: ingressPods[0]?.spec?.containers[0]?.image ?? '',
+            replicas: carried?.replicas ?? [],
+            ...(carried?.unknownPeer ? { unknownPeer: carried.unknownPeer } : {}),
+          },
+        }
+      : {}),
     timeline: timeline.sort((a, b) => a.t - b.t),
     series,
     propagation: propagation.lags.map((lag) => ({ pod: lag.pod, change: lag.change, sliceAtMs: lag.sliceAt - t0, requestAtMs: lag.requestAt === null ? null : lag.requestAt - t0, lagMs: lag.lagMs })),
@@ -375,6 +418,7 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
       trafficAfterRemovalMs: propagation.maxRemovedLagMs,
       ...(firstFaultAt !== undefined ? { endpointsRemovedAfterFaultMs: firstRemoval ? firstRemoval.at - firstFaultAt : null } : {}),
       newPodsReady,
+      ...(carried && throughIngress.length > 0 ? { ingressTopNodeShare: carried.topNodeShare } : {}),
       ...(run.loads.some(seesGoaways) ? { goaways: goaways.seen + goaways.inferred, goawaysInferred: goaways.inferred } : {}),
     };
   }

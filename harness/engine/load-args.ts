@@ -45,6 +45,9 @@ export function loadArgv(run: LoadRun): string[] {
   if (spec.keepalive !== undefined) argv.push('--keepalive', setting(spec.keepalive, `load ${spec.name}: keepalive`));
   if (spec.unit) argv.push('--unit', spec.unit);
   if (run.expectPods.length > 0) argv.push('--expect-pods', run.expectPods.join(','));
-  if (run.nodeAddresses && spec.from === 'external') argv.push('--node-addresses', Object.entries(run.nodeAddresses).map(([node, ip]) => `${node}=${ip}`).join(','));
+  // Through the Ingress the source address a pod saw is the controller replica's: record it, to credit each replica.
+  if (spec.via === 'ingress') argv.push('--by-peer');
+  // Hops are counted from the source address the pod saw: through the Ingress that is the controller's, never a node's.
+  if (run.nodeAddresses && spec.from === 'external' && spec.via !== 'ingress') argv.push('--node-addresses', Object.entries(run.nodeAddresses).map(([node, ip]) => `${node}=${ip}`).join(','));
   return argv;
 }

@@ -40,6 +40,7 @@ export interface PlannedWorkload {
   nodes?: number[];
   /** Not scaled (a Kubernetes toleration, like the node monitor's grace period it follows). */
   notReadyTolerationMs?: number;
+  ingress?: NonNullable<WorkloadSpec['ingress']>;
 }
 
 export interface PlannedLoad {
@@ -62,6 +63,8 @@ export interface PlannedLoad {
   durationMs: number;
   endMs: number;
   from: NonNullable<LoadSpec['from']>;
+  /** Only through the Ingress (absent: to the Service). */
+  via?: 'ingress';
   /** Scaled. */
   idleTimeoutMs?: number;
   /** Scaled. */
@@ -186,6 +189,7 @@ export function planScenario(spec: ScenarioSpec, options: PlanOptions): Plan {
         ...(w.pdb ? { pdb: w.pdb } : {}),
         ...(w.nodes ? { nodes: w.nodes } : {}),
         ...(w.notReadyToleration !== undefined ? { notReadyTolerationMs: asIs(w.notReadyToleration, where('workload.notReadyToleration')) } : {}),
+        ...(w.ingress ? { ingress: w.ingress } : {}),
       };
       const loads = spec.load.map((base): PlannedLoad => {
         const l: LoadSpec = { ...base, ...variant.load?.[base.name], name: base.name };
@@ -209,11 +213,13 @@ export function planScenario(spec: ScenarioSpec, options: PlanOptions): Plan {
           durationMs,
           endMs: startMs + durationMs,
           from: l.from ?? 'pod',
+          ...(l.via === 'ingress' ? { via: 'ingress' as const } : {}),
           ...(l.idleTimeout !== undefined ? { idleTimeoutMs: scaled(l.idleTimeout, at('idleTimeout')) } : {}),
           ...(l.maxConnectionAge !== undefined ? { maxConnectionAgeMs: scaled(l.maxConnectionAge, at('maxConnectionAge')) } : {}),
           ...(l.keepalive !== undefined ? { keepaliveMs: asIs(l.keepalive, at('keepalive')) } : {}),
-          // One request per connection makes requests independent samples; otherwise connections are.
-          unit: l.unit ?? (model === 'short-lived' ? 'requests' : 'connections'),
+          // One request per connection makes requests independent samples, as does a proxy that picks
+          // a pod per request (the Ingress); otherwise connections are.
+          unit: l.unit ?? (model === 'short-lived' || l.via === 'ingress' ? 'requests' : 'connections'),
           generators: l.perNode ? (spec.nodes ?? 3) : (l.generators ?? 1),
           ...(l.perNode ? { perNode: true as const } : {}),
         };
@@ -317,6 +323,7 @@ export function describeLoad(load: PlannedLoad): string {
     load.keepaliveMs !== undefined ? `keepalive ${formatMs(load.keepaliveMs)}` : '',
     load.driver === 'k6' ? 'k6' : '',
     load.from === 'external' ? 'from outside the cluster' : '',
+    load.via === 'ingress' ? 'through the Ingress' : '',
     load.perNode ? `× a generator per node (${load.generators} here; each all of it)` : load.generators > 1 ? `× ${load.generators} generators (each all of it, one per node)` : '',
   ].filter(Boolean);
   return `${what}, ${load.connections} ${load.protocol === 'grpc' ? 'channel' : 'connection'}(s), ${arrival}${extra.length > 0 ? `, ${extra.join(', ')}` : ''}`;
@@ -346,7 +353,17 @@ function describeWorkload(workload: PlannedWorkload): string {
   if (workload.maxSurge !== undefined || workload.maxUnavailable !== undefined) parts.push(`rolling update maxSurge ${workload.maxSurge ?? '25%'} maxUnavailable ${workload.maxUnavailable ?? '25%'}`);
   if (workload.pdb) parts.push(`PDB ${workload.pdb.minAvailable !== undefined ? `minAvailable ${workload.pdb.minAvailable}` : `maxUnavailable ${workload.pdb.maxUnavailable}`}`);
   if (workload.notReadyTolerationMs !== undefined) parts.push(`not-ready toleration ${formatMs(workload.notReadyTolerationMs)}`);
+  if (workload.ingress) parts.push(describeIngress(workload.ingress));
   return parts.join(', ');
+}
+
+function describeIngress(ingress: NonNullable<WorkloadSpec['ingress']>): string {
+  const parts: string[] = [ingress.serviceType ?? 'ClusterIP'];
+  if (ingress.externalTrafficPolicy) parts.push(`externalTrafficPolicy ${ingress.externalTrafficPolicy}`);
+  if (ingress.spread === 'hostname') parts.push('one per node');
+  if (ingress.nodes) parts.push(`on node${ingress.nodes.length > 1 ? 's' : ''} ${ingress.nodes.join(', ')} only`);
+  if (ingress.pdb) parts.push(`PDB ${ingress.pdb.minAvailable !== undefined ? `minAvailable ${ingress.pdb.minAvailable}` : `maxUnavailable ${ingress.pdb.maxUnavailable}`}`);
+  return `behind an Ingress controller (Traefik) × ${ingress.replicas ?? 1} (${parts.join(', ')})`;
 }
 
 /** Times on the chart and in the event table: '0s' reads better than '0ms' at the origin. */
@@ -468,6 +485,7 @@ export function specsOf(run: RunPlan): { workload: WorkloadSpec; loads: { spec: 
     ...(w.pdb ? { pdb: w.pdb } : {}),
     ...(w.nodes ? { nodes: w.nodes } : {}),
     ...(w.notReadyTolerationMs !== undefined ? { notReadyToleration: w.notReadyTolerationMs } : {}),
+    ...(w.ingress ? { ingress: w.ingress } : {}),
   };
   const loads = run.loads.map((l) => {
     const { startMs, durationMs, endMs: _end, idleTimeoutMs, maxConnectionAgeMs, keepaliveMs, ...rest } = l;

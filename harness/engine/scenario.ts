@@ -43,6 +43,18 @@ const count = (min: number) => z.number().int({ error: 'must be a whole number' 
 
 const intOrPercent = z.union([count(0), z.string().regex(/^\d{1,3}%$/, { error: "must be a count or a percentage like '25%'" })]);
 
+const pdbSchema = z.strictObject({ minAvailable: intOrPercent.optional(), maxUnavailable: intOrPercent.optional() });
+const nodeList = z.array(count(1)).min(1, { error: 'lists at least one node (or leave it out for all)' });
+
+const ingressSchema = z.strictObject({
+  replicas: count(1).max(10, { error: 'must be ≤ 10' }).optional(),
+  spread: z.enum(['none', 'hostname']).optional(),
+  nodes: nodeList.optional(),
+  pdb: pdbSchema.optional(),
+  serviceType: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).optional(),
+  externalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
+});
+
 const workloadSchema = z.strictObject({
   server: z.enum(['http', 'grpc']),
   runtime: z.enum(serverRuntimes).optional(),
@@ -58,9 +70,10 @@ const workloadSchema = z.strictObject({
   terminationGracePeriod: duration().optional(),
   maxSurge: intOrPercent.optional(),
   maxUnavailable: intOrPercent.optional(),
-  pdb: z.strictObject({ minAvailable: intOrPercent.optional(), maxUnavailable: intOrPercent.optional() }).optional(),
+  pdb: pdbSchema.optional(),
   notReadyToleration: duration().optional(),
-  nodes: z.array(count(1)).min(1, { error: 'lists at least one node (or leave it out for all)' }).optional(),
+  nodes: nodeList.optional(),
+  ingress: ingressSchema.optional(),
 });
 
 const loadSchema = z.strictObject({
@@ -78,6 +91,7 @@ const loadSchema = z.strictObject({
   startTime: duration().optional(),
   duration: duration({ positive: true }),
   from: z.enum(['pod', 'external']).optional(),
+  via: z.enum(['service', 'ingress']).optional(),
   idleTimeout: duration().optional(),
   maxConnectionAge: duration().optional(),
   keepalive: duration().optional(),
@@ -165,6 +179,7 @@ const chaosKeys = [...new Set(chaosSchema.options.flatMap((option) => Object.key
 const vocabulary = {
   scenario: Object.keys(scenarioSchema.shape),
   workload: Object.keys(workloadSchema.shape),
+  ingress: Object.keys(ingressSchema.shape),
   load: Object.keys(loadSchema.shape),
   chaos: chaosKeys,
   check: Object.keys(checkSchema.shape),
@@ -186,7 +201,7 @@ function keysAllowedAt(path: Path): readonly string[] {
   const inner = path[0] === 'variants' ? path.slice(2) : path;
   switch (inner[0]) {
     case 'workload':
-      return vocabulary.workload;
+      return inner[1] === 'ingress' && inner.length === 2 ? vocabulary.ingress : vocabulary.workload;
     case 'load':
       return vocabulary.load;
     case 'chaos':
@@ -283,6 +298,14 @@ function runProblems(workload: Obj | undefined, loads: readonly (Obj | undefined
     for (const [i, n] of list(workload.nodes).entries()) if (typeof n === 'number' && n > nodes) add(['workload', 'nodes', i], `the scenario has ${nodes} node(s) (nodes: ${nodes}); node ${n} does not exist`);
     const pdb = record(workload.pdb);
     if (pdb && (pdb.minAvailable === undefined) === (pdb.maxUnavailable === undefined)) add(['workload', 'pdb'], 'takes exactly one of minAvailable and maxUnavailable (as a PodDisruptionBudget does)');
+    const ingress = record(workload.ingress);
+    if (ingress) {
+      for (const [i, n] of list(ingress.nodes).entries()) if (typeof n === 'number' && n > nodes) add(['workload', 'ingress', 'nodes', i], `the scenario has ${nodes} node(s) (nodes: ${nodes}); node ${n} does not exist`);
+      const budget = record(ingress.pdb);
+      if (budget && (budget.minAvailable === undefined) === (budget.maxUnavailable === undefined)) add(['workload', 'ingress', 'pdb'], 'takes exactly one of minAvailable and maxUnavailable (as a PodDisruptionBudget does)');
+      if (ingress.externalTrafficPolicy !== undefined && (text(ingress.serviceType) ?? 'ClusterIP') === 'ClusterIP') add(['workload', 'ingress', 'externalTrafficPolicy'], 'needs ingress.serviceType NodePort or LoadBalancer');
+      if (server === 'grpc') add(['workload', 'ingress'], 'the lab\'s Ingress controller is set up for HTTP/1.1 backends only; use server http');
+    }
     const preStop = msOf(workload.preStopSleep);
     const grace = msOf(workload.terminationGracePeriod) ?? defaultGraceMs;
     if (preStop !== undefined && preStop >= grace) add(['workload', 'preStopSleep'], `${show(preStop)} must be shorter than terminationGracePeriod (${show(grace)}): the kubelet kills the pod when the grace period ends`);
@@ -319,7 +342,11 @@ function runProblems(workload: Obj | undefined, loads: readonly (Obj | undefined
       else if (protocol === 'http' && !models.includes(text(load.model) ?? 'persistent')) add(here(key), `applies to model ${models.map((m) => `'${m}'`).join(' or ')} only`);
     }
     if (protocol !== undefined && server !== undefined && protocol !== server) add(here('protocol'), `a ${protocol} load cannot drive the ${server} server (workload.server)`);
-    if (load.from === 'external' && serviceType === 'ClusterIP') add(here('from'), 'external clients need workload.serviceType NodePort or LoadBalancer');
+    const viaIngress = load.via === 'ingress';
+    const ingressService = text(record(workload?.ingress)?.serviceType) ?? 'ClusterIP';
+    if (viaIngress && workload && workload.ingress === undefined) add(here('via'), 'needs workload.ingress (the controller the load goes through)');
+    if (load.from === 'external' && !viaIngress && serviceType === 'ClusterIP') add(here('from'), 'external clients need workload.serviceType NodePort or LoadBalancer');
+    if (load.from === 'external' && viaIngress && workload?.ingress !== undefined && ingressService === 'ClusterIP') add(here('from'), 'external clients of the Ingress need workload.ingress.serviceType NodePort or LoadBalancer');
     if (Number(load.generators ?? 1) > 1 && load.from === 'external') add(here('generators'), 'generators are load pods inside the cluster; an external load runs from one place (leave generators out, or use from: pod)');
     if (load.perNode === true && load.from === 'external') add(here('perNode'), 'a generator per node is a load pod on each node; an external load runs from one place (leave perNode out, or use from: pod)');
     if (load.perNode === true && load.generators !== undefined) add(here('perNode'), 'perNode sizes the generators to the nodes: give perNode or generators, not both');
@@ -475,7 +502,7 @@ const summaryPaths = [
   'load.sent',
 ];
 /** Numbers only a whole run has (timeline metrics, measured across loads). */
-const runOnlyPaths = ['durationMs', 'metrics.rebalanceSeconds', 'metrics.propagationLagMs', 'metrics.trafficAfterRemovalMs', 'metrics.crossNodeRatio', 'metrics.goaways', 'metrics.goawaysInferred', 'metrics.endpointsRemovedAfterFaultMs', 'metrics.newPodsReady'];
+const runOnlyPaths = ['durationMs', 'metrics.rebalanceSeconds', 'metrics.propagationLagMs', 'metrics.trafficAfterRemovalMs', 'metrics.crossNodeRatio', 'metrics.goaways', 'metrics.goawaysInferred', 'metrics.endpointsRemovedAfterFaultMs', 'metrics.newPodsReady', 'metrics.ingressTopNodeShare'];
 const errorKindPath = /^errors\.byKind\.[a-z0-9][a-z0-9-]*$/;
 /** A distributed load's generator by number (1-based, as the report's generators table shows it). */
 export const generatorPath = /^generators\.([^.]+)\.([1-9]\d*)\.(.+)$/;

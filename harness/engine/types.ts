@@ -52,6 +52,29 @@ export interface WorkloadSpec {
    * tolerations Kubernetes adds with 300 s by default). @default 300s
    */
   notReadyToleration?: Duration;
+  /**
+   * An Ingress controller in front of the Service (a real Traefik v3, README "The Ingress layer"):
+   * loads with `via: 'ingress'` reach the pods through it, one request at a time.
+   */
+  ingress?: IngressSpec;
+}
+
+/** The run's Ingress controller: its own Deployment and Service, and an Ingress to the workload's Service. */
+export interface IngressSpec {
+  /** Controller replicas. @default 1 */
+  replicas?: number;
+  /**
+   * 'hostname': a topology spread constraint (maxSkew 1, DoNotSchedule) keeps replicas on
+   * different nodes; 'none': the scheduler's default scoring decides. @default 'none'
+   */
+  spread?: 'none' | 'hostname';
+  /** Only these nodes (by number) may run the controller: reproduces replicas that all landed on one node. */
+  nodes?: number[];
+  /** A PodDisruptionBudget for the controller's pods. */
+  pdb?: { minAvailable?: number | string; maxUnavailable?: number | string };
+  /** The controller's Service: external clients come through a NodePort or LoadBalancer one. @default 'ClusterIP' */
+  serviceType?: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  externalTrafficPolicy?: 'Cluster' | 'Local';
 }
 
 /** One load driver, running from `startTime` for `duration` (both scaled by --time-scale). */
@@ -86,6 +109,11 @@ export interface LoadSpec {
   duration: Duration;
   /** Where the client runs: a pod in the cluster, or outside (NodePort/LoadBalancer). @default 'pod' */
   from?: 'pod' | 'external';
+  /**
+   * What the client connects to: the workload's Service, or the Ingress controller's Service
+   * (workload.ingress), which proxies each request to a pod. HTTP only. @default 'service'
+   */
+  via?: 'service' | 'ingress';
   /** pooled: idle timeout / max connection age of the client's pool. */
   idleTimeout?: Duration;
   maxConnectionAge?: Duration;

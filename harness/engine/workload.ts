@@ -1,8 +1,9 @@
 import { toMs } from '../core/duration.ts';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { sampleDisruptionBudget } from '../../manifests/disruption-budget.ts';
+import { ingressClassOf, ingressControllerObjects, ingressTo } from '../../manifests/ingress-controller.ts';
 import { type SampleServiceParams, sampleServiceObjects } from '../../manifests/sample-service.ts';
-import type { Duration, WorkloadSpec } from './types.ts';
+import type { Duration, IngressSpec, WorkloadSpec } from './types.ts';
 
 const ms = (value: Duration | undefined, where: string): number | undefined => (value === undefined ? undefined : toMs(value, where));
 
@@ -44,5 +45,29 @@ export function workloadParams(workload: WorkloadSpec, names: { name: string; na
 export function workloadObjects(workload: WorkloadSpec, names: { name: string; namespace: string; runId: string }, nodeNames: readonly string[] = [], imagePrefix?: string): KubernetesObject[] {
   const objects: KubernetesObject[] = sampleServiceObjects({ ...workloadParams(workload, names, nodeNames), ...(imagePrefix ? { imagePrefix } : {}) });
   if (workload.pdb) objects.push(sampleDisruptionBudget({ ...names, ...workload.pdb }));
+  return objects;
+}
+
+/** The run's Ingress controller: its Deployment and Service carry this name, next to the workload's. */
+export const ingressControllerName = 'ingress';
+
+/**
+ * The controller a workload's `ingress` asks for, its PodDisruptionBudget, and the Ingress that
+ * sends every path to the workload's Service (`service`, port 80).
+ */
+export function ingressObjects(ingress: IngressSpec, names: { namespace: string; runId: string; service: string }, nodeNames: readonly string[] = []): KubernetesObject[] {
+  const name = ingressControllerName;
+  const objects: KubernetesObject[] = ingressControllerObjects({
+    name,
+    namespace: names.namespace,
+    runId: names.runId,
+    replicas: ingress.replicas ?? 1,
+    serviceType: ingress.serviceType ?? 'ClusterIP',
+    ...(ingress.externalTrafficPolicy ? { externalTrafficPolicy: ingress.externalTrafficPolicy } : {}),
+    spread: ingress.spread ?? 'none',
+    ...(ingress.nodes ? { nodeNames: ingress.nodes.map((n) => nodeNames[n - 1] ?? `node ${n} (the cluster has ${nodeNames.length})`) } : {}),
+  });
+  if (ingress.pdb) objects.push(sampleDisruptionBudget({ name, namespace: names.namespace, runId: names.runId, ...ingress.pdb }));
+  objects.push(ingressTo({ name: names.service, namespace: names.namespace, runId: names.runId, className: ingressClassOf({ name }), service: names.service, port: 80 }));
   return objects;
 }

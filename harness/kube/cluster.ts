@@ -8,6 +8,7 @@ import {
   PatchStrategy,
   type V1Deployment,
   type V1EndpointSlice,
+  type V1Node,
   type V1Pod,
   type V1Service,
   Watch,
@@ -106,6 +107,35 @@ export async function watchUntil<T extends KubernetesObject>(
         check();
       }, (error: Error) => finish(environmentError(`${what}: cannot watch ${path}: ${error.message}`)));
   });
+}
+
+/** Taints the node lifecycle controller puts on a node it has lost (and lifts when it is back). */
+const NODE_LOST_TAINTS = new Set(['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']);
+
+/** Why a node cannot take pods now (NotReady, tainted as lost, cordoned), or undefined. */
+export function nodeUnfit(node: V1Node | undefined): string | undefined {
+  if (!node) return 'not found';
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+  if (ready?.status !== 'True') return `Ready=${ready?.status ?? 'unknown'}${ready?.reason ? ` (${ready.reason})` : ''}`;
+  const lost = node.spec?.taints?.filter((taint) => NODE_LOST_TAINTS.has(taint.key));
+  if (lost?.length) return `tainted ${lost.map((taint) => `${taint.key}:${taint.effect}`).join(', ')}`;
+  if (node.spec?.unschedulable) return 'cordoned (unschedulable)';
+  return undefined;
+}
+
+/**
+ * Waits until each named node is Ready, untainted by the node lifecycle controller and
+ * schedulable: a node an earlier run took down comes back a few seconds after its fault is undone.
+ */
+export async function waitForNodesFit(cluster: Cluster, names: readonly string[], timeoutMs = 60_000): Promise<void> {
+  if (names.length === 0) return;
+  await watchUntil<V1Node>(cluster, '/api/v1/nodes', {}, (nodes) => {
+    const unfit = names.flatMap((name) => {
+      const why = nodeUnfit(nodes.get(`/${name}`));
+      return why ? [`${name}: ${why}`] : [];
+    });
+    return unfit.length === 0 ? true : unfit.join('; ');
+  }, timeoutMs, `node(s) ${names.join(', ')} Ready and schedulable`);
 }
 
 /** Waits until a Deployment has rolled out: every replica updated, available and ready. */

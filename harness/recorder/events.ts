@@ -41,6 +41,11 @@ export interface RequestSample {
   connectionId?: string;
   /** The address:port the client dialled (Service VIP, NodePort, LB address, pod IP). */
   via: string;
+  /**
+   * The source address the server saw, when the recorder keys samples by it (`byPeer`): behind a
+   * proxy (the Ingress controller) it names the replica that carried the request.
+   */
+  peer?: string;
   /** Responses received from this pod in the bucket (any HTTP status, including 4xx/5xx). */
   requests: number;
   /** Of `requests`, how many had an error status (HTTP ≥ 400 or gRPC non-OK with identity). */

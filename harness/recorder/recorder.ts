@@ -32,6 +32,12 @@ export interface RecorderOptions {
    * with connections counted by `newConnections`. @default 'connection'
    */
   granularity?: 'connection' | 'pod';
+  /**
+   * Key request samples by the source address the server saw as well (`peer`): one sample per
+   * proxy replica that carried requests (an Ingress controller's pods), so each can be credited.
+   * Off by default: a direct client's peer is itself, or a node under SNAT. @default false
+   */
+  byPeer?: boolean;
   sink?: EventSink;
   /** Epoch-ms clock; tests replace it. @default performance.timeOrigin + performance.now() */
   now?: () => number;
@@ -174,7 +180,8 @@ export class SourceRecorder {
     }
     totals.attributed++;
     const connectionLevel = this.recorder.granularity === 'connection';
-    const key = connectionLevel ? `${who.connectionId}\u0000${via}` : `${who.pod}\u0000${via}`;
+    const peer = this.recorder.byPeer ? stripMapped(who.peerAddress) : undefined;
+    const key = `${connectionLevel ? who.connectionId : who.pod}\u0000${via}${peer === undefined ? '' : `\u0000${peer}`}`;
     let sample = bucket.requests.get(key);
     if (!sample) {
       sample = {
@@ -187,6 +194,7 @@ export class SourceRecorder {
         podIp: who.podIp,
         ...(connectionLevel ? { connectionId: who.connectionId } : {}),
         via,
+        ...(peer === undefined ? {} : { peer }),
         requests: 0,
         errors: 0,
         newConnections: 0,
@@ -387,6 +395,7 @@ export class Recorder {
   readonly granularity: 'connection' | 'pod';
   readonly now: () => number;
   readonly nodeAddresses: ReadonlyMap<string, string> | undefined;
+  readonly byPeer: boolean;
   private readonly sinks: EventSink[] = [];
   private readonly sources = new Map<LoadSource, SourceRecorder>();
   private timer: NodeJS.Timeout | undefined;
@@ -397,6 +406,7 @@ export class Recorder {
     this.granularity = options.granularity ?? 'connection';
     this.now = options.now ?? epochNow;
     this.nodeAddresses = options.nodeAddresses;
+    this.byPeer = options.byPeer ?? false;
     if (options.sink) this.sinks.push(options.sink);
   }
 

@@ -2,7 +2,7 @@ import { escapeXml as esc } from './escape.ts';
 import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel } from './format.ts';
 import { reportStatus, type Report, type RunReport, type RunStatus } from './model.ts';
 import { legendSwatch, rateChartSvg, seriesStyle, shareBarsSvg } from './svg.ts';
-import { checkValue, chiSquareText, clusterText, comparison, kindText, generatorTable, crossCheckVerdict, dataplaneText, emulatedCaveat, goawayText, latencyBasis, loadBalancerText, numberedTimeline, propagationText, rateSeries, rebalanceText, recommendationLines } from './view.ts';
+import { checkValue, chiSquareText, clusterText, comparison, kindText, generatorTable, crossCheckVerdict, dataplaneText, emulatedCaveat, goawayText, latencyBasis, ingressText, loadBalancerText, numberedTimeline, propagationText, rateSeries, rebalanceText, recommendationLines } from './view.ts';
 
 /**
  * index.html: one self-contained file (inline CSS and SVG, no script, nothing fetched), written as
@@ -115,6 +115,8 @@ function runSection(run: RunReport, id: string): string {
       if (run.metrics.crossNodeRatio !== undefined) items.push(meta('cross-node hops', formatShare(run.metrics.crossNodeRatio)));
       const balancer = loadBalancerText(run);
       if (balancer) items.push(meta('load balancer', balancer));
+      const ingress = ingressText(run);
+      if (ingress) items.push(meta('Ingress', ingress));
       if (run.metrics.goaways !== undefined) items.push(meta('GOAWAYs received', `${goawayText(run)} (client side: each connection told to go away counts once; inferred = a grpc-js channel went idle without a failed call)`));
     }
     if (run.totals) {

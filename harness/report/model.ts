@@ -60,6 +60,8 @@ export interface RunReport extends Partial<RunSummary> {
     endpointsRemovedAfterFaultMs?: number | null;
     /** Pods that were not serving when the clock started and became ready during the run (replacements, a scale-out). */
     newPodsReady?: number;
+    /** Of the requests through the Ingress, the largest share the controller replicas of one node carried (1: all crossed one node). */
+    ingressTopNodeShare?: number | null;
     /** GOAWAYs the clients received (HTTP/2 and gRPC loads): each connection told to go away counts once. */
     goaways?: number;
     /** Of those, how many were inferred rather than seen (grpc-js exposes no GOAWAY: a channel going idle without a failed call). */
@@ -74,6 +76,19 @@ export interface RunReport extends Partial<RunSummary> {
   propagation?: { pod: string; change: 'added' | 'removed'; sliceAtMs: number; requestAtMs: number | null; lagMs: number | null }[];
   /** What carried the traffic: kube-proxy or Cilium, its version, the options compared on, the kernel features it enabled. */
   dataplane?: { implementation: string; version: string; options: Record<string, string | number | boolean>; features?: Record<string, string | number | boolean>; kernel?: RunKernel };
+  /**
+   * The Ingress controller loads with `via: 'ingress'` went through: which one, its version, and
+   * where its replicas ran when the loads started.
+   */
+  ingress?: {
+    controller: string;
+    version: string;
+    image: string;
+    /** Each replica and the requests it carried (credited by the source address the backend pods saw). */
+    replicas: { pod: string; node: string; podIp: string; requests: number }[];
+    /** Requests through the Ingress whose source address was no replica's (absent: none). */
+    unknownPeer?: number;
+  };
   /** The sample server that answered: its runtime and library (grpc-js and grpc-go time MaxConnectionAge differently). */
   server?: { kind: 'http' | 'grpc'; runtime: 'node' | 'go'; implementation: string };
   /**

@@ -2,7 +2,7 @@ import { escapeMarkdown, markdownCode } from './escape.ts';
 import { formatMaxMin, formatMs, formatNumber, formatOffset, formatShare, runLabel, statusText } from './format.ts';
 import { markdownTable, unicodeBar } from './markdown-table.ts';
 import { reportStatus, type Report, type RunReport } from './model.ts';
-import { checkValue, chiSquareText, clusterText, comparison, kindText, generatorTable, crossCheckVerdict, dataplaneText, emulatedCaveat, fairShare, latencyBasis, loadBalancerText, propagationText, rebalanceText, recommendationLines } from './view.ts';
+import { checkValue, chiSquareText, clusterText, comparison, kindText, generatorTable, crossCheckVerdict, dataplaneText, emulatedCaveat, fairShare, latencyBasis, ingressText, loadBalancerText, propagationText, rebalanceText, recommendationLines } from './view.ts';
 
 /** Timeline entries listed per run; the rest are in index.html and report.json. */
 const timelineLimit = 20;
@@ -80,6 +80,8 @@ function runSection(run: RunReport): string[] {
   if (propagation) out.push(`**Endpoints:** ${escapeMarkdown(propagation)}`, '');
   const balancer = loadBalancerText(run);
   if (balancer) out.push(`**Load balancer:** ${escapeMarkdown(balancer)}`, '');
+  const ingress = ingressText(run);
+  if (ingress) out.push(`**Ingress:** ${escapeMarkdown(ingress)}`, '');
   if (run.metrics?.crossNodeRatio != null) out.push(`**Cross-node hops:** ${(run.metrics.crossNodeRatio * 100).toFixed(1)}% of responses were forwarded by another node (seen as its masquerade address)`, '');
   if (run.checks.length > 0) {
     out.push(

@@ -137,6 +137,21 @@ export function loadBalancerText(run: Pick<RunReport, 'loadBalancer'>): string |
   return nodes.map((node) => `${node.node} ${node.receives ? 'receives' : 'skipped'} (${node.detail})`).join('; ');
 }
 
+/** The Ingress controller a run went through, and what each replica carried, in words. */
+export function ingressText(run: Pick<RunReport, 'ingress' | 'metrics'>): string | undefined {
+  const ingress = run.ingress;
+  if (!ingress) return undefined;
+  const total = ingress.replicas.reduce((sum, replica) => sum + replica.requests, 0);
+  const replicas = ingress.replicas.map((replica) => `${replica.pod} on ${replica.node || '?'} carried ${replica.requests}${total > 0 ? ` (${((replica.requests / total) * 100).toFixed(1)}%)` : ''}`);
+  const top = run.metrics?.ingressTopNodeShare;
+  return [
+    `${ingress.controller} ${ingress.version} × ${ingress.replicas.length}`,
+    ...replicas,
+    ...(ingress.unknownPeer ? [`${ingress.unknownPeer} from no replica's address`] : []),
+    ...(top != null ? [`one node's replicas carried at most ${(top * 100).toFixed(1)}%`] : []),
+  ].join('; ');
+}
+
 /** The kernel a run's nodes ran on, in words. */
 export function kernelText(run: Pick<RunReport, 'dataplane'>): string {
   const kernel = run.dataplane?.kernel;

@@ -46,6 +46,7 @@ interface LoadFlags {
   unit?: string;
   serverMetrics?: string;
   nodeAddresses?: string;
+  byPeer?: boolean;
   events?: string;
   json?: boolean;
 }
@@ -70,6 +71,7 @@ export function registerLoad(program: Command): void {
       .option('--settle <duration>', 'before measuring, probe with fresh connections (bounded by this long) until every --expect-pods pod answered: the proxy on the client\'s node has programmed the endpoints', '0s')
       .option('--unit <unit>', 'sampling unit of the chi-square test: connections | requests (default: requests for short-lived, else connections)')
       .option('--server-metrics <urls>', 'comma-separated /metrics URLs of the servers (or pod=URL) to cross-check client counts against the servers\' own counters')
+      .option('--by-peer', 'record which source address each pod saw (events: request-sample peer): behind a proxy, the replica that carried each request')
       .option('--node-addresses <list>', 'node=address,… of the cluster\'s nodes: a response the server saw coming from another node\'s address counts as a cross-node hop (metrics.crossNodeRatio)')
       .option('--events <file>', 'also write the event timeline (events.ndjson) to this file')
       .option('--json', 'print the run as report.json carries it (pods, totals, errors, latencyMs, metrics)');
@@ -299,7 +301,7 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
   const settled = settleMs > 0 ? await (await import('../../load/settle.ts')).settle({ kind: kind === 'grpc' || (kind === 'k6' && flags.protocol === 'grpc') ? 'grpc' : 'http', target, expectPods, timeoutMs: settleMs }) : undefined;
   const writer = flags.events ? createNdjsonWriter(flags.events) : undefined;
   const nodeAddresses = flags.nodeAddresses === undefined ? undefined : parseNodeAddresses(flags.nodeAddresses);
-  const recorder = new Recorder({ granularity: 'pod', ...(writer ? { sink: writer.sink } : {}), ...(nodeAddresses ? { nodeAddresses } : {}) });
+  const recorder = new Recorder({ granularity: 'pod', ...(writer ? { sink: writer.sink } : {}), ...(nodeAddresses ? { nodeAddresses } : {}), ...(flags.byPeer ? { byPeer: true } : {}) });
   const before = endpoints.length > 0 ? await scrapeAll(endpoints) : [];
   const controller = new AbortController();
   const onSigint = () => controller.abort();

@@ -6,13 +6,14 @@ import { ingressClassOf, ingressControllerObjects, ingressPorts, ingressTo } fro
 import { sampleServiceObjects } from '../../../manifests/sample-service.ts';
 import { inNetns, loadFrom, podNetns, startClientPod } from '../../support/lab-workloads.ts';
 import { testLabName } from '../../support/residue.ts';
+import { failures, kthRun } from '../../support/kth-run.ts';
 
 /**
  * The Ingress layer in the lab: a real Traefik (built by setup from its Go module) runs as a pod,
  * finds the API server through the `kubernetes` Service with its projected ServiceAccount token,
  * watches the Ingress and the EndpointSlices of its namespace, and proxies to the pods' IPs.
  */
-describe.each(['iptables', 'nftables'] as const)('a Traefik Ingress controller on a 2-node %s lab', (proxyMode) => {
+describe.each(['iptables', 'nftables'] as const)('a Traefik Ingress controller on a 3-node %s lab', (proxyMode) => {
   const ns = 'ingress';
   const labName = testLabName(`ingress${proxyMode.slice(0, 3)}`);
   let lab: StartedLab | undefined;
@@ -22,7 +23,7 @@ describe.each(['iptables', 'nftables'] as const)('a Traefik Ingress controller o
   let netns: string;
 
   beforeAll(async () => {
-    lab = await startLab({ name: labName, nodes: 2, proxyMode });
+    lab = await startLab({ name: labName, nodes: 3, proxyMode });
     cluster = connect(lab.kubeconfig);
     await ensureNamespace(cluster, ns);
     await apply(cluster, [
@@ -73,4 +74,23 @@ describe.each(['iptables', 'nftables'] as const)('a Traefik Ingress controller o
     expect(run.totals.attributed).toBe(run.totals.requests);
     expect(run.totals.serverCounted).toBe(run.totals.attributed);
   }, 180_000);
+
+  it('GIVEN the ingress-per-request scenario (time scale 0.5) THEN through the controller every pod gets its share and the new pods theirs at once, straight to the ClusterIP the new pods get nothing, and every run counted exactly what the servers did', async () => {
+    const { code, stderr, report } = await kthRun('scenarios/ingress-per-request.ts', ['--time-scale', '0.5', '--proxy-mode', proxyMode, '--cluster', labName]);
+    expect({ code, failed: failures(report), stderr: code === 0 ? '' : stderr.slice(-4000) }).toEqual({ code: 0, failed: [], stderr: '' });
+    expect(report.runs.map((run) => run.variant)).toEqual(['service', 'ingress']);
+    for (const run of report.runs) {
+      // The controller of every run is recorded, wherever it ran; the cross-check holds through it.
+      expect(run.ingress).toMatchObject({ controller: 'traefik', version: TRAEFIK_VERSION, image: `traefik:${TRAEFIK_VERSION}` });
+      expect(run.ingress?.replicas).toEqual([expect.objectContaining({ pod: expect.stringMatching(/^ingress-/), node: expect.stringContaining('node-') })]);
+      expect(run.crossCheck?.agree).toBe(true);
+      expect(run.totals?.serverCounted).toBe(run.totals?.attributed);
+    }
+    const [service, ingress] = report.runs as [NonNullable<typeof report.runs[0]>, NonNullable<typeof report.runs[0]>];
+    expect(ingress.loads?.steady?.pods.map((pod) => pod.name)).toHaveLength(3);
+    expect(ingress.metrics?.rebalanceSeconds).not.toBeNull();
+    // Straight to the ClusterIP, the four connections were all opened before the scale-out: no new pod served.
+    expect(service.pods?.filter((pod) => pod.requests > 0).length).toBeLessThanOrEqual(3);
+    expect(service.pods).toHaveLength(6);
+  }, 600_000);
 });

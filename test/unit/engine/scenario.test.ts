@@ -220,6 +220,29 @@ describe('validateScenario', () => {
     expect(validateScenario(spec, 'x.ts')).toBe(spec);
   });
 
+  it('GIVEN an Ingress in front of the workload THEN loads may go through it, and each misuse is reported at its path with the fix', async () => {
+    const through = { name: 'client', protocol: 'http' as const, connections: 1, executor: 'constant-vus' as const, vus: 1, duration: '1s', via: 'ingress' as const };
+    const spec: ScenarioSpec = { ...minimal(), workload: { server: 'http', replicas: 3, ingress: { replicas: 2, spread: 'hostname', pdb: { minAvailable: 1 }, serviceType: 'LoadBalancer', externalTrafficPolicy: 'Local' } }, load: [{ ...through, from: 'external' }] };
+    expect(validateScenario(spec, 'x.ts')).toBe(spec);
+    // Through the Ingress a load's samples are requests: the controller picks a pod for each.
+    expect(planScenario(spec, { timeScale: 1 }).runs[0]!.loads[0]).toMatchObject({ via: 'ingress', unit: 'requests' });
+
+    const error = await failure(() => validateScenario({
+      ...minimal(),
+      workload: { server: 'http', replicas: 3, ingress: { replica: 2, nodes: [4], pdb: { minAvailable: 1, maxUnavailable: 1 }, externalTrafficPolicy: 'Local' } as never },
+      load: [{ ...through, from: 'external' }],
+    }, 'x.ts'));
+    expect(problemLines(error)).toEqual([
+      "workload.ingress.replica: unknown key (did you mean 'replicas'?)",
+      'workload.ingress.nodes[0]: the scenario has 3 node(s) (nodes: 3); node 4 does not exist',
+      'workload.ingress.pdb: takes exactly one of minAvailable and maxUnavailable (as a PodDisruptionBudget does)',
+      'workload.ingress.externalTrafficPolicy: needs ingress.serviceType NodePort or LoadBalancer',
+      'load[0].from: external clients of the Ingress need workload.ingress.serviceType NodePort or LoadBalancer',
+    ]);
+    const missing = await failure(() => validateScenario({ ...minimal(), load: [through] }, 'x.ts'));
+    expect(problemLines(missing)).toEqual(['load[0].via: needs workload.ingress (the controller the load goes through)']);
+  });
+
   it('GIVEN IPVS options THEN a known scheduler validates, and a misspelt key or unknown scheduler is reported at its path', async () => {
     expect(validateScenario({ ...minimal(), proxyModes: ['ipvs'], ipvs: { scheduler: 'lc' } }, 'x.ts').ipvs).toEqual({ scheduler: 'lc' });
     const error = await failure(() => validateScenario({ ...minimal(), proxyModes: ['ipvs'], ipvs: { schedular: 'rr' } }, 'x.ts'));

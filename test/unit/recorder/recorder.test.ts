@@ -26,6 +26,26 @@ describe('Recorder', () => {
     expect(summarizeRun([plain.totals], { unit: 'requests' }).metrics.crossNodeRatio).toBeUndefined();
   });
 
+  it('GIVEN byPeer WHEN a proxy\'s two replicas carry requests to one pod THEN a sample per replica address (IPv4-mapped form folded); without byPeer one sample and no peer field', () => {
+    const { sink, events } = memorySink();
+    const proxied = new Recorder({ sink, granularity: 'pod', byPeer: true }).source('http');
+    proxied.response(1000, 1, who('a', 1, 1, '::ffff:10.2.0.5'), 'ingress:80', undefined);
+    proxied.response(1001, 1, who('a', 2, 1, '10.2.0.6'), 'ingress:80', undefined);
+    proxied.response(1002, 1, who('a', 1, 2, '10.2.0.5'), 'ingress:80', undefined);
+    proxied.flushAll();
+    expect(eventsOfKind(events, 'request-sample').map((sample) => [sample.pod, sample.peer, sample.requests])).toEqual([['a', '10.2.0.5', 2], ['a', '10.2.0.6', 1]]);
+
+    const direct = memorySink();
+    const plain = new Recorder({ sink: direct.sink, granularity: 'pod' }).source('http');
+    plain.response(1000, 1, who('a', 1, 1, '10.2.0.5'), 'vip:80', undefined);
+    plain.response(1001, 1, who('a', 2, 1, '10.2.0.6'), 'vip:80', undefined);
+    plain.flushAll();
+    const [only, ...rest] = eventsOfKind(direct.events, 'request-sample');
+    expect(rest).toEqual([]);
+    expect(only).toMatchObject({ pod: 'a', requests: 2 });
+    expect(only).not.toHaveProperty('peer');
+  });
+
   it('GIVEN responses in two seconds WHEN the second bucket starts THEN the first is written with exact counts', () => {
     const { sink, events } = memorySink();
     const recorder = new Recorder({ sink });
