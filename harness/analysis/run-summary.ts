@@ -70,6 +70,11 @@ export interface RunSummary {
     chiSquare: { unit: SamplingUnit; n: number; statistic: number; degreesOfFreedom: number; valid: boolean; note: string };
     sourceIpPreservedRatio: number | null;
     /**
+     * Through a proxy (the Ingress): share of responses whose X-Forwarded-For named the client's own
+     * address first, where the L4 source no longer can. Absent when no response came through one.
+     */
+    forwardedForPreservedRatio?: number;
+    /**
      * Share of responses a node other than the serving pod's had received and forwarded (seen as
      * that node's masquerade address). External loads with node addresses only; absent otherwise.
      */
@@ -115,6 +120,8 @@ export function summarizeRun(sources: readonly SourceTotals[], options: SummaryO
   let sent = 0;
   let peerChecked = 0;
   let peerPreserved = 0;
+  let forwardedChecked = 0;
+  let forwardedPreserved = 0;
   let hopChecked = 0;
   let crossNode = 0;
   const byKind: Record<string, number> = {};
@@ -130,6 +137,8 @@ export function summarizeRun(sources: readonly SourceTotals[], options: SummaryO
     for (const pod of source.pods.values()) {
       peerChecked += pod.peerChecked;
       peerPreserved += pod.peerPreserved;
+      forwardedChecked += pod.forwardedChecked ?? 0;
+      forwardedPreserved += pod.forwardedPreserved ?? 0;
       hopChecked += pod.hopChecked ?? 0;
       crossNode += pod.crossNode ?? 0;
       const row = pods.get(pod.pod) ?? emptyRow(pod.pod, pod.node, pod.podIp);
@@ -168,6 +177,7 @@ export function summarizeRun(sources: readonly SourceTotals[], options: SummaryO
     metrics: {
       ...fairness,
       sourceIpPreservedRatio: peerChecked === 0 ? null : peerPreserved / peerChecked,
+      ...(forwardedChecked > 0 ? { forwardedForPreservedRatio: forwardedPreserved / forwardedChecked } : {}),
       ...(hopChecked > 0 ? { crossNodeRatio: crossNode / hopChecked } : {}),
     },
     load: { source: sources.map((source) => source.source).join('+'), latencyMeasuredFrom: measuredFrom, coordinatedOmission: measuredFrom === 'actual', sent },

@@ -5,7 +5,6 @@ import { environmentError } from '../core/errors.ts';
 import { apply, type Cluster, ensureNamespace, podsOf, waitForDeploymentPods, waitForLoadBalancer, waitForNodesFit, waitForPodReady } from '../kube/cluster.ts';
 import { watchEndpointSlices } from '../kube/slice-watch.ts';
 import { crossCheck, explainedByErrors } from '../analysis/cross-check.ts';
-import { creditProxyReplicas } from '../analysis/proxy-replicas.ts';
 import { changesDuringRun, endpointTransitions, initialTransitionTime, propagationLag } from '../analysis/propagation.ts';
 import type { ServerCounters } from '../load/server-metrics.ts';
 import type { RequestSample } from '../recorder/events.ts';
@@ -22,7 +21,7 @@ import { loadArgv } from './load-args.ts';
 import { mergeRuns } from './merge.ts';
 import type { ChaosSpec, CheckSpec, LoadSpec, WorkloadSpec } from './types.ts';
 import { ingressControllerName, ingressObjects, workloadObjects } from './workload.ts';
-import { TRAEFIK_VERSION } from '../setup/versions.ts';
+import { awaitIngress, ingressReport } from './ingress-stage.ts';
 import { sleepUntil } from './sleep-until.ts';
 import { clientName, clientNodes, followedEndpoints, GENERATOR_LEAD_MS, generatorLoadName, generatorRow, type GeneratorSummary, startsOnOneClock } from './generators.ts';
 import { newLatencyHistogram, percentilesMs } from '../recorder/histogram.ts';
@@ -82,7 +81,6 @@ export interface ExecuteOptions {
 
 const serviceName = 'web';
 const selectorOf = (runId: string) => `${NameLabel}=${serviceName},${RunIdLabel}=${runId}`;
-const ingressSelectorOf = (runId: string) => `${NameLabel}=${ingressControllerName},${RunIdLabel}=${runId}`;
 
 /** Namespace of one variant's objects (RFC 1123, ≤ 63). */
 export function namespaceFor(variant: string): string {
@@ -178,7 +176,6 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
     ...(ingress ? ingressObjects(ingress, { namespace, runId, service: serviceName }, nodes) : []),
   ]);
   await waitForDeploymentPods(cluster, namespace, serviceName, selectorOf(runId), 180_000 * (target.startupScale ?? 1));
-  if (ingress) await waitForDeploymentPods(cluster, namespace, ingressControllerName, ingressSelectorOf(runId), 180_000 * (target.startupScale ?? 1));
   // External loads need the LoadBalancer's address, which the LB controller assigns on its own
   // time: pods that start fast (the Go servers) are Ready before it.
   const viaIngress = (load: LoadSpec) => load.via === 'ingress';
@@ -187,12 +184,7 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
     ? await waitForLoadBalancer(cluster, namespace, serviceName, 60_000 * (target.startupScale ?? 1))
     : await cluster.core.readNamespacedService({ name: serviceName, namespace });
   const ingressExternal = run.loads.some((load) => load.spec.from === 'external' && viaIngress(load.spec)) && ingress?.serviceType === 'LoadBalancer';
-  const ingressService = !ingress
-    ? undefined
-    : ingressExternal
-      ? await waitForLoadBalancer(cluster, namespace, ingressControllerName, 60_000 * (target.startupScale ?? 1))
-      : await cluster.core.readNamespacedService({ name: ingressControllerName, namespace });
-  const ingressPods = ingress ? await podsOf(cluster, namespace, ingressSelectorOf(runId)) : [];
+  const ingressEntry = ingress ? await awaitIngress(cluster, { namespace, runId }, ingress, ingressExternal, target.startupScale ?? 1) : undefined;
   const livePods = async () => (await podsOf(cluster, namespace, selectorOf(runId))).filter((pod) => !pod.metadata?.deletionTimestamp);
   let servers = await livePods();
   const podsBefore = servers.map((pod) => pod.metadata?.name as string);
@@ -211,7 +203,7 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
   const targetFor = (load: LoadSpec): string => {
     const external = load.from === 'external';
     // Through the Ingress, the client connects to the controller's Service; the controller picks a pod per request.
-    const entry = viaIngress(load) && ingressService ? ingressService : service;
+    const entry = viaIngress(load) && ingressEntry ? ingressEntry.service : service;
     const port = entry.spec?.ports?.[0];
     const host = external ? entry.status?.loadBalancer?.ingress?.[0]?.ip : entry.spec?.clusterIP;
     if (!host || !port) throw environmentError(`${label} Service ${namespace}/${entry.metadata?.name} has no ${external ? 'LoadBalancer address' : 'ClusterIP'}`, { hint: external ? `external loads need ${entry === service ? 'workload.serviceType' : 'workload.ingress.serviceType'} LoadBalancer` : undefined });
@@ -358,11 +350,7 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
   const atEnd = options.signal?.aborted ? [] : await readCounters(servers.filter((pod) => pod.status?.phase === 'Running'), true).catch(() => []);
   serverPods.stop();
   const expected = [...new Set([...podsBefore, ...servers.map((pod) => pod.metadata?.name as string)])];
-  // The controller replicas that could have carried requests: those at the start, and any that replaced them.
-  const replicas = new Map([...ingressPods, ...(ingress && !options.signal?.aborted ? await podsOf(cluster, namespace, ingressSelectorOf(runId)).catch(() => []) : [])]
-    .filter((pod) => pod.status?.podIP)
-    .map((pod) => [pod.status?.podIP as string, { pod: pod.metadata?.name ?? '', node: pod.spec?.nodeName ?? '', podIp: pod.status?.podIP as string }]));
-  const carried = ingress ? creditProxyReplicas([...replicas.values()], throughIngress) : undefined;
+  const ingressSummary = ingressEntry ? await ingressReport(cluster, namespace, ingressEntry, throughIngress, options.signal?.aborted ?? false) : undefined;
   const merged = mergeRuns(Object.values(loads), expected);
   // Several loads: the run's percentiles from every latency they recorded, never from their percentiles.
   if (merged && Object.keys(loads).length > 1) merged.latencyMs = percentilesMs(latency);
@@ -394,17 +382,7 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
     loads,
     ...(generators.length > 0 ? { generators: followedEndpoints(generators, transitions, (row) => generatorSamples.get(`${row.load}#${row.generator}`) ?? []) } : {}),
     ...(lbNodes ? { loadBalancer: { nodes: lbNodes } } : {}),
-    ...(ingress
-      ? {
-          ingress: {
-            controller: 'traefik',
-            version: TRAEFIK_VERSION,
-            image: ingressPods[0]?.spec?.containers[0]?.image ?? '',
-            replicas: carried?.replicas ?? [],
-            ...(carried?.unknownPeer ? { unknownPeer: carried.unknownPeer } : {}),
-          },
-        }
-      : {}),
+    ...(ingressSummary ? { ingress: ingressSummary.ingress } : {}),
     timeline: timeline.sort((a, b) => a.t - b.t),
     series,
     propagation: propagation.lags.map((lag) => ({ pod: lag.pod, change: lag.change, sliceAtMs: lag.sliceAt - t0, requestAtMs: lag.requestAt === null ? null : lag.requestAt - t0, lagMs: lag.lagMs })),
@@ -418,7 +396,7 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
       trafficAfterRemovalMs: propagation.maxRemovedLagMs,
       ...(firstFaultAt !== undefined ? { endpointsRemovedAfterFaultMs: firstRemoval ? firstRemoval.at - firstFaultAt : null } : {}),
       newPodsReady,
-      ...(carried && throughIngress.length > 0 ? { ingressTopNodeShare: carried.topNodeShare } : {}),
+      ...(ingressSummary?.topNodeShare !== undefined ? { ingressTopNodeShare: ingressSummary.topNodeShare } : {}),
       ...(run.loads.some(seesGoaways) ? { goaways: goaways.seen + goaways.inferred, goawaysInferred: goaways.inferred } : {}),
     };
   }

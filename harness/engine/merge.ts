@@ -19,10 +19,16 @@ export function mergeRuns(summaries: readonly RunSummary[], expectedPods: readon
   let preserved = 0;
   let hopChecked = 0;
   let hops = 0;
+  let forwardedChecked = 0;
+  let forwarded = 0;
   for (const summary of summaries) {
     if (summary.metrics.crossNodeRatio != null) {
       hopChecked += summary.totals.attributed;
       hops += summary.metrics.crossNodeRatio * summary.totals.attributed;
+    }
+    if (summary.metrics.forwardedForPreservedRatio != null) {
+      forwardedChecked += summary.totals.attributed;
+      forwarded += summary.metrics.forwardedForPreservedRatio * summary.totals.attributed;
     }
     for (const key of ['requests', 'attributed', 'unattributed', 'errors', 'dropped'] as const) totals[key] += summary.totals[key];
     for (const [kind, count] of Object.entries(summary.errors.byKind)) byKind[kind] = (byKind[kind] ?? 0) + count;
@@ -53,6 +59,7 @@ export function mergeRuns(summaries: readonly RunSummary[], expectedPods: readon
     metrics: {
       ...fairnessOf(rows, totals.attributed, first.metrics.chiSquare.unit),
       sourceIpPreservedRatio: checked === 0 ? null : preserved / checked,
+      ...(forwardedChecked > 0 ? { forwardedForPreservedRatio: forwarded / forwardedChecked } : {}),
       ...(hopChecked > 0 ? { crossNodeRatio: hops / hopChecked } : {}),
     },
     load: { ...first.load, sent, source: summaries.map((summary) => summary.load.source).join('+') },

@@ -499,6 +499,7 @@ const summaryPaths = [
   'metrics.chiSquare.statistic',
   'metrics.chiSquare.degreesOfFreedom',
   'metrics.sourceIpPreservedRatio',
+  'metrics.forwardedForPreservedRatio',
   'load.sent',
 ];
 /** Numbers only a whole run has (timeline metrics, measured across loads). */

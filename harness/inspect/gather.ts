@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import { NetworkingV1Api, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { badInput, environmentError, HarnessError } from '../core/errors.ts';
 import { run } from '../core/exec.ts';
 import { repoRoot } from '../core/paths.ts';
@@ -18,6 +18,7 @@ import { defaultCiliumOptions, type LabSpec } from '../lab/spec.ts';
 import { requireBinary } from '../setup/binaries.ts';
 import { type HealthObservation, inspectService, type NodeRulesText, type ProxySource, type ServiceInspection } from './model.ts';
 import { clusterProxyMode } from './proxy-mode.ts';
+import { controllerView, harnessControllerService, ingressClassName, ingressesTo, type IngressPathView } from './ingress.ts';
 import { kubeconfigPathOf } from '../existing/connect.ts';
 
 /**
@@ -172,8 +173,10 @@ export async function gatherInspection(options: InspectOptions): Promise<Service
       ])
     : [undefined, undefined, undefined];
 
+  const ingresses = await ingressLayer(cluster, call, namespace, name);
   return inspectService({
     service,
+    ...(ingresses.length > 0 ? { ingresses } : {}),
     endpointSlices,
     pods,
     nodes,
@@ -183,6 +186,35 @@ export async function gatherInspection(options: InspectOptions): Promise<Service
     ...(loadBalancerNodes ? { loadBalancerNodes } : {}),
     ...(lab ? { lab: lab.name } : {}),
   });
+}
+
+/**
+ * The Ingresses in the Service's namespace that route to it, and for the harness's controllers
+ * their Service and pods. A cluster without the Ingress API (or without the right to list it)
+ * shows no Ingress layer rather than failing the inspection.
+ */
+async function ingressLayer(cluster: Cluster, call: <T>(what: string, fn: () => Promise<T>) => Promise<T>, namespace: string, name: string): Promise<IngressPathView[]> {
+  const networking = cluster.kubeconfig.makeApiClient(NetworkingV1Api);
+  const listed = await call('list Ingresses', () => networking.listNamespacedIngress({ namespace })).catch(() => undefined);
+  const views: IngressPathView[] = [];
+  for (const { ingress, routes } of ingressesTo(name, listed?.items ?? [])) {
+    const className = ingressClassName(ingress);
+    const controllerName = harnessControllerService(className);
+    const base = { ingress: ingress.metadata?.name ?? '', ...(className ? { className } : {}), routes };
+    if (!controllerName) {
+      views.push({ ...base, note: `the controller of class ${className ?? '(none)'} is not one the harness deployed: its pods are not followed` });
+      continue;
+    }
+    const controller = await call(`read service ${namespace}/${controllerName}`, () => cluster.core.readNamespacedService({ name: controllerName, namespace })).catch(() => undefined);
+    const selector = controller?.spec?.selector;
+    if (!controller || !selector) {
+      views.push({ ...base, note: `the controller's Service ${namespace}/${controllerName} is missing` });
+      continue;
+    }
+    const pods = await call('list controller pods', () => podsOf(cluster, namespace, Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',')));
+    views.push({ ...base, controller: controllerView(controller, pods) });
+  }
+  return views;
 }
 
 function asHarnessError(error: unknown, what: string): Error {

@@ -3,6 +3,7 @@ import { ciliumFrontends, ciliumPortRules } from './cilium.ts';
 import { iptablesPortRules } from './iptables.ts';
 import { ipvsPortRules, ipvsVirtualServers, parseIpvsadm } from './ipvs.ts';
 import { nftPortRules } from './nftables.ts';
+import type { IngressPathView } from './ingress.ts';
 import type { BlockedDestination, PortRules, RuleEndpoint } from './rules.ts';
 
 /**
@@ -70,6 +71,8 @@ export interface InspectInput {
   health?: readonly HealthObservation[];
   /** Whether the lab load balancer sends new connections to each node (its status file). */
   loadBalancerNodes?: readonly { node: string; receives: boolean; detail: string }[];
+  /** The Ingresses that route to the Service, with their controllers where known (ingress.ts). */
+  ingresses?: readonly IngressPathView[];
   lab?: string;
 }
 
@@ -186,6 +189,8 @@ export interface Finding {
 export interface ServiceInspection {
   schemaVersion: 1;
   lab?: string;
+  /** The Ingress layer in front of the Service: each Ingress routing to it, and its controller's replicas per node. Absent: none. */
+  ingresses?: IngressPathView[];
   service: {
     namespace: string;
     name: string;
@@ -556,6 +561,7 @@ export function inspectService(input: InspectInput): ServiceInspection {
   return {
     schemaVersion: 1,
     ...(input.lab ? { lab: input.lab } : {}),
+    ...(input.ingresses?.length ? { ingresses: [...input.ingresses] } : {}),
     service: {
       namespace,
       name,

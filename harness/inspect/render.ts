@@ -1,9 +1,11 @@
 import { schedulerSpread } from './ipvs.ts';
+import { describeIngressPath } from './ingress.ts';
 import type { ChainCheck, ChainEndpoint, InspectedNode, PodView, RulesMode, ServiceInspection } from './model.ts';
 
 /**
- * The human form of an inspection: one tree from the outside in — load balancer → NodePorts on
- * nodes → ClusterIP → proxy mode and each node's rules → EndpointSlices → pods on nodes — then the
+ * The human form of an inspection: one tree from the outside in — the Ingresses routing to the
+ * Service and their controllers' replicas per node → load balancer → NodePorts on nodes →
+ * ClusterIP → proxy mode and each node's rules → EndpointSlices → pods on nodes — then the
  * findings. On a terminal: box-drawing branches and colour; elsewhere (pipes, logs): ASCII, no colour.
  */
 export interface RenderOptions {
@@ -52,6 +54,11 @@ export function renderInspection(model: ServiceInspection, options: RenderOption
     `sessionAffinity ${svc.sessionAffinity}${svc.sessionAffinityTimeoutSeconds ? ` (${svc.sessionAffinityTimeoutSeconds}s)` : ''}`,
   ].filter(Boolean).join(' · ');
   const children: TreeNode[] = [];
+  // ---- the Ingress layer in front (outermost first) -------------------------------------------
+  for (const view of model.ingresses ?? []) {
+    const path = describeIngressPath(view);
+    children.push({ text: path.text, children: path.children.map((text) => ({ text })) });
+  }
   const nodePorts = svc.ports.filter((p) => p.nodePort);
   const portLabel = (p: { port: number; protocol: string; name: string }) => `${p.port}/${p.protocol}${p.name ? ` (${p.name})` : ''}`;
 

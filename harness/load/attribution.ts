@@ -7,6 +7,11 @@ function first(value: HeaderValue): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** The client an X-Forwarded-For list names: its first address (each proxy appends the peer it saw). */
+export function forwardedClient(list: string | undefined): string | undefined {
+  return list?.split(',')[0]?.trim() || undefined;
+}
+
 /**
  * Who served a response, from its x-kth-* headers (lower-case names, as undici and node:http2
  * give them). Undefined when there is no pod header: the response is then counted as unattributed.
@@ -16,6 +21,7 @@ export function attributionFromHeaders(headers: Readonly<Record<string, HeaderVa
   if (!pod) return undefined;
   const sequence = Number(first(headers[IdentityHeader.sequence]) ?? 0);
   const peer = first(headers[IdentityHeader.peer]);
+  const forwardedFor = forwardedClient(first(headers[IdentityHeader.forwardedFor]));
   return {
     pod,
     node: first(headers[IdentityHeader.node]) ?? '',
@@ -23,6 +29,7 @@ export function attributionFromHeaders(headers: Readonly<Record<string, HeaderVa
     connectionId: first(headers[IdentityHeader.connectionId]) ?? '',
     sequence: Number.isFinite(sequence) ? sequence : 0,
     peerAddress: peer ? (parsePeer(peer)?.address ?? '') : '',
+    ...(forwardedFor ? { forwardedFor } : {}),
   };
 }
 

@@ -16,6 +16,8 @@ export interface Attribution {
   sequence: number;
   /** The address the server saw as the client's (after any SNAT); '' when unknown. */
   peerAddress: string;
+  /** The first address of the request's X-Forwarded-For as the server echoed it (the client as the first proxy saw it); absent when none. */
+  forwardedFor?: string;
 }
 
 export interface RecorderOptions {
@@ -62,6 +64,9 @@ export interface PodTotals {
   newConnections: number;
   peerChecked: number;
   peerPreserved: number;
+  /** Responses that came through a proxy (X-Forwarded-For echoed) while the client's own address was known, and of those, naming it first. */
+  forwardedChecked?: number;
+  forwardedPreserved?: number;
   /** With node addresses known: responses whose peer was known, and of those, forwarded by another node. */
   hopChecked: number;
   crossNode: number;
@@ -226,6 +231,10 @@ export class SourceRecorder {
     pod.newConnections += newConnection;
     pod.peerChecked += checked;
     pod.peerPreserved += preserved;
+    if (clientAddress && who.forwardedFor) {
+      pod.forwardedChecked = (pod.forwardedChecked ?? 0) + 1;
+      if (sameAddress(clientAddress, who.forwardedFor)) pod.forwardedPreserved = (pod.forwardedPreserved ?? 0) + 1;
+    }
     const nodes = this.recorder.nodeAddresses;
     if (nodes && who.peerAddress) {
       const via = nodes.get(stripMapped(who.peerAddress));

@@ -112,6 +112,7 @@ function runSection(run: RunReport, id: string): string {
       const propagation = propagationText(run);
       if (propagation) items.push(meta('endpoints', propagation));
       items.push(meta('source IP preserved', formatShare(run.metrics.sourceIpPreservedRatio)));
+      if (run.metrics.forwardedForPreservedRatio !== undefined) items.push(meta('client in X-Forwarded-For', formatShare(run.metrics.forwardedForPreservedRatio)));
       if (run.metrics.crossNodeRatio !== undefined) items.push(meta('cross-node hops', formatShare(run.metrics.crossNodeRatio)));
       const balancer = loadBalancerText(run);
       if (balancer) items.push(meta('load balancer', balancer));

@@ -82,6 +82,7 @@ function runSection(run: RunReport): string[] {
   if (balancer) out.push(`**Load balancer:** ${escapeMarkdown(balancer)}`, '');
   const ingress = ingressText(run);
   if (ingress) out.push(`**Ingress:** ${escapeMarkdown(ingress)}`, '');
+  if (run.metrics?.forwardedForPreservedRatio !== undefined) out.push(`**X-Forwarded-For:** ${(run.metrics.forwardedForPreservedRatio * 100).toFixed(1)}% of responses through the proxy named the client's own address first`, '');
   if (run.metrics?.crossNodeRatio != null) out.push(`**Cross-node hops:** ${(run.metrics.crossNodeRatio * 100).toFixed(1)}% of responses were forwarded by another node (seen as its masquerade address)`, '');
   if (run.checks.length > 0) {
     out.push(

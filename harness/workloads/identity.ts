@@ -30,6 +30,11 @@ export const IdentityHeader = {
   peer: 'x-kth-peer',
   connectionId: 'x-kth-connection-id',
   sequence: 'x-kth-sequence',
+  /**
+   * The request's X-Forwarded-For, echoed (absent when it had none): behind a proxy, the client
+   * address the first proxy saw, which the L4 peer no longer shows.
+   */
+  forwardedFor: 'x-kth-forwarded-for',
 } as const;
 
 /** Environment variables the downward API (or the lab node agent) sets in every pod. */

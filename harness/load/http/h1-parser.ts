@@ -44,6 +44,8 @@ export interface H1ResponseHead {
   sequence: string;
   /** x-kth-peer as written ('' when absent). */
   peer: string;
+  /** x-kth-forwarded-for as written ('' when absent: the request came through no proxy). */
+  forwardedFor: string;
 }
 
 export class H1ProtocolError extends Error {
@@ -52,7 +54,7 @@ export class H1ProtocolError extends Error {
 
 export class H1ResponseParser {
   /** The head of the response being parsed (valid in `onResponse`). */
-  readonly head: H1ResponseHead = { status: 0, close: false, pod: '', node: '', podIp: '', connectionId: '', sequence: '', peer: '' };
+  readonly head: H1ResponseHead = { status: 0, close: false, pod: '', node: '', podIp: '', connectionId: '', sequence: '', peer: '', forwardedFor: '' };
   private state = State.Head;
   private remaining = 0;
   /** A head or line split across reads: the bytes seen so far (copied: the read buffer is reused). */
@@ -193,7 +195,7 @@ export class H1ResponseParser {
     const http10 = text.charCodeAt(7) === 48; // "HTTP/1.0"
     head.status = status;
     head.close = http10;
-    head.pod = head.node = head.podIp = head.connectionId = head.sequence = head.peer = '';
+    head.pod = head.node = head.podIp = head.connectionId = head.sequence = head.peer = head.forwardedFor = '';
     let contentLength = -1;
     let chunked = false;
     let line = text.indexOf('\r\n');
@@ -227,6 +229,9 @@ export class H1ResponseParser {
           break;
         case 'x-kth-peer':
           head.peer = value;
+          break;
+        case 'x-kth-forwarded-for':
+          head.forwardedFor = value;
           break;
         case 'content-length': {
           const length = Number(value);

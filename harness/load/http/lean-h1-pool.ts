@@ -1,6 +1,7 @@
 import net, { type Socket } from 'node:net';
 import type { Attribution, SourceRecorder } from '../../recorder/recorder.ts';
 import { parsePeer } from '../../workloads/identity.ts';
+import { forwardedClient } from '../attribution.ts';
 import { classifyError, classifyStatus } from '../errors.ts';
 import type { LanePool } from '../scheduler.ts';
 import { ConnectionTracker, formatAddress, type TrackedConnection } from './connections.ts';
@@ -239,6 +240,7 @@ class LeanConnection {
   /** Reused per response (the recorder copies what it keeps); strings are kept while unchanged. */
   private who: Attribution | undefined;
   private peerRaw = '';
+  private forwardedRaw = '';
 
   constructor(
     private readonly pool: LeanH1Pool,
@@ -321,6 +323,12 @@ class LeanConnection {
     }
     const sequence = head.sequence ? Number(head.sequence) : 0;
     who.sequence = Number.isFinite(sequence) ? sequence : 0;
+    if (this.forwardedRaw !== head.forwardedFor) {
+      this.forwardedRaw = head.forwardedFor;
+      const client = forwardedClient(head.forwardedFor);
+      if (client) who.forwardedFor = client;
+      else delete who.forwardedFor;
+    }
     return who;
   }
 

@@ -6,6 +6,7 @@ import { ConnectionTable, resetConnection, type TrackedConnection } from '../con
 import { type AnyRequest, type AnyResponse, isControlPath, pathOf, type Readiness, serveControl } from '../control.ts';
 import { listen, stopAccepting } from '../listen.ts';
 import { connectableHost, type PodIdentity } from '../pod-identity.ts';
+import { IdentityHeader } from '../identity.ts';
 import { createHttpRegistry, HttpCounters, type HttpServerMetrics } from './metrics.ts';
 import { type HttpServerConfig, type HttpServerOptions, httpSettings, parseHttpServerOptions } from './options.ts';
 import { ClosingHeader, closeReason, identityHeaders, requestKnobs, servedBy, type WhoBody } from './respond.ts';
@@ -140,6 +141,8 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
     const path = pathOf(req.url);
     const served = servedBy(pod, connection, sequence);
     for (const [name, value] of Object.entries(identityHeaders(served))) res.setHeader(name, value as string);
+    const forwardedFor = req.headers['x-forwarded-for'];
+    if (forwardedFor !== undefined) res.setHeader(IdentityHeader.forwardedFor, Array.isArray(forwardedFor) ? forwardedFor.join(', ') : forwardedFor);
 
     if (isControlPath(path)) {
       counters.control += 1;

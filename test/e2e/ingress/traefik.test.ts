@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
+import type { ServiceInspection } from '../../../harness/inspect/model.ts';
 import { apply, type Cluster, connect, ensureNamespace, podsOf, waitForDeployment, waitForReadyEndpoints } from '../../../harness/kube/cluster.ts';
 import { labDown, type StartedLab, startLab } from '../../../harness/lab/lab.ts';
 import { TRAEFIK_VERSION } from '../../../harness/setup/versions.ts';
@@ -7,6 +10,8 @@ import { sampleServiceObjects } from '../../../manifests/sample-service.ts';
 import { inNetns, loadFrom, podNetns, startClientPod } from '../../support/lab-workloads.ts';
 import { testLabName } from '../../support/residue.ts';
 import { failures, kthRun } from '../../support/kth-run.ts';
+
+const exec = promisify(execFile);
 
 /**
  * The Ingress layer in the lab: a real Traefik (built by setup from its Go module) runs as a pod,
@@ -75,8 +80,22 @@ describe.each(['iptables', 'nftables'] as const)('a Traefik Ingress controller o
     expect(run.totals.serverCounted).toBe(run.totals.attributed);
   }, 180_000);
 
-  it('GIVEN the ingress-per-request scenario (time scale 0.5) THEN through the controller every pod gets its share and the new pods theirs at once, straight to the ClusterIP the new pods get nothing, and every run counted exactly what the servers did', async () => {
-    const { code, stderr, report } = await kthRun('scenarios/ingress-per-request.ts', ['--time-scale', '0.5', '--proxy-mode', proxyMode, '--cluster', labName]);
+  it('GIVEN kth inspect service on the backend Service THEN it follows the path in through the Ingress: the route, the controller\'s Service and its replica on its node', async () => {
+    const { stdout } = await exec(process.execPath, ['harness/bin/kth.mjs', 'inspect', 'service', `${ns}/web`, '--lab', labName, '--json'], { maxBuffer: 16 * 1024 * 1024 });
+    const model = JSON.parse(stdout) as ServiceInspection;
+    expect(model.ingresses).toEqual([{
+      ingress: 'web', className: ingressClassOf({}), routes: [{ path: '/', port: 80 }],
+      controller: {
+        service: 'traefik', type: 'ClusterIP', clusterIP: expect.any(String), loadBalancer: [],
+        nodes: [{ node: traefik.spec?.nodeName, pods: [{ name: traefik.metadata?.name, podIP: traefik.status?.podIP, ready: true }] }],
+      },
+    }]);
+    const { stdout: text } = await exec(process.execPath, ['harness/bin/kth.mjs', 'inspect', 'service', `${ns}/web`, '--lab', labName]);
+    expect(text).toContain(`Ingress web (class ${ingressClassOf({})}): */ -> :80`); // ASCII: not a terminal
+  }, 60_000);
+
+  it('GIVEN the ingress-per-request scenario (time scale 0.4) THEN through the controller every pod gets its share and the new pods theirs at once, straight to the ClusterIP the new pods get nothing, and every run counted exactly what the servers did', async () => {
+    const { code, stderr, report } = await kthRun('scenarios/ingress-per-request.ts', ['--time-scale', '0.4', '--proxy-mode', proxyMode, '--cluster', labName]);
     expect({ code, failed: failures(report), stderr: code === 0 ? '' : stderr.slice(-4000) }).toEqual({ code: 0, failed: [], stderr: '' });
     expect(report.runs.map((run) => run.variant)).toEqual(['service', 'ingress']);
     for (const run of report.runs) {
@@ -92,5 +111,27 @@ describe.each(['iptables', 'nftables'] as const)('a Traefik Ingress controller o
     // Straight to the ClusterIP, the four connections were all opened before the scale-out: no new pod served.
     expect(service.pods?.filter((pod) => pod.requests > 0).length).toBeLessThanOrEqual(3);
     expect(service.pods).toHaveLength(6);
+  }, 600_000);
+
+  it('GIVEN the ingress-spread scenario (time scale 0.25) THEN external requests all cross node 1 while both replicas live there, and spread over two nodes each node\'s replica carries its share; every request is credited to a replica', async () => {
+    const { code, stderr, report } = await kthRun('scenarios/ingress-spread.ts', ['--time-scale', '0.25', '--proxy-mode', proxyMode, '--cluster', labName]);
+    expect({ code, failed: failures(report), stderr: code === 0 ? '' : stderr.slice(-4000) }).toEqual({ code: 0, failed: [], stderr: '' });
+    const placement = (variant: string) => report.runs.find((run) => run.variant === variant)!.ingress!.replicas;
+    expect(placement('co-located').map((replica) => replica.node.replace(/^.*-node-/, 'node-'))).toEqual(['node-1', 'node-1']);
+    expect(new Set(placement('spread').map((replica) => replica.node)).size).toBe(2);
+    for (const run of report.runs) {
+      // Each response was credited to the replica whose address the pod saw: none unaccounted for.
+      expect(run.ingress?.unknownPeer).toBeUndefined();
+      expect(run.ingress?.replicas.reduce((sum, replica) => sum + replica.requests, 0)).toBe(run.totals?.attributed);
+      expect(run.crossCheck?.agree).toBe(true);
+    }
+  }, 600_000);
+
+  it('GIVEN the client-ip scenario (time scale 0.25) THEN no pod sees the client at L4, and X-Forwarded-For names it only when the controller\'s Service keeps it (Local)', async () => {
+    const { code, stderr, report } = await kthRun('scenarios/client-ip.ts', ['--time-scale', '0.25', '--proxy-mode', proxyMode, '--cluster', labName]);
+    expect({ code, failed: failures(report), stderr: code === 0 ? '' : stderr.slice(-4000) }).toEqual({ code: 0, failed: [], stderr: '' });
+    const ratio = (variant: string) => report.runs.find((run) => run.variant === variant)!.metrics!.forwardedForPreservedRatio;
+    // Under Cluster every request was masqueraded by the node that received it, before the controller saw it.
+    expect([ratio('cluster'), ratio('local')]).toEqual([0, 1]);
   }, 600_000);
 });

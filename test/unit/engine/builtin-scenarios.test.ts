@@ -5,7 +5,7 @@ import { planScenario } from '../../../harness/engine/plan.ts';
 import { loadScenario } from '../../../harness/engine/scenario.ts';
 
 /** design.md's list: names users and CI jobs rely on. */
-const builtins = ['keepalive-imbalance', 'grpc-multiplex', 'scale-out-rebalance', 'max-connection-age-sweep', 'max-connection-age-runtimes', 'rollout-prestop', 'pod-kill', 'external-traffic-policy', 'proxy-mode-matrix', 'proxy-stall', 'node-failure', 'ingress-per-request'];
+const builtins = ['keepalive-imbalance', 'grpc-multiplex', 'scale-out-rebalance', 'max-connection-age-sweep', 'max-connection-age-runtimes', 'rollout-prestop', 'pod-kill', 'external-traffic-policy', 'proxy-mode-matrix', 'proxy-stall', 'node-failure', 'ingress-per-request', 'ingress-spread', 'client-ip'];
 const dir = join(repoRoot, 'scenarios');
 /**
  * Scenarios whose runs wait on the control plane's own timers, which --time-scale does not scale

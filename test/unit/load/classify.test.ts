@@ -45,6 +45,10 @@ describe('attribution', () => {
       attributionFromHeaders({ 'x-kth-pod': 'web-1', 'x-kth-node': 'n2', 'x-kth-pod-ip': '10.1.0.5', 'x-kth-connection-id': 'web-1/7', 'x-kth-sequence': '3', 'x-kth-peer': '[fd00::9]:41000' }),
     ).toEqual({ pod: 'web-1', node: 'n2', podIp: '10.1.0.5', connectionId: 'web-1/7', sequence: 3, peerAddress: 'fd00::9' });
   });
+  it('GIVEN the echoed X-Forwarded-For of a request through proxies THEN its first address, the client as the first proxy saw it', () => {
+    expect(attributionFromHeaders({ 'x-kth-pod': 'web-1', 'x-kth-peer': '10.2.0.5:40000', 'x-kth-forwarded-for': '203.0.113.7, 10.2.0.9' })).toMatchObject({ peerAddress: '10.2.0.5', forwardedFor: '203.0.113.7' });
+    expect(attributionFromHeaders({ 'x-kth-pod': 'web-1' })).not.toHaveProperty('forwardedFor');
+  });
   it('GIVEN no pod header THEN unattributed (undefined)', () => expect(attributionFromHeaders({ server: 'nginx' })).toBeUndefined());
   it('GIVEN a WhoReply (camelCase, as proto-loader decodes it) THEN the same fields', () => {
     expect(attributionFromWhoReply({ pod: 'g-1', node: 'n1', podIp: '10.1.0.6', peer: '10.0.0.9:5000', connectionId: 'g-1/2', sequence: 1 })).toEqual({ pod: 'g-1', node: 'n1', podIp: '10.1.0.6', connectionId: 'g-1/2', sequence: 1, peerAddress: '10.0.0.9' });

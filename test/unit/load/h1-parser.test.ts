@@ -8,14 +8,14 @@ function parse(parts: readonly (string | Buffer)[], options: { bodyless?: boolea
   return { heads, parser, ok: results.every(Boolean) };
 }
 
-const identity = 'x-kth-pod: web-0\r\nX-KTH-Node: node-a\r\nx-kth-pod-ip: 10.0.0.7\r\nx-kth-connection-id: web-0/3\r\nx-kth-sequence: 12\r\nx-kth-peer: 10.0.1.2:40000\r\n';
+const identity = 'x-kth-pod: web-0\r\nX-KTH-Node: node-a\r\nx-kth-pod-ip: 10.0.0.7\r\nx-kth-connection-id: web-0/3\r\nx-kth-sequence: 12\r\nx-kth-peer: 10.0.1.2:40000\r\nX-Kth-Forwarded-For: 203.0.113.7, 10.2.0.9\r\n';
 const ok = `HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Wed, 25 Nov 2026 17:00:00 GMT\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n${identity}\r\nok\n`;
 
 describe('H1ResponseParser', () => {
   it('GIVEN one response in one read THEN status, every identity header (any case) and keep-alive are read', () => {
     const { heads, parser, ok: fine } = parse([ok]);
     expect(fine).toBe(true);
-    expect(heads).toEqual([{ status: 200, close: false, pod: 'web-0', node: 'node-a', podIp: '10.0.0.7', connectionId: 'web-0/3', sequence: '12', peer: '10.0.1.2:40000' }]);
+    expect(heads).toEqual([{ status: 200, close: false, pod: 'web-0', node: 'node-a', podIp: '10.0.0.7', connectionId: 'web-0/3', sequence: '12', peer: '10.0.1.2:40000', forwardedFor: '203.0.113.7, 10.2.0.9' }]);
     expect(parser.idle).toBe(true);
   });
 

@@ -46,6 +46,16 @@ describe('Recorder', () => {
     expect(only).not.toHaveProperty('peer');
   });
 
+  it('GIVEN responses through a proxy THEN X-Forwarded-For is checked against the client\'s own address; direct responses claim nothing either way', () => {
+    const http = new Recorder().source('http');
+    http.response(1000, 1, { ...who('a', 1, 1, '10.2.0.5'), forwardedFor: '::ffff:203.0.113.7' }, 'lb:80', '203.0.113.7');
+    http.response(1001, 1, { ...who('a', 2, 1, '10.2.0.5'), forwardedFor: '10.0.0.2' }, 'lb:80', '203.0.113.7');
+    expect(summarizeRun([http.totals], { unit: 'requests' }).metrics).toMatchObject({ forwardedForPreservedRatio: 0.5, sourceIpPreservedRatio: 0 });
+    const direct = new Recorder().source('http');
+    direct.response(1000, 1, who('a', 1, 1, '203.0.113.7'), 'lb:80', '203.0.113.7');
+    expect(summarizeRun([direct.totals], { unit: 'requests' }).metrics).not.toHaveProperty('forwardedForPreservedRatio');
+  });
+
   it('GIVEN responses in two seconds WHEN the second bucket starts THEN the first is written with exact counts', () => {
     const { sink, events } = memorySink();
     const recorder = new Recorder({ sink });

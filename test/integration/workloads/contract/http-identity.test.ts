@@ -125,6 +125,18 @@ describe.each(serverRuntimes)('HTTP contract, identity [%s]', (runtime) => {
     }
   });
 
+  it('GIVEN a request through proxies (X-Forwarded-For) THEN the answer echoes the list in x-kth-forwarded-for, as sent; without one, no such header', async () => {
+    await using server = await startSampleServer(runtime, 'http', podFlagArgs);
+    const connection = await RawHttp1.open(server.port);
+    try {
+      const proxied = await connection.request('/', { headers: { 'x-forwarded-for': '203.0.113.7, 10.2.0.5' } });
+      const direct = await connection.request('/');
+      expect([proxied.status, proxied.headers['x-kth-forwarded-for'], direct.status, direct.headers['x-kth-forwarded-for']]).toEqual([200, '203.0.113.7, 10.2.0.5', 200, undefined]);
+    } finally {
+      connection.close();
+    }
+  });
+
   it('GIVEN GET /clock THEN the server\'s wall clock as {"unixMs"}, between this machine\'s clock before and after the request (one host, one clock), and not counted as workload', async () => {
     await using server = await startSampleServer(runtime, 'http', ['--pod-name', 'clock']);
     const connection = await RawHttp1.open(server.port);

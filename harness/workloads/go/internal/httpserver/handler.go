@@ -5,10 +5,12 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"kth-sample-server/internal/conntrack"
 	"kth-sample-server/internal/control"
+	"kth-sample-server/internal/identity"
 )
 
 type connKey struct{}
@@ -47,6 +49,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	setIdentity(h, s.cfg.Pod, c, sequence)
+	if forwarded := r.Header.Values("X-Forwarded-For"); len(forwarded) > 0 {
+		h[identity.HeaderForwardedFor] = []string{strings.Join(forwarded, ", ")}
+	}
 
 	if control.IsControlPath(path) {
 		s.counters.control.Add(1)

@@ -25,6 +25,9 @@ const (
 	HeaderPeer         = "x-kth-peer"
 	HeaderConnectionID = "x-kth-connection-id"
 	HeaderSequence     = "x-kth-sequence"
+	// HeaderForwardedFor echoes the request's X-Forwarded-For (absent when it had none): behind a
+	// proxy, the client address the first proxy saw.
+	HeaderForwardedFor = "x-kth-forwarded-for"
 )
 
 // Hostname is the default pod name outside Kubernetes.
