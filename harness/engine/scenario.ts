@@ -304,7 +304,7 @@ function runProblems(workload: Obj | undefined, loads: readonly (Obj | undefined
       const budget = record(ingress.pdb);
       if (budget && (budget.minAvailable === undefined) === (budget.maxUnavailable === undefined)) add(['workload', 'ingress', 'pdb'], 'takes exactly one of minAvailable and maxUnavailable (as a PodDisruptionBudget does)');
       if (ingress.externalTrafficPolicy !== undefined && (text(ingress.serviceType) ?? 'ClusterIP') === 'ClusterIP') add(['workload', 'ingress', 'externalTrafficPolicy'], 'needs ingress.serviceType NodePort or LoadBalancer');
-      if (server === 'grpc') add(['workload', 'ingress'], 'the harness\'s Ingress controller proxies to HTTP/1.1 backends only (gRPC would need h2c backends); use server http');
+      if (server === 'grpc') add(['workload', 'ingress'], 'the lab\'s Ingress controller is set up for HTTP/1.1 backends only; use server http');
     }
     const preStop = msOf(workload.preStopSleep);
     const grace = msOf(workload.terminationGracePeriod) ?? defaultGraceMs;
