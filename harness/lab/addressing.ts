@@ -13,6 +13,9 @@ export const labNetwork = {
   serviceCidr: '198.18.16.0/20',
   /** The first address of the service CIDR: the `kubernetes` Service. */
   kubernetesServiceIp: '198.18.16.1',
+  /** The service CIDR's tenth address, as kubeadm places it: the `kube-dns` Service of a lab with cluster DNS. */
+  clusterDnsIp: '198.18.16.10',
+  clusterDomain: 'cluster.local',
   loadBalancerPool: '198.18.32.0/24',
   clientSubnet: '198.18.48.0/24',
   clientGatewayIp: '198.18.48.1',

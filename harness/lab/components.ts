@@ -158,6 +158,7 @@ export async function nodeAgentComponent(spec: LabSpec, layout: LabLayout, index
     leaseDurationSeconds: NODE_MONITOR_GRACE_SECONDS,
     leaseRenewIntervalMs: (NODE_MONITOR_GRACE_SECONDS * 1000) / 4,
     kubeletServer: { port: KUBELET_PORT, certFile: serving.cert, keyFile: serving.key, clientCaFile: serving.caCert, authorizedUser: KUBELET_CLIENT_CN },
+    ...(spec.clusterDns ? { clusterDns: { server: labNetwork.clusterDnsIp, domain: labNetwork.clusterDomain } } : {}),
   } satisfies AgentConfigInput, null, 2));
   return {
     name: `agent-${nodeName}`,

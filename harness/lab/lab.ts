@@ -20,6 +20,8 @@ import { HOST_LINK_ALIAS_PREFIX, LAB_MARKER_ENV, labNames, NETNS_PREFIX, validat
 import { createGuestHostSide, createLabNetwork, destroyLabNetwork } from './network.ts';
 import { claimSlot, releaseSlot } from './slots.ts';
 import { publishProxyMode } from './proxy-config-map.ts';
+import { deployClusterDns } from './cluster-dns.ts';
+import { labNetwork } from './addressing.ts';
 import { LEAN_NODE_FLAGS } from './components.ts';
 import { hostLinks, listNetns } from './netns.ts';
 import { findLabProcesses, isAlive, terminate } from './processes.ts';
@@ -35,6 +37,8 @@ export interface LabUpOptions {
   ipvs?: Partial<IpvsOptions>;
   /** The nodes' kernel: the host's, a qemu guest's, or (auto) the host's when it can run the mode. */
   kernel?: KernelChoice;
+  /** A cluster DNS (CoreDNS behind kube-dns), for workloads that reach Services by name. */
+  dns?: boolean;
   /** The process that owns the lab; when it dies, `kth cleanup` removes the lab. */
   ownerPid?: number;
   /** Progress lines, for people. */
@@ -73,6 +77,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
   const kernel = chooseKernel(kernelChoice, proxyMode, hostProblems);
   if (kernel === 'host') checkHostSupports(dataplane.mode, hostProblems, kernelChoice);
   for (const binary of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', ...dataplane.binaries] as const) requireBinary(binary);
+  if (options.dns) requireBinary('coredns');
   const log = options.log ?? (() => {});
   const guest = kernel === 'guest' ? await prepareGuestFor(nodes, log) : undefined;
   // The next start after a crash removes what the crashed run left (labs whose owner or supervisor died).
@@ -96,6 +101,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
     ...(proxyMode === 'cilium' ? { cilium: ciliumOptionsSchema.parse(options.cilium ?? {}) } : {}),
     ...(proxyMode === 'ipvs' ? { ipvs: ipvsOptionsSchema.parse(options.ipvs ?? {}) } : {}),
     ...(guest ? { guest } : {}),
+    ...(options.dns ? { clusterDns: true } : {}),
   };
   await writeFile(layout.spec, JSON.stringify(spec, null, 2));
 
@@ -117,6 +123,10 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
     if (guest) log(`lab ${name}: start-up bound ${formatMs(bound)} (${startupScale(spec)}× the host's; KTH_STARTUP_SCALE sets the factor)`);
     const status = await followStatus(name, bound, log);
     await publishProxyMode(spec, layout.kubeconfig, layout.internalKubeconfig);
+    if (spec.clusterDns) {
+      log(`lab ${name}: cluster DNS (CoreDNS behind kube-dns ${labNetwork.clusterDnsIp})`);
+      await deployClusterDns(layout.kubeconfig, 60_000 * startupScale(spec));
+    }
     log(`lab ${name}: ready in ${formatMs(performance.now() - started)}`);
     return { spec, status, kubeconfig: layout.kubeconfig, internalKubeconfig: layout.internalKubeconfig, stateDir: layout.dir };
   } catch (error) {

@@ -61,8 +61,18 @@ export async function createNodeNetwork(lab: string, nodes: number, runner: Runn
   for (const member of members) {
     await sysctls(member.netns, { 'net.ipv4.ip_forward': 1, 'net.ipv4.conf.all.rp_filter': 0, 'net.ipv4.conf.default.rp_filter': 0 }, runner);
   }
+  // A node's own processes (hostNetwork pods) reach ClusterIPs as on a real node: a locally sent
+  // packet is routed before kube-proxy's OUTPUT rules rewrite it, so it needs some route, which a
+  // real node's default route gives it. Lab nodes have none; this route stands in for it (the
+  // rewritten packet is routed again to its endpoint; one no rule matches dies on the lab bridge).
+  // Found by Kubernetes' own "service endpoints using hostNetwork" test (kth lab e2e).
   for (let i = 1; i <= nodes; i += 1) {
-    await ipBatch(names.nodeNetns(i), [`route add ${labNetwork.clientSubnet} via ${labNetwork.loadBalancerIp}`], 'route nodes to the client subnet', runner);
+    await ipBatch(
+      names.nodeNetns(i),
+      [`route add ${labNetwork.clientSubnet} via ${labNetwork.loadBalancerIp}`, `route add ${labNetwork.serviceCidr} dev eth0 src ${nodeIp(i)}`],
+      'route nodes to the client subnet and the service range',
+      runner,
+    );
   }
 
   const lb = names.netns('lb');

@@ -62,6 +62,8 @@ export const labSpecSchema = z.object({
   guest: guestSpecSchema.optional(),
   /** IPVS's options, for an ipvs-mode lab (absent: the defaults). */
   ipvs: ipvsOptionsSchema.optional(),
+  /** A cluster DNS (CoreDNS behind kube-dns) that ClusterFirst pods resolve with (cluster-dns.ts). */
+  clusterDns: z.boolean().optional(),
 });
 export type LabSpec = z.infer<typeof labSpecSchema>;
 

@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'no
 import { join } from 'node:path';
 import { environmentError } from '../core/errors.ts';
 import { cacheRoot } from '../core/paths.ts';
-import { type BinaryName, CILIUM_CRDS_SUBDIR, CILIUM_LIB_SUBDIR, effectiveGroups, KUBERNETES_VERSION } from './versions.ts';
+import { type BinaryName, CILIUM_CRDS_SUBDIR, CILIUM_LIB_SUBDIR, effectiveGroups, groupBinaryNames, KUBERNETES_VERSION } from './versions.ts';
 
 export { CILIUM_CLANG_DIR } from './versions.ts';
 
@@ -21,7 +21,10 @@ export function binDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** `v1.36.3-1a2b3c4d`: the Kubernetes version people recognise, plus a hash of every pin. */
 export function pinsKey(env: NodeJS.ProcessEnv = process.env): string {
-  const pins = effectiveGroups(env).map((group) => `${group.module}@${group.version}`).join('\n');
+  const pins = effectiveGroups(env)
+    .filter((group) => !group.onRequest)
+    .map((group) => `${group.module}@${group.version}`)
+    .join('\n');
   const hash = createHash('sha256').update(pins).digest('hex').slice(0, 8);
   return `${KUBERNETES_VERSION}-${hash}`;
 }
@@ -43,12 +46,19 @@ export function isExecutable(path: string): boolean {
 export function requireBinary(name: BinaryName, env: NodeJS.ProcessEnv = process.env): string {
   const path = binaryPath(name, env);
   if (isExecutable(path)) return path;
+  const build = buildCommandFor(name, env);
   throw environmentError(`${name} is not installed at ${path}`, {
     where: env.KTH_BIN_DIR ? 'KTH_BIN_DIR' : 'binary cache',
-    hint: env.KTH_BIN_DIR
-      ? `put an executable ${name} in KTH_BIN_DIR (${env.KTH_BIN_DIR}), or unset KTH_BIN_DIR and run: npm run setup`
-      : 'run: npm run setup   (builds the pinned binaries once; later runs reuse them)',
+    hint: env.KTH_BIN_DIR ? `put an executable ${name} in KTH_BIN_DIR (${env.KTH_BIN_DIR}), or unset KTH_BIN_DIR and run: ${build}` : `run: ${build}`,
   });
+}
+
+/** How to get a binary setup builds: the plain setup, or the on-request group that has it. */
+export function buildCommandFor(name: BinaryName, env: NodeJS.ProcessEnv = process.env): string {
+  const group = effectiveGroups(env).find((g) => groupBinaryNames(g).includes(name));
+  return group?.onRequest
+    ? `node harness/bin/kth.mjs setup-binaries --only ${group.id}   (built on request, for the ${group.purpose})`
+    : 'npm run setup   (builds the pinned binaries once; later runs reuse them)';
 }
 
 export interface InstalledVersion {

@@ -20,7 +20,7 @@ import {
 import { type Acceleration, guestCapability, guestRequired } from './guest-capabilities.ts';
 import { verifyBinary } from './install-binaries.ts';
 import { goServerBinary, goServerBinaryName } from '../workloads/runtime.ts';
-import { type BinaryName, binaryNameOf, effectiveGroups } from './versions.ts';
+import { type BinaryName, effectiveGroups, groupBinaryNames } from './versions.ts';
 
 export const providers = ['lab', 'kind', 'existing'] as const;
 export const proxyModes = ['iptables', 'ipvs', 'nftables', 'cilium'] as const;
@@ -101,10 +101,11 @@ export function ciliumAssetsCapability(env: NodeJS.ProcessEnv = process.env): Ca
 
 async function binaryCapabilities(): Promise<Capability[]> {
   const checks = effectiveGroups().flatMap((group) =>
-    group.packages.map(async (pkg): Promise<Capability> => {
-      const name = binaryNameOf(pkg) as BinaryName;
+    groupBinaryNames(group).map(async (binary): Promise<Capability> => {
+      const name = binary as BinaryName;
       const path = binaryPath(name);
-      if (!isExecutable(path)) return { name, available: false, detail: `not built (${group.module}@${group.version})`, fix: 'npm run setup' };
+      const fix = group.onRequest ? `node harness/bin/kth.mjs setup-binaries --only ${group.id}   (needed for: ${group.purpose})` : 'npm run setup';
+      if (!isExecutable(path)) return { name, available: false, detail: `not built (${group.module}@${group.version})`, fix };
       try {
         return { name, available: true, detail: `${await verifyBinary(path, group)} (${path})` };
       } catch (error) {

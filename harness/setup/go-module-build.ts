@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { environmentError, HarnessError } from '../core/errors.ts';
 import { run } from '../core/exec.ts';
 import { prepareSubstitutes } from './module-substitutes.ts';
-import { type BuildGroup, binaryNameOf, buildGroups } from './versions.ts';
+import { type BuildGroup, binaryNameOf, buildGroups, testBinaryNameOf } from './versions.ts';
 
 /**
  * Builds one pinned group of main packages with the ordinary `go` client, through a small wrapper
@@ -31,9 +31,9 @@ export async function buildGoGroup({ group, workDir, outDir, onPackage, env }: G
   await mkdir(outDir, { recursive: true });
   const { goMod } = await downloadPinnedModule(group, workDir);
   const substitutes = await prepareSubstitutes(group, workDir, async (module, version) => (await downloadModule(group, workDir, module, version)).dir);
-  const replaces = [...(group.replaces ?? []), ...substitutes, ...(group.id === 'kubernetes' ? stagingReplaces(group, goMod) : [])];
+  const replaces = [...(group.replaces ?? []), ...substitutes, ...(group.module === 'k8s.io/kubernetes' ? stagingReplaces(group, goMod) : [])];
   await writeFile(join(workDir, 'go.mod'), wrapperGoMod(group, replaces));
-  await writeFile(join(workDir, 'tools.go'), toolsFile(group.packages));
+  await writeFile(join(workDir, 'tools.go'), toolsFile([...group.packages, ...(group.testPackages ?? [])]));
   await rm(join(workDir, 'go.sum'), { force: true });
   const stepEnv = { ...goEnv, ...env };
   await goStep(group, workDir, ['go', 'mod', 'tidy'], 'resolve dependencies', undefined, stepEnv);
@@ -45,6 +45,11 @@ export async function buildGoGroup({ group, workDir, outDir, onPackage, env }: G
     const target = join(outDir, binaryNameOf(pkg));
     const produced = join(outDir, goDefaultBinaryName(pkg));
     if (produced !== target) await rename(produced, target);
+    paths.push(target);
+  }
+  for (const pkg of group.testPackages ?? []) {
+    const target = join(outDir, testBinaryNameOf(pkg));
+    await goStep(group, workDir, goTestBinaryArgv(group, pkg, target), `compile the tests of ${pkg}`, onPackage, stepEnv);
     paths.push(target);
   }
   return paths;
@@ -118,6 +123,12 @@ function toolsFile(packages: readonly string[]): string {
 export function goBuildArgv(group: BuildGroup, outDir: string): string[] {
   const tags = group.buildTags?.length ? ['-tags', group.buildTags.join(',')] : [];
   return ['go', 'build', '-v', '-trimpath', ...tags, '-ldflags', ldflags(group), '-o', `${outDir}/`, ...group.packages];
+}
+
+/** `go test -c` for one package's test binary, with the same flags as goBuildArgv (so the build cache serves both). */
+export function goTestBinaryArgv(group: BuildGroup, pkg: string, output: string): string[] {
+  const tags = group.buildTags?.length ? ['-tags', group.buildTags.join(',')] : [];
+  return ['go', 'test', '-c', '-trimpath', ...tags, '-ldflags', ldflags(group), '-o', output, pkg];
 }
 
 /**

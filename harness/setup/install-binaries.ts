@@ -7,10 +7,10 @@ import { run } from '../core/exec.ts';
 import { cacheRoot } from '../core/paths.ts';
 import { binDir, type InstalledVersion, isExecutable, pinsKey, readInstalledVersions } from './binaries.ts';
 import { buildGoGroup, pinnedModuleDir } from './go-module-build.ts';
-import { type BuildGroup, binaryNameOf, effectiveGroups, type ModuleAsset, versionArgsOf } from './versions.ts';
+import { type BuildGroup, effectiveGroups, groupBinaryNames, type ModuleAsset, versionArgsOf } from './versions.ts';
 
 export interface InstallOptions {
-  /** Only these groups (default: all). */
+  /** Only these groups (default: all but the on-request ones). */
   only?: readonly BuildGroup['id'][];
   log?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
@@ -34,13 +34,13 @@ export async function installBinaries(options: InstallOptions = {}): Promise<Ins
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const dir = binDir(env);
-  const groups = effectiveGroups(env).filter((g) => !options.only || options.only.includes(g.id));
+  const groups = effectiveGroups(env).filter((g) => (options.only ? options.only.includes(g.id) : !g.onRequest));
   const result: InstallResult = { binDir: dir, built: [], reused: [], versions: readInstalledVersions(env) };
 
   if (env.KTH_BIN_DIR) {
     // The user brings their own binaries: verify, never build into their directory.
     for (const group of groups) {
-      for (const pkg of group.packages) await verifyBinary(join(dir, binaryNameOf(pkg)), group, env);
+      for (const name of groupBinaryNames(group)) await verifyBinary(join(dir, name), group, env);
       for (const asset of group.assets ?? []) await verifyUserAsset(dir, group, asset);
     }
     log(`[setup] using binaries from KTH_BIN_DIR=${dir}`);
@@ -54,7 +54,7 @@ export async function installBinaries(options: InstallOptions = {}): Promise<Ins
   };
   for (const [index, group] of groups.entries()) {
     const label = `[setup ${index + 1}/${groups.length}] ${group.id} ${group.version}`;
-    const names = group.packages.map(binaryNameOf);
+    const names = groupBinaryNames(group);
     const recorded = names.map((name) => result.versions.find((v) => v.binary === name));
     if (recorded.every((v) => v && v.module === group.module && v.version === group.version && isExecutable(join(dir, v.binary)))) {
       await Promise.all(names.map((name) => verifyBinary(join(dir, name), group)));

@@ -5,11 +5,21 @@
 #      installed package: the depending project installed them),
 #   3. the pinned upstream binaries built from Go modules into ~/.cache/kube-traffic-harness
 #      (reused when present; KTH_BIN_DIR points at binaries you already have),
-#   4. with --kind (the test command): the kind node image, built without any registry (reused when present).
+#   4. with --kind (the test command): the kind node image, built without any registry (reused when present),
+#   5. with --e2e (the test command): Kubernetes' e2e suite, agnhost and kubectl, and CoreDNS, for kth lab e2e.
 # Each step says what it does; a failure names the step and the command to rerun.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 started=$SECONDS
+want_kind=0
+want_e2e=0
+for arg in "$@"; do
+  case "$arg" in
+    --kind) want_kind=1 ;;
+    --e2e) want_e2e=1 ;;
+    *) echo "[setup] unknown option: $arg (known: --kind, --e2e)" >&2; exit 2 ;;
+  esac
+done
 
 fail() {
   echo "[setup] FAILED at step: $1" >&2
@@ -26,10 +36,11 @@ fail() {
 # (test/integration/report/browser.test.ts) drives it headless through playwright-core. jq: the OCI
 # runtime wrapper of the harness's dockerd (harness/docker/runtime-wrapper.ts). debootstrap,
 # build-essential, pkg-config, libseccomp-dev: the kind node image (a Debian rootfs, runc with seccomp,
-# a static pause).
+# a static pause). netcat-openbsd, bind9-dnsutils: the nc and nslookup that Kubernetes' e2e tests run in agnhost pods (kth lab e2e),
+# which the lab runs as host programs.
 packages=(iptables nftables iproute2 conntrack kmod procps openssl ca-certificates docker.io clang-19 llvm-19 bpftool ipset
   qemu-system-x86 linux-image-amd64 busybox-static ipvsadm xz-utils cpio curl chromium
-  jq debootstrap build-essential pkg-config libseccomp-dev)
+  jq debootstrap build-essential pkg-config libseccomp-dev netcat-openbsd bind9-dnsutils)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -75,9 +86,14 @@ fi
 echo "[setup 3/3] upstream binaries"
 node harness/bin/kth.mjs setup-binaries || fail "upstream binaries" "node harness/bin/kth.mjs setup-binaries"
 
-if [[ "${1:-}" == "--kind" ]]; then
+if ((want_kind)); then
   echo "[setup kind] node image for --provider kind"
   node harness/bin/kth.mjs kind build-node-image >/dev/null || fail "kind node image" "node harness/bin/kth.mjs kind build-node-image"
+fi
+
+if ((want_e2e)); then
+  echo "[setup e2e] Kubernetes' e2e suite, agnhost, kubectl and CoreDNS for kth lab e2e"
+  node harness/bin/kth.mjs setup-binaries --only e2e,coredns || fail "e2e binaries" "node harness/bin/kth.mjs setup-binaries --only e2e,coredns"
 fi
 
 echo "[setup] done in $((SECONDS - started))s"

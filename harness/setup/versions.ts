@@ -7,12 +7,22 @@
  */
 export interface BuildGroup {
   /** Stable id, also the KTH_PIN_<ID> override name. */
-  readonly id: 'kubernetes' | 'etcd' | 'k6' | 'kind' | 'ghz' | 'actionlint' | 'traefik' | 'cilium';
+  readonly id: 'kubernetes' | 'etcd' | 'k6' | 'kind' | 'ghz' | 'actionlint' | 'traefik' | 'cilium' | 'e2e' | 'coredns';
   /** The Go module that is required at `version`. */
   readonly module: string;
   readonly version: string;
   /** Main packages to build, each into a binary named after its last path element. */
   readonly packages: readonly string[];
+  /** Packages whose tests are compiled into a test binary (`go test -c`), named `<last element>.test`. */
+  readonly testPackages?: readonly string[];
+  /**
+   * Built only when asked for (`kth setup-binaries --only <id>`, setup.sh --e2e), not by a plain
+   * setup. Such a group stays out of the binary directory's pins key: its binaries are checked
+   * against their recorded module@version like every other.
+   */
+  readonly onRequest?: boolean;
+  /** Another group whose KTH_PIN_ override this group follows too (it builds from the same module). */
+  readonly followsPin?: BuildGroup['id'];
   /** What the harness uses it for, shown by `kth doctor` and in setup progress. */
   readonly purpose: string;
   /** Arguments that make the binary print its version (setup runs them to verify the build). */
@@ -70,6 +80,10 @@ export interface ModuleAsset {
 
 export const KUBERNETES_VERSION = 'v1.36.3';
 export const TRAEFIK_VERSION = 'v3.7.13';
+/** test/images/agnhost/VERSION at KUBERNETES_VERSION: the agnhost image tag its e2e tests run. */
+export const AGNHOST_VERSION = '2.63.0';
+/** The pause image tag of KUBERNETES_VERSION's e2e image manifest (test/utils/image/manifest.go). */
+export const PAUSE_IMAGE_VERSION = '3.10.2';
 
 /** The two places lego's generated registry names a DNS provider: its import and its case. */
 function droppedDnsProvider(name: string): [string, string][] {
@@ -207,6 +221,44 @@ export const buildGroups: readonly BuildGroup[] = [
     ],
   },
   {
+    // `kth lab e2e`: Kubernetes' own e2e suite (test/e2e compiled as upstream's e2e.test is), the
+    // agnhost program its network tests run as pods (the lab maps the agnhost image to it) and the
+    // kubectl those tests exec with. Built from the same module and pin as the control plane.
+    id: 'e2e',
+    module: 'k8s.io/kubernetes',
+    version: KUBERNETES_VERSION,
+    packages: ['k8s.io/kubernetes/test/images/agnhost', 'k8s.io/kubernetes/cmd/kubectl'],
+    testPackages: ['k8s.io/kubernetes/test/e2e'],
+    onRequest: true,
+    followsPin: 'kubernetes',
+    purpose: 'kth lab e2e (upstream e2e suite, agnhost, kubectl)',
+    versionArgs: ['--version'],
+    binaryVersionArgs: { kubectl: ['version', '--client'] },
+    versionVariables: {
+      'k8s.io/component-base/version.gitVersion': '{version}',
+      'k8s.io/component-base/version.gitMajor': '{major}',
+      'k8s.io/component-base/version.gitMinor': '{minor}',
+      'k8s.io/component-base/version.gitTreeState': 'clean',
+      'main.Version': AGNHOST_VERSION,
+    },
+  },
+  {
+    // The lab's cluster DNS (`kth lab up --dns`, and every `kth lab e2e` lab: Kubernetes' network
+    // tests reach Services by name). The version kubeadm lists for KUBERNETES_VERSION, which the
+    // kind node image carries too (its component list reuses this group). Keys in this order:
+    // the node image caches its build under a hash of the group as kind sees it.
+    id: 'coredns',
+    module: 'github.com/coredns/coredns',
+    version: 'v1.14.2',
+    packages: ['github.com/coredns/coredns'],
+    purpose: 'lab cluster DNS (kth lab up --dns, kth lab e2e)',
+    versionArgs: ['-version'],
+    // The upstream Makefile's default tag set (no OpenTelemetry tracing in gRPC).
+    buildTags: ['grpcnotrace'],
+    versionVariables: { 'github.com/coredns/coredns/coremain.GitCommit': '{version}' },
+    onRequest: true,
+  },
+  {
     // Last: by far the longest build (~10 min cold on 2 cores). The lab's `cilium` proxy mode:
     // the agent (kube-proxy replacement), the CNI plugin the node agent calls, and the debug CLI.
     id: 'cilium',
@@ -246,6 +298,15 @@ export function binaryNameOf(pkg: string): string {
   return pkg.split('/').at(-1) as string;
 }
 
+/** Every binary a group builds: its main packages', then its test binaries (`e2e.test`). */
+export function groupBinaryNames(group: BuildGroup): string[] {
+  return [...group.packages.map(binaryNameOf), ...(group.testPackages ?? []).map(testBinaryNameOf)];
+}
+
+export function testBinaryNameOf(pkg: string): string {
+  return `${pkg.split('/').at(-1) as string}.test`;
+}
+
 export type BinaryName =
   | 'kube-apiserver'
   | 'kube-controller-manager'
@@ -259,7 +320,11 @@ export type BinaryName =
   | 'traefik'
   | 'cilium-agent'
   | 'cilium-cni'
-  | 'cilium-dbg';
+  | 'cilium-dbg'
+  | 'agnhost'
+  | 'kubectl'
+  | 'e2e.test'
+  | 'coredns';
 
 /** The arguments that make this binary of the group print its version. */
 export function versionArgsOf(group: BuildGroup, binary: string): readonly string[] {
@@ -269,7 +334,8 @@ export function versionArgsOf(group: BuildGroup, binary: string): readonly strin
 /** The pins in force: the table above with any KTH_PIN_<ID> overrides applied. */
 export function effectiveGroups(env: NodeJS.ProcessEnv = process.env): BuildGroup[] {
   return buildGroups.map((group) => {
-    const override = env[`KTH_PIN_${group.id.toUpperCase()}`];
+    const pinOf = (id: string) => env[`KTH_PIN_${id.toUpperCase()}`];
+    const override = pinOf(group.id) ?? (group.followsPin ? pinOf(group.followsPin) : undefined);
     return override ? { ...group, version: override } : group;
   });
 }

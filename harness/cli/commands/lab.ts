@@ -12,6 +12,8 @@ import { textTable } from '../table.ts';
 import type { SmokeResult } from '../../lab/smoke.ts';
 import { ExitCode } from '../../core/exit-codes.ts';
 import { tooEven, tooEvenText } from '../../analysis/evenness.ts';
+import { DEFAULT_FOCUS } from '../../lab/e2e/scope.ts';
+import { renderE2eSummary } from '../../lab/e2e/summary-text.ts';
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 // Each subcommand imports what it needs when it runs: the agent, supervisor and smoke job pull in
@@ -56,13 +58,14 @@ export function registerLab(program: Command): Command {
     .option('--cilium-node-port-mode <mode>', 'cilium: snat | dsr', undefined)
     .option('--ipvs-scheduler <scheduler>', `ipvs: ${ipvsSchedulers.join(' | ')} (default rr)`, undefined)
     .option('--kernel <where>', "the nodes' kernel: auto (the host's when it can run the mode, else a qemu guest's) | host | guest", 'auto')
-    .action(async (options: { name: string; nodes: string; proxyMode: string; ciliumSocketLb?: string; ciliumLbAlgorithm?: string; ciliumNodePortMode?: string; ipvsScheduler?: string; kernel: string }) => {
+    .option('--dns', 'a cluster DNS (CoreDNS behind kube-dns) for pods that reach Services by name; built on request: kth setup-binaries --only coredns')
+    .action(async (options: { name: string; nodes: string; proxyMode: string; ciliumSocketLb?: string; ciliumLbAlgorithm?: string; ciliumNodePortMode?: string; ipvsScheduler?: string; kernel: string; dns?: boolean }) => {
       const nodes = Number(options.nodes);
       if (!Number.isInteger(nodes)) throw badInput(`--nodes '${options.nodes}' is not a whole number`, { where: '--nodes' });
       const { labUp } = await labApi();
       const cilium = ciliumFlags(options);
       const ipvs = ipvsFlags(options);
-      const info = await labUp({ name: options.name, nodes, proxyMode: options.proxyMode, ...(cilium ? { cilium } : {}), ...(ipvs ? { ipvs } : {}), kernel: options.kernel as KernelChoice, log: progress });
+      const info = await labUp({ name: options.name, nodes, proxyMode: options.proxyMode, ...(cilium ? { cilium } : {}), ...(ipvs ? { ipvs } : {}), kernel: options.kernel as KernelChoice, ...(options.dns ? { dns: true } : {}), log: progress });
       const timings = Object.entries(info.status?.timings ?? {}).map(([k, v]) => `${k}=${v}s`).join(' ');
       progress(`timings (supervisor monotonic clock, from supervisor start): ${timings}`);
       process.stdout.write(`${info.kubeconfig}\n`);
@@ -149,6 +152,36 @@ export function registerLab(program: Command): Command {
       const result = await runLabSmoke({ nodes: Number(options.nodes), proxyMode: options.proxyMode, kernel: options.kernel as KernelChoice, outDir: options.out, retain: Boolean(options.retain), log: progress });
       process.stdout.write(renderSmoke(result));
       if (!result.passed) process.exitCode = ExitCode.checkFailed;
+    });
+
+  lab
+    .command('e2e')
+    .description("Kubernetes' own sig-network e2e tests (the pinned release's e2e.test) against a fresh lab with cluster DNS; prints passed / skipped with reason / failed")
+    .option('--proxy-mode <mode>', 'iptables | nftables | ipvs | cilium', 'iptables')
+    .option('--focus <regexp>', 'tests whose full name matches (JavaScript regular expression)', DEFAULT_FOCUS)
+    .option('--skip <regexp>', 'leave these out too (the skip list, with its reasons, always applies)')
+    .option('--nodes <k>', 'number of nodes', '2')
+    .option('--out <dir>', 'where junit_01.xml, ginkgo-report.json, e2e.log and e2e-summary.json go', 'reports/e2e')
+    .option('--timeout <minutes>', "bound on the suite's run", '60')
+    .option('--retain', 'keep the lab afterwards')
+    .action(async (options: { proxyMode: string; focus: string; skip?: string; nodes: string; out: string; timeout: string; retain?: boolean }) => {
+      const nodes = Number(options.nodes);
+      const timeoutMinutes = Number(options.timeout);
+      if (!Number.isInteger(nodes)) throw badInput(`--nodes '${options.nodes}' is not a whole number`, { where: '--nodes' });
+      if (!(timeoutMinutes > 0)) throw badInput(`--timeout '${options.timeout}' is not a number of minutes`, { where: '--timeout' });
+      const { runLabE2e } = await import('../../lab/e2e/run-e2e.ts');
+      const summary = await runLabE2e({
+        proxyMode: options.proxyMode,
+        nodes,
+        focus: options.focus,
+        ...(options.skip ? { skip: options.skip } : {}),
+        outDir: options.out,
+        timeoutMinutes,
+        retain: Boolean(options.retain),
+        log: progress,
+      });
+      process.stdout.write(renderE2eSummary(summary));
+      if (summary.failed.length > 0 || summary.notRun.length > 0) process.exitCode = ExitCode.checkFailed;
     });
 
   lab.command('supervise', { hidden: true }).requiredOption('--name <name>').action(async (options: { name: string }) => {

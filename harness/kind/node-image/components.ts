@@ -21,6 +21,13 @@ export type NodeBuildGroup = Omit<BuildGroup, 'id'> & {
 };
 
 const kubernetesGroup = buildGroups.find((g) => g.id === 'kubernetes') as BuildGroup;
+const corednsGroup = buildGroups.find((g) => g.id === 'coredns') as BuildGroup;
+
+/** A setup group as a node-image group: what only setup reads (when to build it) is not part of the image's build. */
+function withoutSetupFields(group: BuildGroup): Omit<BuildGroup, 'onRequest' | 'followsPin'> {
+  const { onRequest: _onRequest, followsPin: _followsPin, ...rest } = group;
+  return rest;
+}
 
 /**
  * Setup's own groups whose binaries the image carries as they are: the control plane, kube-proxy
@@ -37,17 +44,8 @@ export const nodeBuildGroups: readonly NodeBuildGroup[] = [
     packages: ['k8s.io/kubernetes/cmd/kubelet', 'k8s.io/kubernetes/cmd/kubeadm', 'k8s.io/kubernetes/cmd/kubectl'],
     purpose: 'kind node: kubelet, kubeadm, kubectl',
   },
-  {
-    id: 'coredns',
-    module: 'github.com/coredns/coredns',
-    version: 'v1.14.2',
-    packages: ['github.com/coredns/coredns'],
-    purpose: 'kind node: coredns image',
-    versionArgs: ['-version'],
-    // The upstream Makefile's default tag set (no OpenTelemetry tracing in gRPC).
-    buildTags: ['grpcnotrace'],
-    versionVariables: { 'github.com/coredns/coredns/coremain.GitCommit': '{version}' },
-  },
+  // Setup's own coredns group (the lab's cluster DNS), as the node image's coredns image.
+  { ...withoutSetupFields(corednsGroup), id: 'coredns', purpose: 'kind node: coredns image' },
   {
     // Kubernetes 1.36 needs containerd ≥ 2.2 (Debian's 1.6 is too old); kind v0.33.0 pins v2.3.4.
     id: 'containerd',

@@ -11,6 +11,7 @@ import { CrashLoopBackoff } from './backoff.ts';
 import type { AgentConfig } from './config.ts';
 import { resolveNetnsMountControl } from './host-mount-ns.ts';
 import { agentClients, EventRecorder, KubePodSink, watchObjects } from './kube.ts';
+import type { ExecTarget } from './exec-stream.ts';
 import { type KubeletServer, startKubeletServer } from './kubelet-server.ts';
 import { hostFacts, NodeHeartbeat } from './node-status.ts';
 import type { CniPluginConfig } from './pod-attach.ts';
@@ -143,6 +144,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
         nodeAllocatable: { cpu: facts.cpu, memory: facts.memoryBytes },
         log,
         ...(cni ? { cni } : {}),
+        ...(config.clusterDns ? { clusterDns: config.clusterDns } : {}),
       },
       cidr,
     );
@@ -161,7 +163,8 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
       onDelete: (pod) => pods.remove(pod),
     });
     stops.push(podWatch.stop);
-    kubeletApi = await serveKubeletApi(config, (namespace, name) => podWatch.cache.get(name, namespace), log);
+    const execTarget = (pod: V1Pod, container: string) => runtime?.worker(pod.metadata?.uid ?? '')?.execTarget(container) ?? `pod ${pod.metadata?.name ?? ''} is not running on this node`;
+    kubeletApi = await serveKubeletApi(config, (namespace, name) => podWatch.cache.get(name, namespace), execTarget, log);
     if ((await untilAborted(podWatch.synced, signal)) === undefined && signal.aborted) return;
     await pods.collectOrphans();
     log(`running ${pods.size} pods`);
@@ -180,12 +183,17 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
  * The kubelet API (pods/log) on the node's IP, when the lab configured it. A failure to listen is
  * logged, not fatal: pods matter more than their logs through the API.
  */
-async function serveKubeletApi(config: AgentConfig, pod: (namespace: string, name: string) => V1Pod | undefined, log: (line: string) => void): Promise<KubeletServer | undefined> {
+async function serveKubeletApi(
+  config: AgentConfig,
+  pod: (namespace: string, name: string) => V1Pod | undefined,
+  execTarget: (pod: V1Pod, container: string) => ExecTarget | string,
+  log: (line: string) => void,
+): Promise<KubeletServer | undefined> {
   const tls = config.kubeletServer;
   if (!tls) return undefined;
   try {
-    const server = await startKubeletServer({ host: config.nodeIp, ...tls, stateDir: config.stateDir, pod, log });
-    log(`kubelet API (containerLogs) on https://${config.nodeIp}:${server.port}`);
+    const server = await startKubeletServer({ host: config.nodeIp, ...tls, stateDir: config.stateDir, pod, execTarget, log });
+    log(`kubelet API (containerLogs, exec) on https://${config.nodeIp}:${server.port}`);
     return server;
   } catch (error) {
     log(`kubelet API not served: ${(error as Error).message}`);

@@ -73,6 +73,12 @@ export const agentConfigSchema = z.strictObject({
     clientCaFile: z.string().min(1),
     authorizedUser: z.string().min(1),
   }).optional(),
+  /**
+   * The kubelet's --cluster-dns and --cluster-domain: pods with dnsPolicy ClusterFirst get a
+   * resolv.conf naming this server (pod-dns.ts). Absent: they resolve as the host does, which is
+   * what a kubelet without --cluster-dns gives them too.
+   */
+  clusterDns: z.strictObject({ server: z.ipv4(), domain: z.string().min(1).default('cluster.local') }).optional(),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -151,7 +151,7 @@ export async function execAction(action: V1ExecAction, target: HandlerTarget, ti
   const command = action.command ?? [];
   if (command.length === 0) return { ok: false, output: 'exec: no command' };
   const argv = target.containerPid
-    ? ['nsenter', `--target=${target.containerPid}`, '--mount', '--net', '--wd', '--', ...command]
+    ? ['nsenter', `--target=${target.containerPid}`, '--mount', '--net', '--uts', '--wd', '--', ...command]
     : target.podNetns
       ? ['ip', 'netns', 'exec', target.podNetns, ...command]
       : command;

@@ -25,3 +25,13 @@ export const podDirName = (namespace: string, name: string, uid: string): string
 /** `<namespace>/<name>` for messages. */
 export const podRef = (pod: { metadata?: { namespace?: string; name?: string } }): string =>
   `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+
+/**
+ * The hostname a pod's containers see, as the kubelet chooses it: `spec.hostname` or the pod's
+ * name, cut to 63 characters without a trailing '-' or '.'; hostNetwork pods see their node's.
+ */
+export function podHostname(pod: { metadata?: { name?: string }; spec?: { hostname?: string; hostNetwork?: boolean } }, nodeName: string): string {
+  if (pod.spec?.hostNetwork) return nodeName;
+  const name = pod.spec?.hostname || (pod.metadata?.name ?? '');
+  return name.length > 63 ? name.slice(0, 63).replace(/[-.]+$/, '') : name;
+}

@@ -74,7 +74,7 @@ export interface NetworkReadiness {
 }
 
 /** The Node status the kubelet would report; transition times are kept from `previous`. */
-export function nodeStatus(config: AgentConfig, facts: HostFacts, network: NetworkReadiness, previous: readonly V1NodeCondition[], now: Date): V1NodeStatus {
+export function nodeStatus(config: AgentConfig, facts: HostFacts, network: NetworkReadiness, previous: readonly V1NodeCondition[], now: Date): V1NodeStatus & { declaredFeatures?: string[] } {
   const condition = (type: string, status: 'True' | 'False', reason: string, message: string): V1NodeCondition => {
     const before = previous.find((c) => c.type === type);
     return {
@@ -108,8 +108,11 @@ export function nodeStatus(config: AgentConfig, facts: HostFacts, network: Netwo
     ],
     capacity: resources,
     allocatable: resources,
-    // Where the API server reaches this node's kubelet API (pods/log); 0 when the agent serves none.
+    // Where the API server reaches this node's kubelet API (pods/log, pods/exec); 0 when the agent serves none.
     daemonEndpoints: { kubeletEndpoint: { Port: config.kubeletServer?.port ?? 0 } },
+    // The API server then proxies exec's WebSocket to the agent as it is, instead of translating it
+    // to SPDY (which the agent does not speak): exec-stream.ts.
+    ...(config.kubeletServer ? { declaredFeatures: ['ExtendWebSocketsToKubelet'] } : {}),
     nodeInfo: {
       machineID: facts.machineId,
       systemUUID: facts.machineId,

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { V1Container, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import type { CrashLoopBackoff } from './backoff.ts';
@@ -7,8 +7,9 @@ import { buildContainerEnv, ContainerConfigError, type EnvLookups, expandVars } 
 import { abortableSleep, type HandlerTarget, runLifecycleHandler } from './handlers.ts';
 import { type ContainerCommand, type ImageContext, resolveContainerCommand } from './image.ts';
 import { ensureMountTarget } from './host-placeholders.ts';
-import { hostVethAlias, hostVethName, podDirName, podNetnsName, podRef } from './names.ts';
+import { hostVethAlias, hostVethName, podDirName, podHostname, podNetnsName, podRef } from './names.ts';
 import type { PodAttacher, PodAttachTarget } from './pod-attach.ts';
+import { type ClusterDns, podResolvConf } from './pod-dns.ts';
 import type { NodeNetContext } from './pod-network.ts';
 import { type PersistedContainer, type PersistedPod, removePodState, toPersistedTerminated, fromPersistedTerminated, writePodState } from './pod-state.ts';
 import { type ProbeKind, ProbeWorker } from './probe-worker.ts';
@@ -45,6 +46,8 @@ export interface PodWorkerDeps {
   sink: PodSink;
   /** PATH and HOME for pod processes. */
   baseEnv: Record<string, string>;
+  /** --cluster-dns/--cluster-domain: what ClusterFirst pods resolve with (pod-dns.ts). */
+  clusterDns?: ClusterDns;
   nodeAllocatable: { cpu: number; memory: number };
   log: (line: string) => void;
   /** Called once when the worker has nothing left to do (the pod is gone). */
@@ -135,6 +138,17 @@ export class PodWorker {
 
   get directory(): string {
     return this.dir;
+  }
+
+  /**
+   * Where `kubectl exec` into the container runs: its running main process and its environment;
+   * a string says why there is none, worded like the kubelet's answer.
+   */
+  execTarget(container: string): { containerPid: number; env: Record<string, string> } | string {
+    const slot = this.slots.find((candidate) => candidate.spec.name === container);
+    if (!slot) return `container ${container} is not valid for pod ${this.pod.metadata?.name ?? ''}`;
+    if (!slot.process || slot.process.hasExited()) return `container not found ("${container}")`;
+    return { containerPid: slot.process.pid, env: { ...(slot.env ?? {}) } };
   }
 
   /** The pod as the API last showed it. */
@@ -524,8 +538,9 @@ export class PodWorker {
           return;
         }
         logOffset = fileSize(logPath);
-        const mounts = [...volumeMounts, ...(messageMount ? [messageMount] : [])];
-        process = spawnContainer({ podNetns: this.podNetns, argv, env, cwd, logPath, mounts });
+        const dnsMount = await this.resolvConfMount();
+        const mounts = [...volumeMounts, ...(dnsMount ? [dnsMount] : []), ...(messageMount ? [messageMount] : [])];
+        process = spawnContainer({ podNetns: this.podNetns, argv, env, cwd, logPath, mounts, hostname: podHostname(this.pod, this.deps.nodeName) });
       } catch (error) {
         if (!(error instanceof StartError)) throw error;
         await removeMessageFile(messageMount?.source);
@@ -594,6 +609,15 @@ export class PodWorker {
 
   private logPath(slot: Slot): string {
     return join(this.dir, `${slot.spec.name}.log`);
+  }
+
+  /** The pod's resolv.conf over the host's /etc/resolv.conf, when its dnsPolicy asks for one of its own. */
+  private async resolvConfMount(): Promise<BindMount | undefined> {
+    const content = podResolvConf(this.pod, this.deps.clusterDns);
+    if (content === undefined) return undefined;
+    const source = join(this.dir, 'resolv.conf');
+    await writeFile(source, content);
+    return { source, target: '/etc/resolv.conf', readOnly: true };
   }
 
   /** The instance's own message file, and a mount target on the host for it to cover. */

@@ -18,6 +18,11 @@ import { parseMountinfo } from './host-mount-ns.ts';
  * the instance's own files and directories on the paths there, then execs the program (same pid).
  * hostNetwork pods without a node namespace get the mount namespace from
  * `unshare --mount --propagation slave`. Cost: about 2 ms per start (one sh, a mount each).
+ *
+ * Each container also gets a UTS namespace whose hostname is the pod's (`unshare --uts`, then the
+ * same shell writes /proc/sys/kernel/hostname), as a runtime gives every pod sandbox: programs
+ * that answer with their hostname (agnhost's netexec and serve-hostname, which Kubernetes' own
+ * network tests compare with pod names) then name their pod, not the host.
  */
 export interface ExitInfo {
   exitCode: number | null;
@@ -59,6 +64,8 @@ export interface SpawnSpec {
   logPath: string;
   /** Bind mounts in the container's mount namespace, in order (the termination message file, volumes). */
   mounts?: readonly BindMount[];
+  /** The hostname the container sees (a UTS namespace of its own); undefined keeps the agent's. */
+  hostname?: string;
 }
 
 /** A host file or directory bind-mounted on `target` in a container's mount namespace. */
@@ -85,9 +92,10 @@ function hostTool(name: string): string {
  * bash SHLVL) on their own: they are unset again unless the container's environment has them, so
  * the program gets exactly its env.
  */
-export function mountWrapperScript(env: Readonly<Record<string, string>>): string {
+export function mountWrapperScript(env: Readonly<Record<string, string>>, hostname?: string): string {
   const added = ['PWD', 'OLDPWD', 'SHLVL'].filter((name) => !(name in env));
   return [
+    ...(hostname !== undefined ? [`printf %s ${shellWord(hostname)} > /proc/sys/kernel/hostname || { echo "kth-lab: cannot set the hostname" >&2; exit 128; }`] : []),
     ...(added.length ? [`unset ${added.join(' ')}`] : []),
     'while [ "$1" != -- ]; do "$0" -o "$1" "$2" "$3" || { echo "kth-lab: cannot mount $2 on $3" >&2; exit 128; }; shift 3; done',
     'shift',
@@ -95,20 +103,26 @@ export function mountWrapperScript(env: Readonly<Record<string, string>>): strin
   ].join('; ');
 }
 
-/** The command line that starts a container: namespace entry, the mounts, the program. */
+const shellWord = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+
+/** The command line that starts a container: namespace entry, the hostname and mounts, the program. */
 export function containerArgv(
-  spec: Pick<SpawnSpec, 'podNetns' | 'env' | 'mounts'>,
+  spec: Pick<SpawnSpec, 'podNetns' | 'env' | 'mounts' | 'hostname'>,
   executable: string,
   args: readonly string[],
   tool: (name: 'sh' | 'mount' | 'unshare') => string,
 ): string[] {
-  const enter = spec.podNetns ? ['ip', 'netns', 'exec', spec.podNetns] : [];
   const mounts = spec.mounts ?? [];
-  if (mounts.length === 0) return [...enter, executable, ...args];
-  const mountNs = spec.podNetns ? enter : [tool('unshare'), '--mount', '--propagation', 'slave'];
+  const uts = spec.hostname !== undefined;
+  const enter = spec.podNetns ? ['ip', 'netns', 'exec', spec.podNetns] : [];
+  if (mounts.length === 0 && !uts) return [...enter, executable, ...args];
+  // `ip netns exec` already makes a mount namespace; without it, unshare makes one when mounts need it.
+  const namespaces = spec.podNetns
+    ? [...enter, ...(uts ? [tool('unshare'), '--uts'] : [])]
+    : [tool('unshare'), ...(mounts.length > 0 ? ['--mount', '--propagation', 'slave'] : []), ...(uts ? ['--uts'] : [])];
   const triples = mounts.flatMap((mount) => [mount.readOnly ? 'bind,ro' : 'bind', mount.source, mount.target]);
   // $0 of the script is mount itself, so the wrapper runs nothing found on the container's PATH.
-  return [...mountNs, tool('sh'), '-c', mountWrapperScript(spec.env), tool('mount'), ...triples, '--', executable, ...args];
+  return [...namespaces, tool('sh'), '-c', mountWrapperScript(spec.env, spec.hostname), tool('mount'), ...triples, '--', executable, ...args];
 }
 
 /** Finds a program the way execvp does, with the container's PATH. */

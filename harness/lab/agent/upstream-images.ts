@@ -1,5 +1,8 @@
 import type { V1Container } from '@kubernetes/client-node';
-import { type BinaryName, TRAEFIK_VERSION } from '../../setup/versions.ts';
+import { buildCommandFor } from '../../setup/binaries.ts';
+import { AGNHOST_VERSION, type BinaryName, buildGroups, PAUSE_IMAGE_VERSION, TRAEFIK_VERSION } from '../../setup/versions.ts';
+
+const COREDNS_VERSION = buildGroups.find((group) => group.id === 'coredns')?.version ?? '';
 
 /**
  * Upstream images the lab runs from the binaries setup builds, one row each: which references
@@ -22,6 +25,10 @@ export interface UpstreamImage {
 
 const traefikSubcommands = new Set(['version', 'healthcheck']);
 
+/** The agnhost image's names for its own program: the ENTRYPOINT and the image's `agnhost-2` link. */
+const agnhostProgram = /^\/?agnhost(?:-2)?$/;
+const escaped = (version: string) => version.replaceAll('.', '\\.');
+
 export const upstreamImages: readonly UpstreamImage[] = [
   {
     name: 'traefik',
@@ -40,6 +47,58 @@ export const upstreamImages: readonly UpstreamImage[] = [
       return undefined;
     },
   },
+  {
+    // Kubernetes' e2e test image (test/images/agnhost), built by setup from the pinned Kubernetes
+    // module for `kth lab e2e`. The image: ENTRYPOINT ["/agnhost"], CMD ["pause"].
+    name: 'agnhost',
+    provided: new RegExp(`^(?:registry\\.k8s\\.io/e2e-test-images/)?agnhost:${escaped(AGNHOST_VERSION)}(?:@sha256:[0-9a-f]{64})?$`),
+    sameImage: /^(?:registry\.k8s\.io\/e2e-test-images\/)?agnhost(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/,
+    binary: 'agnhost',
+    version: AGNHOST_VERSION,
+    argv(program, command, args) {
+      if (command.length > 0) return agnhostProgram.test(command[0] as string) ? [program, ...command.slice(1), ...args] : undefined;
+      return [program, ...(args.length > 0 ? args : ['pause'])];
+    },
+  },
+  {
+    // The lab's cluster DNS (cluster-dns.ts). The image: ENTRYPOINT ["/coredns"].
+    name: 'coredns',
+    provided: new RegExp(`^(?:registry\\.k8s\\.io/coredns/)?coredns:${escaped(COREDNS_VERSION)}(?:@sha256:[0-9a-f]{64})?$`),
+    sameImage: /^(?:registry\.k8s\.io\/coredns\/)?coredns(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/,
+    binary: 'coredns',
+    version: COREDNS_VERSION,
+    argv(program, command, args) {
+      if (command.length > 0) return command[0] === '/coredns' || command[0] === 'coredns' ? [program, ...command.slice(1), ...args] : undefined;
+      return [program, ...args];
+    },
+  },
+  {
+    // A stand-in, not nginx: e2e tests (EndpointSlice's) run the e2e nginx image only as "a web
+    // server on port 80". agnhost's netexec is one; a container that names its own command runs
+    // that command from the host, like any image.
+    name: 'registry.k8s.io/e2e-test-images/nginx',
+    provided: /^(?:registry\.k8s\.io\/e2e-test-images\/)nginx:1\.15-4(?:@sha256:[0-9a-f]{64})?$/,
+    sameImage: /^(?:registry\.k8s\.io\/e2e-test-images\/)nginx(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/,
+    binary: 'agnhost',
+    version: '1.15-4',
+    argv(program, command, args) {
+      if (command.length > 0 || args.length > 0) return undefined;
+      return [program, 'netexec', '--http-port=80', '--udp-port=-1'];
+    },
+  },
+  {
+    // The pod sandbox image, which e2e tests also run as a do-nothing container: agnhost's
+    // `pause` does the same (sleeps until a signal, exits 0 on SIGTERM/SIGINT).
+    name: 'pause',
+    provided: new RegExp(`^(?:registry\\.k8s\\.io/)?pause:${escaped(PAUSE_IMAGE_VERSION)}(?:@sha256:[0-9a-f]{64})?$`),
+    sameImage: /^(?:registry\.k8s\.io\/|k8s\.gcr\.io\/)?pause(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/,
+    binary: 'agnhost',
+    version: PAUSE_IMAGE_VERSION,
+    argv(program, command, args) {
+      if (command.length > 0 || args.length > 0) return undefined;
+      return [program, 'pause'];
+    },
+  },
 ];
 
 export type UpstreamResolution = { ok: true; argv: string[]; imageId: string } | { ok: false; message: string } | undefined;
@@ -56,7 +115,7 @@ export function resolveUpstreamImage(container: Pick<V1Container, 'name' | 'imag
     return { ok: false, message: `container ${container.name}: the lab runs ${row.name} ${row.version} for '${row.name}' images, and '${image}' asks for another version: use ${row.name}:${row.version}` };
   }
   const program = binaries[row.binary];
-  if (!program) return { ok: false, message: `container ${container.name}: image '${image}' runs ${row.name}, which is not built on this host: run npm run setup` };
+  if (!program) return { ok: false, message: `container ${container.name}: image '${image}' runs ${row.name}, which is not built on this host: run ${buildCommandFor(row.binary)}` };
   const argv = row.argv(program, container.command ?? [], container.args ?? []);
   return argv ? { ok: true, argv, imageId: `kth-lab://${row.name}@${row.version}` } : undefined;
 }

@@ -125,3 +125,35 @@ describe('upstream images the lab provides (Traefik)', () => {
     expect(argvOf({ image, command: ['true'] })).toEqual(['true']);
   });
 });
+
+describe('upstream images the lab provides (the e2e suite\'s)', () => {
+  const built = { ...context, upstreamBinaries: { agnhost: '/bin/dir/agnhost', coredns: '/bin/dir/coredns' } };
+  const argvOf = (container: { image: string; command?: string[]; args?: string[] }, ctx: typeof context = built) => {
+    const result = resolveContainerCommand({ name: 'c', ...container }, ctx);
+    return result.ok ? result.command.argv : result.message;
+  };
+
+  it.each([
+    // agnhost: ENTRYPOINT ["/agnhost"], CMD ["pause"]
+    [{ image: 'registry.k8s.io/e2e-test-images/agnhost:2.63.0', args: ['netexec', '--http-port=8080'] }, ['/bin/dir/agnhost', 'netexec', '--http-port=8080']],
+    [{ image: 'registry.k8s.io/e2e-test-images/agnhost:2.63.0' }, ['/bin/dir/agnhost', 'pause']],
+    [{ image: 'registry.k8s.io/e2e-test-images/agnhost:2.63.0', command: ['/agnhost', 'serve-hostname'], args: ['--port', '9376'] }, ['/bin/dir/agnhost', 'serve-hostname', '--port', '9376']],
+    [{ image: 'registry.k8s.io/e2e-test-images/agnhost:2.63.0', command: ['/bin/sh', '-c', 'sleep 1'] }, ['/bin/sh', '-c', 'sleep 1']],
+    // pause runs as agnhost's pause; coredns: ENTRYPOINT ["/coredns"]
+    [{ image: 'registry.k8s.io/pause:3.10.2' }, ['/bin/dir/agnhost', 'pause']],
+    [{ image: 'registry.k8s.io/coredns/coredns:v1.14.2', args: ['-conf', '/etc/coredns/Corefile'] }, ['/bin/dir/coredns', '-conf', '/etc/coredns/Corefile']],
+    // the e2e nginx image is only ever "a web server on port 80": agnhost netexec stands in
+    [{ image: 'registry.k8s.io/e2e-test-images/nginx:1.15-4' }, ['/bin/dir/agnhost', 'netexec', '--http-port=80', '--udp-port=-1']],
+  ])('GIVEN %j THEN %j', (container, argv) => {
+    expect(argvOf(container)).toEqual(argv);
+  });
+
+  it('GIVEN another agnhost version, or agnhost not built THEN a refusal naming the version the lab has and how to build it', () => {
+    expect(argvOf({ image: 'registry.k8s.io/e2e-test-images/agnhost:2.55' })).toMatch(/the lab runs agnhost 2\.63\.0 .* use agnhost:2\.63\.0/);
+    expect(argvOf({ image: 'registry.k8s.io/e2e-test-images/agnhost:2.63.0' }, context)).toMatch(/setup-binaries --only e2e/);
+  });
+
+  it.each(['example.com/agnhost:2.63.0', 'registry.k8s.io/e2e-test-images/busybox:1.37.0-1'])('GIVEN %s THEN not an image the lab provides (a host program)', (image) => {
+    expect(argvOf({ image, command: ['true'] })).toEqual(['true']);
+  });
+});
