@@ -160,7 +160,7 @@ export function registerLab(program: Command): Command {
     .option('--proxy-mode <mode>', 'iptables | nftables | ipvs | cilium', 'iptables')
     .option('--focus <regexp>', 'tests whose full name matches (JavaScript regular expression)', DEFAULT_FOCUS)
     .option('--skip <regexp>', 'leave these out too (the skip list, with its reasons, always applies)')
-    .option('--nodes <k>', 'number of nodes', '2')
+    .option('--nodes <k>', 'number of nodes (fewer than 3: tests that need 3 skip themselves)', '3')
     .option('--out <dir>', 'where junit_01.xml, ginkgo-report.json, e2e.log and e2e-summary.json go', 'reports/e2e')
     .option('--timeout <minutes>', "bound on the suite's run", '60')
     .option('--retain', 'keep the lab afterwards')

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { V1Container } from '@kubernetes/client-node';
 import type { BinaryName } from '../../setup/versions.ts';
-import { resolveUpstreamImage } from './upstream-images.ts';
+import { type ImageFile, resolveUpstreamImage } from './upstream-images.ts';
 
 /**
  * Image → local command mapping. The lab has no container runtime: the harness's own images run
@@ -43,6 +43,8 @@ export interface ContainerCommand {
   defaultWorkingDir: string | undefined;
   /** What containerStatuses[].imageID reports. */
   imageId: string;
+  /** Files of the image the container sees at their paths (the upstream images' own programs). */
+  imageFiles?: ImageFile[];
 }
 
 export type CommandResolution = { ok: true; command: ContainerCommand } | { ok: false; reason: string; message: string };
@@ -93,7 +95,7 @@ export function resolveContainerCommand(container: Pick<V1Container, 'name' | 'i
   }
   const upstream = resolveUpstreamImage(container, context.upstreamBinaries ?? {});
   if (upstream?.ok === false) return { ok: false, reason: 'CreateContainerError', message: upstream.message };
-  if (upstream) return { ok: true, command: { kind: 'host', argv: upstream.argv, imageEnv: {}, defaultWorkingDir: undefined, imageId: upstream.imageId } };
+  if (upstream) return { ok: true, command: { kind: 'host', argv: upstream.argv, imageEnv: {}, defaultWorkingDir: undefined, imageId: upstream.imageId, imageFiles: upstream.imageFiles } };
   const argv = [...command, ...args];
   if (argv.length === 0 || argv[0] === '') {
     return {

@@ -530,6 +530,7 @@ export class PodWorker {
       const logPath = this.logPath(slot);
       let process: ContainerProcess;
       let messageMount: BindMount | undefined;
+      let mounts: BindMount[] = [];
       let logOffset = 0;
       try {
         messageMount = await this.prepareMessageMount(slot, restart ? slot.rt.restartCount + 1 : slot.rt.restartCount);
@@ -539,7 +540,8 @@ export class PodWorker {
         }
         logOffset = fileSize(logPath);
         const dnsMount = await this.resolvConfMount();
-        const mounts = [...volumeMounts, ...(dnsMount ? [dnsMount] : []), ...(messageMount ? [messageMount] : [])];
+        const imageMounts = await this.imageFileMounts(command);
+        mounts = [...imageMounts, ...volumeMounts, ...(dnsMount ? [dnsMount] : []), ...(messageMount ? [messageMount] : [])];
         process = spawnContainer({ podNetns: this.podNetns, argv, env, cwd, logPath, mounts, hostname: podHostname(this.pod, this.deps.nodeName) });
       } catch (error) {
         if (!(error instanceof StartError)) throw error;
@@ -578,7 +580,7 @@ export class PodWorker {
       void process.exited.then((exit) => this.onExit(slot, process, exit));
       await this.persist();
       // Hooks and probes exec into the container's mount namespace: not before its mounts are there.
-      const lastMount = messageMount ?? volumeMounts.at(-1);
+      const lastMount = mounts.at(-1);
       if (lastMount) await waitForMounts(process, lastMount.target);
 
       const postStart = slot.spec.lifecycle?.postStart;
@@ -609,6 +611,19 @@ export class PodWorker {
 
   private logPath(slot: Slot): string {
     return join(this.dir, `${slot.spec.name}.log`);
+  }
+
+  /** The image's own files at their paths (an upstream image's program), over placeholders the lab records. */
+  private async imageFileMounts(command: ContainerCommand): Promise<BindMount[]> {
+    const mounts: BindMount[] = [];
+    for (const file of command.imageFiles ?? []) {
+      // Like a runtime that cannot set up the container's filesystem: the start fails with the reason.
+      await ensureMountTarget(file.target, this.deps.labName, 'file', 'image file').catch((error: Error) => {
+        throw new StartError(error.message);
+      });
+      mounts.push({ source: file.source, target: file.target, readOnly: true });
+    }
+    return mounts;
   }
 
   /** The pod's resolv.conf over the host's /etc/resolv.conf, when its dnsPolicy asks for one of its own. */

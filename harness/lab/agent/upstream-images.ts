@@ -19,6 +19,13 @@ export interface UpstreamImage {
   sameImage: RegExp;
   binary: BinaryName;
   version: string;
+  /**
+   * Where the image keeps its program, for images whose users exec it by that path (e2e tests run
+   * `/agnhost connect …` in agnhost pods): the built binary is bind-mounted there in the
+   * container's own mount namespace, over an empty placeholder the lab records and removes (as
+   * for terminationMessagePath).
+   */
+  programPaths?: readonly string[];
   /** The program's argv for a container of this image; undefined when it runs something else (a shell, say). */
   argv(program: string, command: readonly string[], args: readonly string[]): string[] | undefined;
 }
@@ -55,6 +62,7 @@ export const upstreamImages: readonly UpstreamImage[] = [
     sameImage: /^(?:registry\.k8s\.io\/e2e-test-images\/)?agnhost(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/,
     binary: 'agnhost',
     version: AGNHOST_VERSION,
+    programPaths: ['/agnhost'],
     argv(program, command, args) {
       if (command.length > 0) return agnhostProgram.test(command[0] as string) ? [program, ...command.slice(1), ...args] : undefined;
       return [program, ...(args.length > 0 ? args : ['pause'])];
@@ -101,7 +109,13 @@ export const upstreamImages: readonly UpstreamImage[] = [
   },
 ];
 
-export type UpstreamResolution = { ok: true; argv: string[]; imageId: string } | { ok: false; message: string } | undefined;
+export type UpstreamResolution = { ok: true; argv: string[]; imageId: string; imageFiles: ImageFile[] } | { ok: false; message: string } | undefined;
+
+/** A host file a container sees at `target`, as if its image held it there. */
+export interface ImageFile {
+  source: string;
+  target: string;
+}
 
 /**
  * What runs for a container of an upstream image the lab provides; undefined when the image is
@@ -117,5 +131,6 @@ export function resolveUpstreamImage(container: Pick<V1Container, 'name' | 'imag
   const program = binaries[row.binary];
   if (!program) return { ok: false, message: `container ${container.name}: image '${image}' runs ${row.name}, which is not built on this host: run ${buildCommandFor(row.binary)}` };
   const argv = row.argv(program, container.command ?? [], container.args ?? []);
-  return argv ? { ok: true, argv, imageId: `kth-lab://${row.name}@${row.version}` } : undefined;
+  const imageFiles = (row.programPaths ?? []).map((target) => ({ source: program, target }));
+  return argv ? { ok: true, argv, imageId: `kth-lab://${row.name}@${row.version}`, imageFiles } : undefined;
 }

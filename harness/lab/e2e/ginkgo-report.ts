@@ -10,8 +10,8 @@ export interface SpecOutcome {
   name: string;
   state: SpecState;
   seconds: number;
-  /** Ginkgo's failure message and where it was raised, for the states that failed. */
-  failure?: string;
+  /** Ginkgo's failure message and where it was raised, for the states that failed; a test's own skip reason. */
+  message?: string;
 }
 
 interface RawSpec {
@@ -37,7 +37,8 @@ export function readGinkgoReport(json: string): SpecOutcome[] {
           name,
           state,
           seconds: Math.round((spec.RunTime ?? 0) / 1e7) / 100,
-          ...(failed(state) && spec.Failure?.Message ? { failure: `${spec.Failure.Message.trim()}${where}` } : {}),
+          ...(failed(state) && spec.Failure?.Message ? { message: `${spec.Failure.Message.trim()}${where}` } : {}),
+          ...(state === 'skipped' && spec.Failure?.Message ? { message: spec.Failure.Message.trim() } : {}),
         };
       }),
   );

@@ -47,7 +47,10 @@ export interface LabE2eSummary {
   selected: number;
   passed: string[];
   failed: { name: string; state: string; failure?: string }[];
+  /** On the skip list, with its reason. */
   skipped: { name: string; reason: string }[];
+  /** Chosen to run, and skipped by the test itself on this cluster (its reason: "Need at least 3 schedulable nodes"). */
+  skippedByTest: { name: string; reason: string }[];
   /** Chosen to run but absent from the report (the suite was interrupted, timed out or crashed). */
   notRun: string[];
   durationSeconds: number;
@@ -61,7 +64,8 @@ export async function runLabE2e(options: LabE2eOptions): Promise<LabE2eSummary> 
   const log = options.log ?? (() => {});
   const proxyMode = (options.proxyMode ?? 'iptables') as LabProxyMode;
   if (!proxyModes.includes(proxyMode)) throw badInput(`proxy mode '${options.proxyMode}' is not one the lab runs`, { where: '--proxy-mode', hint: `use one of ${proxyModes.join(', ')}` });
-  const nodes = options.nodes ?? 2;
+  // Three: the fewest every test in scope runs on (the HealthCheckNodePort one skips itself below three).
+  const nodes = options.nodes ?? 3;
   const focus = compile(options.focus ?? DEFAULT_FOCUS, '--focus');
   const userSkip = options.skip ? compile(options.skip, '--skip') : undefined;
   const e2eTest = requireBinary('e2e.test');
@@ -145,12 +149,17 @@ export async function runLabE2e(options: LabE2eOptions): Promise<LabE2eSummary> 
       passed: toRun.filter((name) => outcomeOf(name)?.state === 'passed'),
       failed: toRun.flatMap((name) => {
         const outcome = outcomeOf(name);
-        return outcome && failed(outcome.state) ? [{ name, state: outcome.state, ...(outcome.failure ? { failure: outcome.failure } : {}) }] : [];
+        return outcome && failed(outcome.state) ? [{ name, state: outcome.state, ...(outcome.message ? { failure: outcome.message } : {}) }] : [];
       }),
       skipped,
+      // A test skips itself only after it started: Ginkgo then records the reason it gave.
+      skippedByTest: toRun.flatMap((name) => {
+        const outcome = outcomeOf(name);
+        return outcome?.state === 'skipped' && outcome.message ? [{ name, reason: outcome.message }] : [];
+      }),
       notRun: toRun.filter((name) => {
         const outcome = outcomeOf(name);
-        return !outcome || outcome.state === 'skipped' || outcome.state === 'pending';
+        return !outcome || outcome.state === 'pending' || (outcome.state === 'skipped' && !outcome.message);
       }),
       durationSeconds: Math.round((performance.now() - started) / 1000),
       suiteExitCode,

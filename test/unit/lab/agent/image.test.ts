@@ -148,6 +148,11 @@ describe('upstream images the lab provides (the e2e suite\'s)', () => {
     expect(argvOf(container)).toEqual(argv);
   });
 
+  it('GIVEN an agnhost container THEN the built agnhost is also at /agnhost in it (e2e tests exec `/agnhost connect …`)', () => {
+    const result = resolveContainerCommand({ name: 'c', image: 'registry.k8s.io/e2e-test-images/agnhost:2.63.0' }, built);
+    expect(result.ok && result.command.imageFiles).toEqual([{ source: '/bin/dir/agnhost', target: '/agnhost' }]);
+  });
+
   it('GIVEN another agnhost version, or agnhost not built THEN a refusal naming the version the lab has and how to build it', () => {
     expect(argvOf({ image: 'registry.k8s.io/e2e-test-images/agnhost:2.55' })).toMatch(/the lab runs agnhost 2\.63\.0 .* use agnhost:2\.63\.0/);
     expect(argvOf({ image: 'registry.k8s.io/e2e-test-images/agnhost:2.63.0' }, context)).toMatch(/setup-binaries --only e2e/);

@@ -47,11 +47,13 @@ describe('readGinkgoReport', () => {
         { LeafNodeType: 'SynchronizedBeforeSuite', State: 'passed' },
         { ContainerHierarchyTexts: ['[sig-network] Services'], LeafNodeText: 'should serve a basic endpoint from pods [Conformance]', LeafNodeType: 'It', State: 'passed', RunTime: 12_340_000_000 },
         { ContainerHierarchyTexts: ['[sig-network] EndpointSlice'], LeafNodeText: 'should x', LeafNodeType: 'It', State: 'failed', RunTime: 1e9, Failure: { Message: 'timed out\nmore', Location: { FileName: 'endpointslice.go', LineNumber: 9 } } },
+        { ContainerHierarchyTexts: ['[sig-network] Services'], LeafNodeText: 'should y', LeafNodeType: 'It', State: 'skipped', RunTime: 0, Failure: { Message: 'Need at least 3 schedulable nodes for this test', Location: { FileName: 'service.go', LineNumber: 3845 } } },
       ],
     }];
     expect(readGinkgoReport(JSON.stringify(report))).toEqual([
       { name: '[sig-network] Services should serve a basic endpoint from pods [Conformance]', state: 'passed', seconds: 12.34 },
-      { name: '[sig-network] EndpointSlice should x', state: 'failed', seconds: 1, failure: 'timed out\nmore (endpointslice.go:9)' },
+      { name: '[sig-network] EndpointSlice should x', state: 'failed', seconds: 1, message: 'timed out\nmore (endpointslice.go:9)' },
+      { name: '[sig-network] Services should y', state: 'skipped', seconds: 0, message: 'Need at least 3 schedulable nodes for this test' },
     ]);
   });
   it('GIVEN something else THEN an error', () => expect(() => readGinkgoReport('{}')).toThrow(/not a Ginkgo JSON report/));
