@@ -1,6 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { apply, connect, waitForReadyEndpoints } from '../kube/cluster.ts';
-import { buildGroups } from '../setup/versions.ts';
+import { COREDNS_VERSION } from '../setup/versions.ts';
 import { labNetwork } from './addressing.ts';
 
 /**
@@ -12,7 +12,6 @@ import { labNetwork } from './addressing.ts';
  * The Corefile is kubeadm's less `forward` and `loop`: no lab namespace has a route out, so
  * names outside the cluster have nowhere to go.
  */
-const COREDNS_VERSION = buildGroups.find((group) => group.id === 'coredns')?.version ?? '';
 export const corednsImage = `registry.k8s.io/coredns/coredns:${COREDNS_VERSION}`;
 
 const corefile = `.:53 {

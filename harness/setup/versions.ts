@@ -82,6 +82,8 @@ export const KUBERNETES_VERSION = 'v1.36.3';
 export const TRAEFIK_VERSION = 'v3.7.13';
 /** test/images/agnhost/VERSION at KUBERNETES_VERSION: the agnhost image tag its e2e tests run. */
 export const AGNHOST_VERSION = '2.63.0';
+/** What kubeadm lists for KUBERNETES_VERSION: the lab's cluster DNS and the kind node image's. */
+export const COREDNS_VERSION = 'v1.14.2';
 /** The pause image tag of KUBERNETES_VERSION's e2e image manifest (test/utils/image/manifest.go). */
 export const PAUSE_IMAGE_VERSION = '3.10.2';
 
@@ -249,7 +251,7 @@ export const buildGroups: readonly BuildGroup[] = [
     // the node image caches its build under a hash of the group as kind sees it.
     id: 'coredns',
     module: 'github.com/coredns/coredns',
-    version: 'v1.14.2',
+    version: COREDNS_VERSION,
     packages: ['github.com/coredns/coredns'],
     purpose: 'lab cluster DNS (kth lab up --dns, kth lab e2e)',
     versionArgs: ['-version'],

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import type { WebSocket } from 'ws';
+import { inContainer } from './handlers.ts';
 
 /**
  * `kubectl exec` (and client-go's exec) as the kubelet serves it over WebSocket: the API server
@@ -8,7 +10,7 @@ import type { WebSocket } from 'ws';
  * SPDY. Every binary message is one channel byte and its data: 0 stdin, 1 stdout, 2 stderr,
  * 3 the final status, 4 terminal resize; in v5 a client's `[255, channel]` closes that channel
  * (stdin's end of file). The process runs in the container's namespaces with its environment, as
- * a runtime's exec does (handlers.ts runs exec probes the same way).
+ * a runtime's exec does (handlers.ts's inContainer, which exec probes use too).
  */
 export const execSubprotocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'channel.k8s.io'] as const;
 
@@ -45,7 +47,7 @@ export interface ExecTarget {
 /** The metav1.Status a v4+ client reads on channel 3 when the command ends. */
 export function execStatus(exitCode: number | null, signal: NodeJS.Signals | null, command: readonly string[], failure?: string): Record<string, unknown> {
   if (failure !== undefined) return { metadata: {}, status: 'Failure', message: failure, reason: 'InternalError', code: 500 };
-  const code = exitCode ?? (signal ? 128 + signalNumber(signal) : 1);
+  const code = exitCode ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1);
   if (code === 0) return { metadata: {}, status: 'Success' };
   return {
     metadata: {},
@@ -54,11 +56,6 @@ export function execStatus(exitCode: number | null, signal: NodeJS.Signals | nul
     reason: 'NonZeroExitCode',
     details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
   };
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
-  return numbers[signal] ?? 0;
 }
 
 /**
@@ -74,13 +71,13 @@ export function serveExec(socket: WebSocket, target: ExecTarget, request: ExecRe
     const body = typeof data === 'string' ? Buffer.from(data) : data;
     socket.send(Buffer.concat([Buffer.from([channel]), body]));
   };
-  const argv = ['nsenter', `--target=${target.containerPid}`, '--mount', '--net', '--uts', '--wd', '--', ...request.command];
+  const argv = inContainer(target.containerPid, request.command);
   const child = spawn(argv[0] as string, argv.slice(1), { env: { ...target.env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   // The kubelet tells the client the streams are up with an empty frame on the first output channel.
   send(request.stdout ? STDOUT : request.stderr ? STDERR : STATUS, Buffer.alloc(0));
+  // A stream nobody asked for is dropped (the server refuses a tty before a session starts).
   child.stdout.on('data', (chunk: Buffer) => request.stdout && send(STDOUT, chunk));
-  // With a tty the kubelet merges stderr into stdout; without one a stream nobody asked for is dropped.
-  child.stderr.on('data', (chunk: Buffer) => (request.stderr ? send(STDERR, chunk) : request.tty && request.stdout ? send(STDOUT, chunk) : undefined));
+  child.stderr.on('data', (chunk: Buffer) => request.stderr && send(STDERR, chunk));
   if (!request.stdin) child.stdin.end();
   child.stdin.on('error', () => {}); // the command may exit before reading what it was sent
   socket.on('message', (data: Buffer, isBinary: boolean) => {

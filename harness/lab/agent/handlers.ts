@@ -147,11 +147,16 @@ export async function grpcAction(action: V1GRPCAction, target: HandlerTarget, ti
   }
 }
 
+/** A command in a running container's mount, network and UTS namespaces and working directory, as a runtime's exec runs it. */
+export function inContainer(containerPid: number, command: readonly string[]): string[] {
+  return ['nsenter', `--target=${containerPid}`, '--mount', '--net', '--uts', '--wd', '--', ...command];
+}
+
 export async function execAction(action: V1ExecAction, target: HandlerTarget, timeoutMs: number): Promise<HandlerOutcome> {
   const command = action.command ?? [];
   if (command.length === 0) return { ok: false, output: 'exec: no command' };
   const argv = target.containerPid
-    ? ['nsenter', `--target=${target.containerPid}`, '--mount', '--net', '--uts', '--wd', '--', ...command]
+    ? inContainer(target.containerPid, command)
     : target.podNetns
       ? ['ip', 'netns', 'exec', target.podNetns, ...command]
       : command;

@@ -1,8 +1,6 @@
 import type { V1Container } from '@kubernetes/client-node';
 import { buildCommandFor } from '../../setup/binaries.ts';
-import { AGNHOST_VERSION, type BinaryName, buildGroups, PAUSE_IMAGE_VERSION, TRAEFIK_VERSION } from '../../setup/versions.ts';
-
-const COREDNS_VERSION = buildGroups.find((group) => group.id === 'coredns')?.version ?? '';
+import { AGNHOST_VERSION, type BinaryName, COREDNS_VERSION, PAUSE_IMAGE_VERSION, TRAEFIK_VERSION } from '../../setup/versions.ts';
 
 /**
  * Upstream images the lab runs from the binaries setup builds, one row each: which references
