@@ -27,13 +27,25 @@ export interface IngressControllerParams {
   nodeNames?: readonly string[];
   /** @default `traefik:${TRAEFIK_VERSION}` */
   image?: string;
+  /**
+   * 'native': every request goes to the backend Service's ClusterIP (Traefik's nativeLB), so the
+   * cluster's proxy picks a pod per controller connection; 'round-robin': Traefik picks a pod per
+   * request itself. @default 'round-robin'
+   */
+  lb?: 'round-robin' | 'native';
 }
 
 /** Where the controller listens in its pods: the web entry point (HTTP) and Traefik's own (ping). */
 export const ingressPorts = { web: 8000, ping: 8080 } as const;
 
+const classPrefix = 'kth-';
+
 /** The class an Ingress names (annotation `kubernetes.io/ingress.class`) to be served by this controller. */
-export const ingressClassOf = (params: Pick<IngressControllerParams, 'name'>): string => `kth-${params.name ?? 'traefik'}`;
+export const ingressClassOf = (params: Pick<IngressControllerParams, 'name'>): string => `${classPrefix}${params.name ?? 'traefik'}`;
+
+/** The inverse: the controller (its Deployment and Service name) serving a class, when the harness made it. */
+export const controllerOfClass = (className: string | undefined): string | undefined =>
+  className?.startsWith(classPrefix) ? className.slice(classPrefix.length) : undefined;
 
 export function ingressControllerObjects(params: IngressControllerParams): KubernetesObject[] {
   const name = params.name ?? 'traefik';
@@ -70,6 +82,7 @@ export function ingressControllerObjects(params: IngressControllerParams): Kuber
                 `--providers.kubernetesingress.namespaces=${params.namespace}`,
                 `--providers.kubernetesingress.ingressclass=${className}`,
                 '--providers.kubernetesingress.disableclusterscoperesources=true',
+                ...(params.lb === 'native' ? ['--providers.kubernetesingress.nativeLBByDefault=true'] : []),
                 // Nothing leaves a lab; elsewhere a measuring run should not phone home either.
                 '--global.checknewversion=false',
                 '--global.sendanonymoususage=false',

@@ -8,6 +8,9 @@ export const RunIdLabel = 'kube-traffic-harness.io/run-id';
 export const NameLabel = 'app.kubernetes.io/name';
 export const ComponentLabel = 'app.kubernetes.io/component';
 
+/** The label selector of one run's pods of one app (the workload's, its Ingress controller's). */
+export const runSelector = (name: string, runId: string): string => `${NameLabel}=${name},${RunIdLabel}=${runId}`;
+
 /** RFC 1035 label: what a Service name must be (and it suits Deployments too). */
 export const dns1035Label = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** RFC 1123 label: namespaces. */

@@ -1,4 +1,4 @@
-import type { ChaosEnd, ChaosStart, ErrorSample, TimelineEvent } from '../recorder/events.ts';
+import type { ChaosEnd, ChaosStart, ErrorSample, RequestSample, TimelineEvent } from '../recorder/events.ts';
 
 /** A named span of the run, [from, to) in epoch ms. */
 export interface TimeWindow {
@@ -59,4 +59,40 @@ export function chaosWindows(events: Iterable<TimelineEvent>, afterMs: number): 
     }
   }
   return windows;
+}
+
+/** Request outcomes that ended inside some window: answered without an error status, or failed. */
+export interface ServedWithin {
+  ok: number;
+  failed: number;
+  /** Outcomes of samples that cross a window edge: left out of both counts rather than split by a guess. */
+  straddling: number;
+}
+
+/**
+ * How requests fared inside the windows (while a fault was in force): a sample counts when its
+ * first and last outcome both fall inside one window. Responses with an error status are in both
+ * kinds of sample; they count once, as failed.
+ */
+export function servedWithin(requests: Iterable<RequestSample>, errors: Iterable<ErrorSample>, windows: readonly TimeWindow[]): ServedWithin {
+  const result: ServedWithin = { ok: 0, failed: 0, straddling: 0 };
+  const place = (firstAt: number, lastAt: number): 'inside' | 'straddling' | 'outside' => {
+    let overlaps = false;
+    for (const { from, to } of windows) {
+      if (firstAt >= from && lastAt < to) return 'inside';
+      if (lastAt >= from && firstAt < to) overlaps = true;
+    }
+    return overlaps ? 'straddling' : 'outside';
+  };
+  for (const sample of requests) {
+    const where = place(sample.firstAt, sample.lastAt);
+    if (where === 'inside') result.ok += sample.requests - sample.errors;
+    else if (where === 'straddling') result.straddling += sample.requests - sample.errors;
+  }
+  for (const sample of errors) {
+    const where = place(sample.firstAt, sample.lastAt);
+    if (where === 'inside') result.failed += sample.count;
+    else if (where === 'straddling') result.straddling += sample.count;
+  }
+  return result;
 }

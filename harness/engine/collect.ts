@@ -1,13 +1,15 @@
 import { rebalanceTime } from '../analysis/rebalance.ts';
-import type { RequestSample, TimelineEvent } from '../recorder/events.ts';
+import type { ErrorSample, RequestSample, TimelineEvent } from '../recorder/events.ts';
 import { readEvents } from '../recorder/ndjson.ts';
 import type { Histogram } from 'hdr-histogram-js';
 import { decodeHistogram, newLatencyHistogram } from '../recorder/histogram.ts';
 import type { SeriesPoint } from '../report/model.ts';
 
-/** What the engine reads back from one load's events file: its request samples, the GOAWAYs its clients saw, and its latencies. */
+/** What the engine reads back from one load's events file: its request and error samples, the GOAWAYs its clients saw, and its latencies. */
 export interface LoadEvents {
   samples: RequestSample[];
+  /** Failed requests per bucket (transport failures and error statuses). */
+  errors: ErrorSample[];
   /** GOAWAYs received: `seen` on the wire (h2 clients), `inferred` from a gRPC channel going idle (grpc-js). */
   goaways: { seen: number; inferred: number };
   /** Every latency the load recorded, merged from its per-bucket histograms: several loads' merge exactly. */
@@ -15,10 +17,11 @@ export interface LoadEvents {
 }
 
 export async function loadEvents(file: string): Promise<LoadEvents> {
-  const result: LoadEvents = { samples: [], goaways: { seen: 0, inferred: 0 }, latency: newLatencyHistogram() };
+  const result: LoadEvents = { samples: [], errors: [], goaways: { seen: 0, inferred: 0 }, latency: newLatencyHistogram() };
   try {
     for await (const event of readEvents(file) as AsyncGenerator<TimelineEvent>) {
       if (event.kind === 'request-sample') result.samples.push(event);
+      else if (event.kind === 'error-sample') result.errors.push(event);
       else if (event.kind === 'goaway') result.goaways[event.inferred ? 'inferred' : 'seen'] += 1;
       else if (event.kind === 'latency-histogram') result.latency.add(decodeHistogram(event.histogram));
     }

@@ -7,10 +7,12 @@ import { watchEndpointSlices } from '../kube/slice-watch.ts';
 import { crossCheck, explainedByErrors } from '../analysis/cross-check.ts';
 import { changesDuringRun, endpointTransitions, initialTransitionTime, propagationLag } from '../analysis/propagation.ts';
 import type { ServerCounters } from '../load/server-metrics.ts';
-import type { RequestSample } from '../recorder/events.ts';
+import type { ErrorSample, RequestSample } from '../recorder/events.ts';
+import { servedWithin } from '../analysis/windows.ts';
+import { defaultRequestTimeoutMs } from '../load/scheduler.ts';
 import type { GeneratorRow, RunReport, TimelineEntry } from '../report/model.ts';
 import { clientPod } from '../../manifests/client-pod.ts';
-import { ManagedByLabel, NameLabel, RunIdLabel } from '../../manifests/names.ts';
+import { ManagedByLabel, RunIdLabel, runSelector } from '../../manifests/names.ts';
 import { serverClockUrl, serverMetricsUrl } from '../../manifests/sample-service.ts';
 import type { ChaosTarget, NodeFaults } from './chaos.ts';
 import { scheduleChaos } from './chaos-schedule.ts';
@@ -80,7 +82,7 @@ export interface ExecuteOptions {
 }
 
 const serviceName = 'web';
-const selectorOf = (runId: string) => `${NameLabel}=${serviceName},${RunIdLabel}=${runId}`;
+const selectorOf = (runId: string) => runSelector(serviceName, runId);
 
 /** Namespace of one variant's objects (RFC 1123, ≤ 63). */
 export function namespaceFor(variant: string): string {
@@ -214,9 +216,16 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
 
   // Settle once from each place loads run (every client pod a load uses, or outside): the proxy
   // there sends to every Ready pod before the clock starts. Every load speaks the workload's protocol.
+  // Through a controller that sends to the ClusterIP (lb: native) each probe rides the controller's
+  // kept-alive connections, which reach only the pods they were opened to (what such a run
+  // measures): there, settled means the route answers, several times in a row.
+  const pinnedByController = (load: LoadSpec) => viaIngress(load) && ingress?.lb === 'native';
   const places = new Map(run.loads.flatMap((load) => Array.from({ length: generatorsOf(load.spec) }, (_, i) => [load.spec.from === 'external' ? 'external' : clientName(i), { load: load.spec, generator: i }] as const)));
   await Promise.all([...places].map(async ([place, { load, generator }]) => {
-    const argv = ['load', load.protocol, '--target', targetFor(load), '--expect-pods', podsBefore.join(','), '--settle', '60s', '--max-requests', '1', '--rate', '10', '--duration', '1s', '--json'];
+    // From outside, the load balancer picks a node per connection: only a long streak of answers
+    // shows that the path through every node works (3 in a row can end before one was tried).
+    const streak = place === 'external' ? ['--settle-streak', String(8 * nodes.length)] : [];
+    const argv = ['load', load.protocol, '--target', targetFor(load), ...(pinnedByController(load) ? [] : ['--expect-pods', podsBefore.join(',')]), '--settle', '60s', ...streak, '--max-requests', '1', '--rate', '10', '--duration', '1s', '--json'];
     const result = await finished(target.spawnClient(where(load, generator), argv));
     if (result.code !== 0) throw environmentError(`${label} the path to the Service did not settle from ${place}: ${result.stderr.trim() || result.stdout.trim()}`);
     const settle = (JSON.parse(result.stdout) as { settle?: { settledMs: number; probes: number } }).settle;
@@ -308,6 +317,7 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
   const loads: Record<string, RunSummary> = {};
   const problems: string[] = [];
   const samples: RequestSample[] = [];
+  const errorSamples: ErrorSample[] = [];
   const throughIngress: RequestSample[] = [];
   const generatorSamples = new Map<string, RequestSample[]>();
   const series = [];
@@ -322,6 +332,7 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
       if (!result.eventsFile) continue;
       const events = await loadEvents(result.eventsFile);
       samples.push(...events.samples);
+      errorSamples.push(...events.errors);
       if (viaIngress(load.spec)) throughIngress.push(...events.samples);
       if (mine.length > 1) generatorSamples.set(`${load.spec.name}#${result.index + 1}`, events.samples);
       goaways.seen += events.goaways.seen;
@@ -372,6 +383,10 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
   const firstFaultAt = run.chaos.length > 0 ? t0 + Math.min(...run.chaos.map((action) => action.atMs)) : undefined;
   const firstRemoval = firstFaultAt === undefined ? undefined : during.find((transition) => transition.change === 'removed' && transition.at >= firstFaultAt);
   const newPodsReady = new Set(during.filter((transition) => transition.change === 'added' && !podsBefore.includes(transition.pod)).map((transition) => transition.pod)).size;
+  // Inside a fault's span once it has lasted a request timeout: every outcome counted was sent
+  // under the fault, and the failures sent under it have had their time to end.
+  const faultSpans = chaos.faultSpans();
+  const duringFaults = servedWithin(samples, errorSamples, faultSpans.map((span) => ({ name: span.action, from: span.fromEpochMs + defaultRequestTimeoutMs, to: span.toEpochMs })));
 
   const report: RunReport = {
     proxyMode: run.proxyMode,
@@ -396,6 +411,7 @@ async function executeIn(target: RunTarget, run: ResolvedRun, options: ExecuteOp
       trafficAfterRemovalMs: propagation.maxRemovedLagMs,
       ...(firstFaultAt !== undefined ? { endpointsRemovedAfterFaultMs: firstRemoval ? firstRemoval.at - firstFaultAt : null } : {}),
       newPodsReady,
+      ...(faultSpans.length > 0 ? { servedDuringFaults: duringFaults.ok + duringFaults.failed === 0 ? null : duringFaults.ok / (duringFaults.ok + duringFaults.failed) } : {}),
       ...(ingressSummary?.topNodeShare !== undefined ? { ingressTopNodeShare: ingressSummary.topNodeShare } : {}),
       ...(run.loads.some(seesGoaways) ? { goaways: goaways.seen + goaways.inferred, goawaysInferred: goaways.inferred } : {}),
     };

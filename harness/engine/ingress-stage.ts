@@ -4,8 +4,8 @@ import { type Cluster, podsOf, waitForDeploymentPods, waitForLoadBalancer } from
 import type { RequestSample } from '../recorder/events.ts';
 import type { RunReport } from '../report/model.ts';
 import { TRAEFIK_VERSION } from '../setup/versions.ts';
-import { NameLabel, RunIdLabel } from '../../manifests/names.ts';
-import type { IngressSpec } from './types.ts';
+import { runSelector } from '../../manifests/names.ts';
+import type { IngressLb, IngressSpec } from './types.ts';
 import { ingressControllerName } from './workload.ts';
 
 /** A run's Ingress controller once it serves: its Service (with its LB address when external loads need it) and its pods. */
@@ -13,6 +13,7 @@ export interface IngressDeployment {
   service: V1Service;
   pods: V1Pod[];
   selector: string;
+  lb: IngressLb;
 }
 
 /**
@@ -21,12 +22,12 @@ export interface IngressDeployment {
  */
 export async function awaitIngress(cluster: Cluster, where: { namespace: string; runId: string }, ingress: IngressSpec, externalLoads: boolean, startupScale: number): Promise<IngressDeployment> {
   const { namespace } = where;
-  const selector = `${NameLabel}=${ingressControllerName},${RunIdLabel}=${where.runId}`;
+  const selector = runSelector(ingressControllerName, where.runId);
   await waitForDeploymentPods(cluster, namespace, ingressControllerName, selector, 180_000 * startupScale);
   const service = externalLoads && ingress.serviceType === 'LoadBalancer'
     ? await waitForLoadBalancer(cluster, namespace, ingressControllerName, 60_000 * startupScale)
     : await cluster.core.readNamespacedService({ name: ingressControllerName, namespace });
-  return { service, pods: await podsOf(cluster, namespace, selector), selector };
+  return { service, pods: await podsOf(cluster, namespace, selector), selector, lb: ingress.lb ?? 'round-robin' };
 }
 
 /**
@@ -45,6 +46,7 @@ export async function ingressReport(cluster: Cluster, namespace: string, deploym
       controller: 'traefik',
       version: TRAEFIK_VERSION,
       image: deployment.pods[0]?.spec?.containers[0]?.image ?? '',
+      lb: deployment.lb,
       replicas: carried.replicas,
       ...(carried.unknownPeer ? { unknownPeer: carried.unknownPeer } : {}),
     },

@@ -363,6 +363,7 @@ function describeIngress(ingress: NonNullable<WorkloadSpec['ingress']>): string 
   if (ingress.spread === 'hostname') parts.push('one per node');
   if (ingress.nodes) parts.push(`on node${ingress.nodes.length > 1 ? 's' : ''} ${ingress.nodes.join(', ')} only`);
   if (ingress.pdb) parts.push(`PDB ${ingress.pdb.minAvailable !== undefined ? `minAvailable ${ingress.pdb.minAvailable}` : `maxUnavailable ${ingress.pdb.maxUnavailable}`}`);
+  if (ingress.lb === 'native') parts.push('to the ClusterIP (nativeLB: the proxy picks per controller connection)');
   return `behind an Ingress controller (Traefik) × ${ingress.replicas ?? 1} (${parts.join(', ')})`;
 }
 

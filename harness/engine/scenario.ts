@@ -8,7 +8,7 @@ import { toMs } from '../core/duration.ts';
 import { badInput } from '../core/errors.ts';
 import { repoRoot } from '../core/paths.ts';
 import { ciliumOptionsSchema, ipvsOptionsSchema } from '../lab/spec.ts';
-import type { ScenarioSpec } from './types.ts';
+import { ingressLbs, type ScenarioSpec } from './types.ts';
 import { typecheckScenario } from './typecheck.ts';
 import { serverRuntimes } from '../workloads/runtime.ts';
 
@@ -53,6 +53,7 @@ const ingressSchema = z.strictObject({
   pdb: pdbSchema.optional(),
   serviceType: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).optional(),
   externalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
+  lb: z.enum(ingressLbs, { error: `must be one of ${ingressLbs.map((lb) => `'${lb}'`).join(', ')} (Traefik's p2c, hrw and leasttime are set through its file or CRD providers only, not the Ingress provider the harness drives)` }).optional(),
 });
 
 const workloadSchema = z.strictObject({
@@ -503,7 +504,7 @@ const summaryPaths = [
   'load.sent',
 ];
 /** Numbers only a whole run has (timeline metrics, measured across loads). */
-const runOnlyPaths = ['durationMs', 'metrics.rebalanceSeconds', 'metrics.propagationLagMs', 'metrics.trafficAfterRemovalMs', 'metrics.crossNodeRatio', 'metrics.goaways', 'metrics.goawaysInferred', 'metrics.endpointsRemovedAfterFaultMs', 'metrics.newPodsReady', 'metrics.ingressTopNodeShare'];
+const runOnlyPaths = ['durationMs', 'metrics.rebalanceSeconds', 'metrics.propagationLagMs', 'metrics.trafficAfterRemovalMs', 'metrics.crossNodeRatio', 'metrics.goaways', 'metrics.goawaysInferred', 'metrics.endpointsRemovedAfterFaultMs', 'metrics.newPodsReady', 'metrics.servedDuringFaults', 'metrics.ingressTopNodeShare'];
 const errorKindPath = /^errors\.byKind\.[a-z0-9][a-z0-9-]*$/;
 /** A distributed load's generator by number (1-based, as the report's generators table shows it). */
 export const generatorPath = /^generators\.([^.]+)\.([1-9]\d*)\.(.+)$/;

@@ -75,7 +75,19 @@ export interface IngressSpec {
   /** The controller's Service: external clients come through a NodePort or LoadBalancer one. @default 'ClusterIP' */
   serviceType?: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
   externalTrafficPolicy?: 'Cluster' | 'Local';
+  /**
+   * How the controller picks a backend. 'round-robin': Traefik's own pick per request over the pod
+   * addresses it reads from the EndpointSlices (weighted round robin, equal weights). 'native':
+   * Traefik sends every request to the Service's ClusterIP (its nativeLB), so kube-proxy picks a pod
+   * per connection Traefik opens, and Traefik keeps those alive: the pinning comes back one hop in.
+   * Traefik's other strategies (p2c, hrw, leasttime) are set only through its file and CRD
+   * providers, not the Ingress provider the harness drives. @default 'round-robin'
+   */
+  lb?: IngressLb;
 }
+
+export const ingressLbs = ['round-robin', 'native'] as const;
+export type IngressLb = (typeof ingressLbs)[number];
 
 /** One load driver, running from `startTime` for `duration` (both scaled by --time-scale). */
 export interface LoadSpec {

@@ -65,6 +65,7 @@ export function ingressObjects(ingress: IngressSpec, names: { namespace: string;
     serviceType: ingress.serviceType ?? 'ClusterIP',
     ...(ingress.externalTrafficPolicy ? { externalTrafficPolicy: ingress.externalTrafficPolicy } : {}),
     spread: ingress.spread ?? 'none',
+    ...(ingress.lb ? { lb: ingress.lb } : {}),
     ...(ingress.nodes ? { nodeNames: ingress.nodes.map((n) => nodeNames[n - 1] ?? `node ${n} (the cluster has ${nodeNames.length})`) } : {}),
   });
   if (ingress.pdb) objects.push(sampleDisruptionBudget({ name, namespace: names.namespace, runId: names.runId, ...ingress.pdb }));

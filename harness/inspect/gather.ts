@@ -18,7 +18,8 @@ import { defaultCiliumOptions, type LabSpec } from '../lab/spec.ts';
 import { requireBinary } from '../setup/binaries.ts';
 import { type HealthObservation, inspectService, type NodeRulesText, type ProxySource, type ServiceInspection } from './model.ts';
 import { clusterProxyMode } from './proxy-mode.ts';
-import { controllerView, harnessControllerService, ingressClassName, ingressesTo, type IngressPathView } from './ingress.ts';
+import { controllerView, ingressClassName, ingressesTo, type IngressPathView } from './ingress.ts';
+import { controllerOfClass } from '../../manifests/ingress-controller.ts';
 import { kubeconfigPathOf } from '../existing/connect.ts';
 
 /**
@@ -199,7 +200,7 @@ async function ingressLayer(cluster: Cluster, call: <T>(what: string, fn: () => 
   const views: IngressPathView[] = [];
   for (const { ingress, routes } of ingressesTo(name, listed?.items ?? [])) {
     const className = ingressClassName(ingress);
-    const controllerName = harnessControllerService(className);
+    const controllerName = controllerOfClass(className);
     const base = { ingress: ingress.metadata?.name ?? '', ...(className ? { className } : {}), routes };
     if (!controllerName) {
       views.push({ ...base, note: `the controller of class ${className ?? '(none)'} is not one the harness deployed: its pods are not followed` });

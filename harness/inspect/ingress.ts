@@ -36,11 +36,6 @@ export function ingressClassName(ingress: V1Ingress): string | undefined {
   return ingress.spec?.ingressClassName ?? ingress.metadata?.annotations?.['kubernetes.io/ingress.class'];
 }
 
-/** The Service a harness-deployed controller of this class runs behind (class `kth-<name>` → Service `<name>`). */
-export function harnessControllerService(className: string | undefined): string | undefined {
-  return className?.startsWith('kth-') ? className.slice('kth-'.length) : undefined;
-}
-
 /** The routes of each Ingress that sends traffic to `service` (its rules' paths, or its default backend). */
 export function ingressesTo(service: string, ingresses: readonly V1Ingress[]): { ingress: V1Ingress; routes: IngressRouteView[] }[] {
   return ingresses.flatMap((ingress) => {

@@ -314,6 +314,9 @@ export interface DriveOptions {
   signal?: AbortSignal;
 }
 
+/** `kth load --timeout`'s default, which the engine's loads (k6's scripts too) keep: no request outlasts it. */
+export const defaultRequestTimeoutMs = 10_000;
+
 /**
  * The head every driver's run has in common: its recorder source (latency from the intended send
  * time for open models, the actual send for closed ones), the recorder's clock started, and the

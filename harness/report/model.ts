@@ -60,6 +60,16 @@ export interface RunReport extends Partial<RunSummary> {
     endpointsRemovedAfterFaultMs?: number | null;
     /** Pods that were not serving when the clock started and became ready during the run (replacements, a scale-out). */
     newPodsReady?: number;
+    /**
+     * The share of requests answered without an error while a lasting fault was in force (a node
+     * down, a network fault, a paused kube-proxy…: from the action taking effect to its undo).
+     * Counted over the outcomes that ended in the span's steady part, after the fault had lasted a
+     * request timeout (10 s): each was sent under the fault, and the failures sent under it had
+     * time to end. From the recorder's one-second samples lying wholly inside (a sample crossing an
+     * edge is left out). Absent without a lasting fault; null when no sample lay inside (a fault
+     * shorter than the timeout has no steady part).
+     */
+    servedDuringFaults?: number | null;
     /** Of the requests through the Ingress, the largest share the controller replicas of one node carried (1: all crossed one node). */
     ingressTopNodeShare?: number | null;
     /** GOAWAYs the clients received (HTTP/2 and gRPC loads): each connection told to go away counts once. */
@@ -84,6 +94,8 @@ export interface RunReport extends Partial<RunSummary> {
     controller: string;
     version: string;
     image: string;
+    /** How it picked backends: 'round-robin' (a pod per request), 'native' (the Service's ClusterIP: the proxy picks per controller connection). */
+    lb?: 'round-robin' | 'native';
     /** Each replica and the requests it carried (credited by the source address the backend pods saw). */
     replicas: { pod: string; node: string; podIp: string; requests: number }[];
     /** Requests through the Ingress whose source address was no replica's (absent: none). */

@@ -145,7 +145,7 @@ export function ingressText(run: Pick<RunReport, 'ingress' | 'metrics'>): string
   const replicas = ingress.replicas.map((replica) => `${replica.pod} on ${replica.node || '?'} carried ${replica.requests}${total > 0 ? ` (${((replica.requests / total) * 100).toFixed(1)}%)` : ''}`);
   const top = run.metrics?.ingressTopNodeShare;
   return [
-    `${ingress.controller} ${ingress.version} × ${ingress.replicas.length}`,
+    `${ingress.controller} ${ingress.version} × ${ingress.replicas.length}${ingress.lb === 'native' ? ', to the Service\'s ClusterIP (nativeLB: the proxy picked a pod per controller connection)' : ''}`,
     ...replicas,
     ...(ingress.unknownPeer ? [`${ingress.unknownPeer} from no replica's address`] : []),
     ...(top != null ? [`one node's replicas carried at most ${(top * 100).toFixed(1)}%`] : []),

@@ -11,6 +11,7 @@ import type { GrpcCall } from '../../load/grpc/driver.ts';
 import type { HttpModel, LoadResult } from '../../load/http/driver.ts';
 import { noSuccessMessage } from '../../load/outcome.ts';
 import { runRelay } from '../../load/relay.ts';
+import { defaultRequestTimeoutMs } from '../../load/scheduler.ts';
 import { sleepUntil } from '../../engine/sleep-until.ts';
 import { counterDelta, parseMetricsEndpoints, scrapeServer, setReadiness, type MetricsEndpoint, type ServerCounters } from '../../load/server-metrics.ts';
 import { createNdjsonWriter } from '../../recorder/ndjson.ts';
@@ -41,6 +42,7 @@ interface LoadFlags {
   streamCount?: string;
   expectPods?: string;
   settle?: string;
+  settleStreak?: string;
   startAt?: string;
   clockRef?: string;
   unit?: string;
@@ -64,11 +66,12 @@ export function registerLoad(program: Command): void {
       .option('--concurrency <n>', 'closed model: requests kept in flight (constant-vus; suffers coordinated omission)')
       .option('--duration <duration>', 'how long to send (e.g. 30s)', '10s')
       .option('--max-requests <n>', 'stop after this many requests even if time is left')
-      .option('--timeout <duration>', 'a request with no complete response after this long is a timeout', '10s')
+      .option('--timeout <duration>', 'a request with no complete response after this long is a timeout', `${defaultRequestTimeoutMs / 1000}s`)
       .option('--expect-pods <n|names>', 'pods that should get traffic (a count, or names): pods never reached then show up with 0')
       .option('--start-at <epoch-ms>', 'wait until this time (ms since the epoch, this machine\'s clock) before the first request: many generators start together')
       .option('--clock-ref <url>', "before the first request, measure this machine's clock against a sample server's GET /clock (NTP-style, shortest of 8 round trips) and print the offset: generators on different nodes compare starts on one clock")
       .option('--settle <duration>', 'before measuring, probe with fresh connections (bounded by this long) until every --expect-pods pod answered: the proxy on the client\'s node has programmed the endpoints', '0s')
+      .option('--settle-streak <n>', 'answers in a row the settle ends on (default 3): through a load balancer that picks a node per connection, a longer streak makes a node whose proxy lags behind show up as a failure')
       .option('--unit <unit>', 'sampling unit of the chi-square test: connections | requests (default: requests for short-lived, else connections)')
       .option('--server-metrics <urls>', 'comma-separated /metrics URLs of the servers (or pod=URL) to cross-check client counts against the servers\' own counters')
       .option('--by-peer', 'record which source address each pod saw (events: request-sample peer): behind a proxy, the replica that carried each request')
@@ -224,6 +227,7 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
   const expectPods = flags.expectPods === undefined ? undefined : /^\d+$/.test(flags.expectPods) ? Number(flags.expectPods) : flags.expectPods.split(',').map((name) => name.trim()).filter(Boolean);
   const target = flags.target!;
   const settleMs = duration(flags.settle ?? '0s', '--settle')!;
+  const settleStreak = integer(flags.settleStreak, '--settle-streak', 1);
   const startAt = flags.startAt === undefined ? undefined : Number(flags.startAt);
   if (startAt !== undefined && (!Number.isFinite(startAt) || Math.abs(startAt - Date.now()) > 3_600_000)) {
     throw badInput(`--start-at: '${flags.startAt}' is not a time within an hour of now (ms since the epoch)`, { where: '--start-at', hint: 'pass Date.now() + lead, e.g. $(( $(date +%s%3N) + 5000 ))' });
@@ -298,7 +302,7 @@ async function runLoadCommand(kind: 'http' | 'grpc' | 'k6', flags: LoadFlags): P
   }
 
   // Settle first: its probes reach the servers, so their baselines are read after it.
-  const settled = settleMs > 0 ? await (await import('../../load/settle.ts')).settle({ kind: kind === 'grpc' || (kind === 'k6' && flags.protocol === 'grpc') ? 'grpc' : 'http', target, expectPods, timeoutMs: settleMs }) : undefined;
+  const settled = settleMs > 0 ? await (await import('../../load/settle.ts')).settle({ kind: kind === 'grpc' || (kind === 'k6' && flags.protocol === 'grpc') ? 'grpc' : 'http', target, expectPods, timeoutMs: settleMs, ...(settleStreak !== undefined ? { consecutive: settleStreak } : {}) }) : undefined;
   const writer = flags.events ? createNdjsonWriter(flags.events) : undefined;
   const nodeAddresses = flags.nodeAddresses === undefined ? undefined : parseNodeAddresses(flags.nodeAddresses);
   const recorder = new Recorder({ granularity: 'pod', ...(writer ? { sink: writer.sink } : {}), ...(nodeAddresses ? { nodeAddresses } : {}), ...(flags.byPeer ? { byPeer: true } : {}) });

@@ -3,8 +3,12 @@ import { inCidr, intToIp, ipToInt } from '../addressing.ts';
 /**
  * The load balancer's address pool. An address, once given to a Service, stays with it until the
  * Service is deleted or stops being `type: LoadBalancer` (stable per Service, as a cloud keeps an
- * NLB's address). New Services get the lowest free address (as MetalLB does), so a lab's first
- * LoadBalancer Service is predictably 198.18.32.1.
+ * NLB's address). New Services get the next free address after the last one handed out, wrapping
+ * at the end (a lab's first LoadBalancer Service is predictably 198.18.32.1): a just-released
+ * address is not reused at once, as a cloud hands a new load balancer a fresh address. Reused at
+ * once, the old address's conntrack entries in the balancer's namespace (a SYN to a dead node is
+ * remembered for 120 s) would send a new client connection that happens to reuse a source port to
+ * the old Service's node and NodePort — seen as refused connections on a run after a node-down one.
  */
 export type Allocation = { ok: true; ip: string; changed: boolean } | { ok: false; reason: string };
 
@@ -21,6 +25,8 @@ export class AddressPool {
   private readonly last: number;
   private readonly byKey = new Map<string, string>();
   private readonly byIp = new Map<string, string>();
+  /** The last address handed out by free choice: the next search starts after it. */
+  private cursor: number | undefined;
 
   constructor(cidr: string) {
     const [base, bits] = cidr.split('/') as [string, string];
@@ -59,7 +65,7 @@ export class AddressPool {
 
   /**
    * The address of `key`: its current one (unless `required` names another), else `required`,
-   * else `preferred` when free, else the lowest free one.
+   * else `preferred` when free, else the next free one after the last handed out (wrapping).
    */
   allocate(key: string, request: AllocationRequest = {}): Allocation {
     const current = this.byKey.get(key);
@@ -84,10 +90,13 @@ export class AddressPool {
       this.take(key, preferred);
       return { ok: true, ip: preferred, changed: true };
     }
-    for (let value = this.first; value <= this.last; value += 1) {
+    const start = this.cursor === undefined || this.cursor >= this.last ? this.first : this.cursor + 1;
+    for (let step = 0; step < this.size; step += 1) {
+      const value = this.first + ((start - this.first + step) % this.size);
       const ip = intToIp(value);
       if (!this.byIp.has(ip)) {
         this.take(key, ip);
+        this.cursor = value;
         return { ok: true, ip, changed: true };
       }
     }

@@ -55,6 +55,25 @@ describe('settle: waiting for the data path before measuring', () => {
     expect(served.reduce((a, b) => a + b, 0)).toBe(result.probes);
   });
 
+  it('GIVEN one of four paths failing until 600 ms (a node whose proxy lags behind a load balancer) THEN the default streak of 3 can end while it still fails, and a streak of 8 waits until it answers', async () => {
+    const pods = [await httpPod('a'), await httpPod('b'), await httpPod('c')];
+    const port = await freePort();
+    const proxy = await startRoundRobinProxy([...pods.map((p) => p.port), port]);
+    closers.push(() => proxy.close());
+    const target = `http://127.0.0.1:${proxy.port}/`;
+    const short = await settle({ kind: 'http', target, expectPods: ['a', 'b', 'c'], timeoutMs: 10_000 });
+    // Done on a, b, c in a row: the fourth path was never shown to work.
+    expect(short.answeredBy).not.toHaveProperty('d');
+
+    const started = performance.now();
+    const late = new Promise<void>((resolve) => setTimeout(() => void httpPod('d', port).then(() => resolve()), 600));
+    const long = await settle({ kind: 'http', target, expectPods: ['a', 'b', 'c'], timeoutMs: 10_000, consecutive: 8 });
+    await late;
+    expect(long.failures).toBeGreaterThan(0);
+    expect(long.answeredBy.d).toBeGreaterThanOrEqual(1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(550);
+  });
+
   it('GIVEN an expected pod that never answers THEN settle fails within its bound, as an environment error naming that pod', async () => {
     const pod = await httpPod('present');
     const started = performance.now();

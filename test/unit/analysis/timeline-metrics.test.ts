@@ -1,7 +1,7 @@
 import { crossCheck } from '../../../harness/analysis/cross-check.ts';
 import { endpointTransitions, propagationLag } from '../../../harness/analysis/propagation.ts';
 import { rebalanceTime } from '../../../harness/analysis/rebalance.ts';
-import { chaosWindows, errorsPerWindow } from '../../../harness/analysis/windows.ts';
+import { chaosWindows, errorsPerWindow, servedWithin } from '../../../harness/analysis/windows.ts';
 import { crossNodeRatio, sourceIpPreservedRatio } from '../../../harness/analysis/network.ts';
 import type { EndpointSliceChange, ErrorSample, RequestSample, SliceEndpoint, TimelineEvent } from '../../../harness/recorder/events.ts';
 
@@ -104,6 +104,25 @@ describe('errorsPerWindow', () => {
       { name: 'during:pod-kill:k1', from: 1000, to: 1500 },
       { name: 'after:pod-kill:k1', from: 1500, to: 6500 },
     ]);
+  });
+});
+
+describe('servedWithin (metrics.servedDuringFaults)', () => {
+  const windows = [{ name: 'node-down', from: 10_000, to: 20_000 }];
+  it('GIVEN answers and failures inside, across an edge and outside the fault THEN only samples wholly inside count, an error status once, as failed', () => {
+    const requests = [
+      sample(11_000, 'a', 10, { errors: 2, firstAt: 11_000, lastAt: 11_900 }), // 8 answered, 2 with an error status
+      sample(12_000, 'b', 5, { firstAt: 12_100, lastAt: 12_800 }),
+      sample(9_000, 'a', 7, { firstAt: 9_500, lastAt: 10_400 }), // crosses the start
+      sample(20_000, 'a', 9, { firstAt: 20_000, lastAt: 20_900 }), // after
+    ];
+    const errors = [errorSample('http-5xx', 2, 11_000, 11_900), errorSample('timeout', 6, 15_000, 15_700), errorSample('refused', 4, 19_800, 20_300)];
+    expect(servedWithin(requests, errors, windows)).toEqual({ ok: 13, failed: 8, straddling: 11 });
+  });
+  it('GIVEN several windows THEN a sample inside any one of them counts, and none inside leaves both counts at 0', () => {
+    const two = [...windows, { name: 'network', from: 30_000, to: 40_000 }];
+    expect(servedWithin([sample(31_000, 'a', 4, { firstAt: 31_000, lastAt: 31_500 })], [], two)).toEqual({ ok: 4, failed: 0, straddling: 0 });
+    expect(servedWithin([sample(25_000, 'a', 4)], [errorSample('reset', 1, 25_000, 25_000)], two)).toEqual({ ok: 0, failed: 0, straddling: 0 });
   });
 });
 

@@ -8,11 +8,12 @@ import { loadScenario } from '../../../harness/engine/scenario.ts';
 const builtins = ['keepalive-imbalance', 'grpc-multiplex', 'scale-out-rebalance', 'max-connection-age-sweep', 'max-connection-age-runtimes', 'rollout-prestop', 'pod-kill', 'external-traffic-policy', 'proxy-mode-matrix', 'proxy-stall', 'node-failure', 'ingress-per-request', 'ingress-spread', 'client-ip'];
 const dir = join(repoRoot, 'scenarios');
 /**
- * Scenarios whose runs wait on the control plane's own timers, which --time-scale does not scale
- * (node-failure: the node monitor's grace period, then the pods' toleration): each run must outlast
- * them, so they get a minute per run instead of two minutes in all.
+ * Scenarios whose runs wait on timers --time-scale does not scale, and must outlast them: the
+ * control plane's (node-failure: the node monitor's grace period, then the pods' toleration) or
+ * the client's request timeout (ingress-spread's node-down variants: metrics.servedDuringFaults
+ * counts only after a fault has lasted 10 s). They get a minute per run instead of two in all.
  */
-const unscaledWaits = new Set(['node-failure']);
+const unscaledWaits = new Set(['node-failure', 'ingress-spread']);
 const files = readdirSync(dir).filter((name) => name.endsWith('.ts'));
 
 describe('built-in scenarios (scenarios/*.ts)', () => {

@@ -32,5 +32,11 @@ describe('ingressObjects: the controller a scenario\'s workload.ingress asks for
     expect(deployment?.spec?.template.spec?.topologySpreadConstraints).toBeUndefined();
     expect(byKind<V1Service>(objects, 'Service')[0]?.spec?.type).toBe('ClusterIP');
     expect(byKind(objects, 'PodDisruptionBudget')).toEqual([]);
+    expect(deployment?.spec?.template.spec?.containers[0]?.args).not.toContain('--providers.kubernetesingress.nativeLBByDefault=true');
+  });
+
+  it('GIVEN lb native THEN Traefik sends every route to the Service\'s ClusterIP (nativeLB for the provider\'s Services)', () => {
+    const [deployment] = byKind<V1Deployment>(ingressObjects({ lb: 'native' }, names), 'Deployment');
+    expect(deployment?.spec?.template.spec?.containers[0]?.args).toContain('--providers.kubernetesingress.nativeLBByDefault=true');
   });
 });

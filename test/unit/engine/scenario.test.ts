@@ -4,7 +4,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HarnessError } from '../../../harness/core/errors.ts';
 import { loadScenario, parseExpect, reportPathProblem, validateScenario } from '../../../harness/engine/scenario.ts';
-import { planScenario } from '../../../harness/engine/plan.ts';
+import { planScenario, renderPlan } from '../../../harness/engine/plan.ts';
 import type { ScenarioSpec } from '../../../harness/engine/types.ts';
 import { evaluateChecks } from '../../../harness/engine/checks.ts';
 import type { RunReport } from '../../../harness/report/model.ts';
@@ -224,15 +224,19 @@ describe('validateScenario', () => {
     const through = { name: 'client', protocol: 'http' as const, connections: 1, executor: 'constant-vus' as const, vus: 1, duration: '1s', via: 'ingress' as const };
     const spec: ScenarioSpec = { ...minimal(), workload: { server: 'http', replicas: 3, ingress: { replicas: 2, spread: 'hostname', pdb: { minAvailable: 1 }, serviceType: 'LoadBalancer', externalTrafficPolicy: 'Local' } }, load: [{ ...through, from: 'external' }] };
     expect(validateScenario(spec, 'x.ts')).toBe(spec);
+    const native: ScenarioSpec = { ...spec, workload: { ...spec.workload, ingress: { lb: 'native' } }, load: [through] };
+    expect(validateScenario(native, 'x.ts')).toBe(native);
+    expect(renderPlan(planScenario(native, { timeScale: 1 }))).toContain('to the ClusterIP (nativeLB: the proxy picks per controller connection)');
     // Through the Ingress a load's samples are requests: the controller picks a pod for each.
     expect(planScenario(spec, { timeScale: 1 }).runs[0]!.loads[0]).toMatchObject({ via: 'ingress', unit: 'requests' });
 
     const error = await failure(() => validateScenario({
       ...minimal(),
-      workload: { server: 'http', replicas: 3, ingress: { replica: 2, nodes: [4], pdb: { minAvailable: 1, maxUnavailable: 1 }, externalTrafficPolicy: 'Local' } as never },
+      workload: { server: 'http', replicas: 3, ingress: { replica: 2, nodes: [4], pdb: { minAvailable: 1, maxUnavailable: 1 }, externalTrafficPolicy: 'Local', lb: 'p2c' } as never },
       load: [{ ...through, from: 'external' }],
     }, 'x.ts'));
     expect(problemLines(error)).toEqual([
+      "workload.ingress.lb: must be one of 'round-robin', 'native' (Traefik's p2c, hrw and leasttime are set through its file or CRD providers only, not the Ingress provider the harness drives)",
       "workload.ingress.replica: unknown key (did you mean 'replicas'?)",
       'workload.ingress.nodes[0]: the scenario has 3 node(s) (nodes: 3); node 4 does not exist',
       'workload.ingress.pdb: takes exactly one of minAvailable and maxUnavailable (as a PodDisruptionBudget does)',

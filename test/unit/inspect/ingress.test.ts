@@ -1,5 +1,6 @@
 import type { V1Ingress, V1Pod, V1Service } from '@kubernetes/client-node';
-import { controllerView, describeIngressPath, harnessControllerService, ingressClassName, ingressesTo } from '../../../harness/inspect/ingress.ts';
+import { controllerView, describeIngressPath, ingressClassName, ingressesTo } from '../../../harness/inspect/ingress.ts';
+import { controllerOfClass } from '../../../manifests/ingress-controller.ts';
 import { ingressClassOf, ingressControllerObjects, ingressTo } from '../../../manifests/ingress-controller.ts';
 
 const pod = (name: string, node: string, podIP: string, ready = true): V1Pod => ({
@@ -15,8 +16,8 @@ describe('the Ingress layer of kth inspect service', () => {
     expect(ingressesTo('web', [ours]).map(({ routes }) => routes)).toEqual([[{ path: '/', port: 80 }]]);
     expect(ingressesTo('other', [ours])).toEqual([]);
     const service = ingressControllerObjects({ name: 'ingress', namespace: 'ns', runId: 'r' }).find((object) => object.kind === 'Service');
-    expect(harnessControllerService(ingressClassName(ours))).toBe(service?.metadata?.name);
-    expect(harnessControllerService('nginx')).toBeUndefined();
+    expect(controllerOfClass(ingressClassName(ours))).toBe(service?.metadata?.name);
+    expect(controllerOfClass('nginx')).toBeUndefined();
   });
 
   it('GIVEN host rules, a default backend and ingressClassName THEN each route to the Service is listed', () => {

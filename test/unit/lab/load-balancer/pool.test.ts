@@ -12,7 +12,7 @@ describe('AddressPool', () => {
     expect(pool.contains('not-an-ip')).toBe(false);
   });
 
-  it('GIVEN new Services WHEN allocated THEN each gets the lowest free address, and keeps it on every later call', () => {
+  it('GIVEN new Services WHEN allocated THEN each gets the next free address, the first .1, and keeps it on every later call', () => {
     const pool = new AddressPool('198.18.32.0/24');
     expect(pool.allocate('default/a')).toEqual({ ok: true, ip: '198.18.32.1', changed: true });
     expect(pool.allocate('default/b')).toEqual({ ok: true, ip: '198.18.32.2', changed: true });
@@ -20,14 +20,17 @@ describe('AddressPool', () => {
     expect(pool.entries()).toEqual([{ key: 'default/a', ip: '198.18.32.1' }, { key: 'default/b', ip: '198.18.32.2' }]);
   });
 
-  it('GIVEN a released address THEN the next new Service reuses it and the others keep theirs', () => {
-    const pool = new AddressPool('198.18.32.0/24');
+  it('GIVEN a released address THEN the next new Service gets a fresh one (no stale conntrack entry points at it), the others keep theirs, and the released one comes back once the pool wraps', () => {
+    const pool = new AddressPool('198.18.32.0/29'); // .1 … .6
     pool.allocate('ns/a');
     pool.allocate('ns/b');
     expect(pool.release('ns/a')).toBe('198.18.32.1');
     expect(pool.release('ns/a')).toBeUndefined();
-    expect(pool.allocate('ns/c')).toMatchObject({ ok: true, ip: '198.18.32.1' });
+    expect(pool.allocate('ns/c')).toMatchObject({ ok: true, ip: '198.18.32.3' });
     expect(pool.addressOf('ns/b')).toBe('198.18.32.2');
+    for (const key of ['ns/d', 'ns/e', 'ns/f']) pool.allocate(key); // .4, .5, .6
+    expect(pool.allocate('ns/g')).toMatchObject({ ok: true, ip: '198.18.32.1' });
+    expect(pool.allocate('ns/h')).toEqual({ ok: false, reason: expect.stringMatching(/exhausted/) });
   });
 
   it('GIVEN spec.loadBalancerIP in the pool THEN it is honoured exactly, also when it changes later', () => {
