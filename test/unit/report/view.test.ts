@@ -1,4 +1,4 @@
-import { comparison, fairShare, goawayText, loadBalancerText, numberedTimeline, rateSeries } from '../../../harness/report/view.ts';
+import { comparison, fairShare, goawayText, ingressText, loadBalancerText, numberedTimeline, rateSeries } from '../../../harness/report/view.ts';
 import { fixtureReport } from './fixture.ts';
 
 const pod = (name: string) => ({ name, node: '', ip: '', requests: 0, connections: 0, share: 0, errors: 0, latencyMs: { p50: null, p90: null, p99: null, max: null } });
@@ -121,5 +121,17 @@ describe('loadBalancerText', () => {
     ] } });
     expect(text).toBe('lab-node-1 receives (healthCheckNodePort 31000: 200, 2 local endpoints); lab-node-3 skipped (healthCheckNodePort 31000: 503, 0 local endpoints)');
     expect(loadBalancerText({})).toBeUndefined();
+  });
+});
+
+describe('ingressText', () => {
+  const replicas = [{ pod: 'ingress-a', node: 'lab-node-1', podIp: '198.18.128.5', requests: 30 }, { pod: 'ingress-b', node: 'lab-node-2', podIp: '198.18.129.5', requests: 10 }];
+  it('GIVEN a round-robin controller THEN each replica\'s part and the top node share, nothing about the ClusterIP', () => {
+    const text = ingressText({ ingress: { controller: 'traefik', version: 'v3.7.13', image: 'traefik:v3.7.13', lb: 'round-robin', replicas }, metrics: { ingressTopNodeShare: 0.75 } as never });
+    expect(text).toBe('traefik v3.7.13 × 2; ingress-a on lab-node-1 carried 30 (75.0%); ingress-b on lab-node-2 carried 10 (25.0%); one node\'s replicas carried at most 75.0%');
+  });
+  it('GIVEN lb native THEN it says the proxy picked per controller connection; GIVEN no Ingress THEN nothing', () => {
+    expect(ingressText({ ingress: { controller: 'traefik', version: 'v3.7.13', image: 'traefik:v3.7.13', lb: 'native', replicas: replicas.slice(0, 1) } })).toMatch(/^traefik v3\.7\.13 × 1, to the Service's ClusterIP \(nativeLB: the proxy picked a pod per controller connection\); ingress-a/);
+    expect(ingressText({})).toBeUndefined();
   });
 });
