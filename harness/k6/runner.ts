@@ -6,6 +6,7 @@ import { run } from '../core/exec.ts';
 import { repoRoot } from '../core/paths.ts';
 import { epochNow, type Recorder, type SourceTotals } from '../recorder/recorder.ts';
 import { requireBinary } from '../setup/binaries.ts';
+import { defaultRequestTimeoutMs } from '../load/scheduler.ts';
 import { foldK6Output, type FoldCounts } from './fold.ts';
 
 export interface K6RunOptions {
@@ -77,7 +78,7 @@ export async function runK6(options: K6RunOptions): Promise<K6RunResult> {
       KTH_DURATION: `${options.durationMs}ms`,
       KTH_VUS: String(options.vus ?? 10),
       KTH_NO_REUSE: options.noConnectionReuse ? 'true' : 'false',
-      KTH_TIMEOUT: `${options.requestTimeoutMs ?? 10_000}ms`,
+      KTH_TIMEOUT: `${options.requestTimeoutMs ?? defaultRequestTimeoutMs}ms`,
       K6_NO_USAGE_REPORT: 'true',
       ...(grpc ? { KTH_PROTO_DIR: protoDir } : {}),
       ...options.env,
@@ -90,7 +91,7 @@ export async function runK6(options: K6RunOptions): Promise<K6RunResult> {
     const via = grpc ? options.target : viaOfUrl(options.target);
     const k6Run = run([k6, 'run', '--quiet', '--no-color', '--out', `json=${outFile}`, script], {
       env,
-      timeoutMs: options.durationMs + (options.requestTimeoutMs ?? 10_000) + 60_000,
+      timeoutMs: options.durationMs + (options.requestTimeoutMs ?? defaultRequestTimeoutMs) + 60_000,
       purpose: 'run k6',
       nothrow: true,
     }).then((result) => ({ ...result, exitedAt: epochNow() }));

@@ -5,7 +5,7 @@ import { echoClientConstructor } from '../../workloads/grpc/proto.ts';
 import { validateArrival, type Arrival } from '../arrival.ts';
 import { attributionFromWhoReply, type WhoReplyFields } from '../attribution.ts';
 import { grpcErrorKind } from '../errors.ts';
-import { beginLoad, driveToEnd, type LanePool } from '../scheduler.ts';
+import { beginLoad, defaultRequestTimeoutMs, driveToEnd, type LanePool } from '../scheduler.ts';
 import type { LoadResult } from '../http/driver.ts';
 import { H2Pool } from '../http/h2-pool.ts';
 import { grpcUnaryExchange } from './h2-unary.ts';
@@ -43,7 +43,7 @@ export interface GrpcLoadOptions {
   streamCount?: number;
   /** Calls (or bidi messages) in flight per channel at most. @default 100 */
   inFlightPerChannel?: number;
-  /** Deadline per call. @default 10_000 */
+  /** Deadline per call. @default defaultRequestTimeoutMs (10 s) */
   requestTimeoutMs?: number;
   maxRequests?: number;
   gracefulStopMs?: number;
@@ -177,7 +177,7 @@ export class GrpcPool implements LanePool<Channel> {
     // No Promise per call: the callbacks below finish the request directly.
     const { now, recorderSource: source } = this.options;
     // A number deadline (epoch ms) rather than a Date: grpc-js takes either.
-    const deadline = Date.now() + (this.options.requestTimeoutMs ?? 10_000);
+    const deadline = Date.now() + (this.options.requestTimeoutMs ?? defaultRequestTimeoutMs);
     const clientId = `${channel.name}-${++this.nextId}`;
     let finished = false;
     const finish = () => {
@@ -237,7 +237,7 @@ export class GrpcPool implements LanePool<Channel> {
           if (!chat.pending.delete(clientId)) return;
           onError(Object.assign(new Error('no reply within the deadline'), { code: grpc.status.DEADLINE_EXCEEDED, details: 'no reply on the bidi stream within the deadline', metadata: new grpc.Metadata() }) as grpc.ServiceError);
           finish();
-        }, this.options.requestTimeoutMs ?? 10_000);
+        }, this.options.requestTimeoutMs ?? defaultRequestTimeoutMs);
         chat.pending.set(clientId, (error, reply) => {
           clearTimeout(timer);
           if (error) onError(error);
@@ -334,7 +334,7 @@ export async function runGrpcLoad(options: GrpcLoadOptions): Promise<LoadResult>
   validateGrpcLoad(options);
   const recorder = options.recorder;
   const now = recorder.now;
-  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
   const client = grpcClientFor(options);
   const { source, open } = beginLoad(recorder, {
     source: options.source ?? 'grpc',

@@ -1,7 +1,7 @@
 import { badInput } from '../../core/errors.ts';
 import type { Recorder, SourceTotals } from '../../recorder/recorder.ts';
 import { validateArrival, type Arrival } from '../arrival.ts';
-import { beginLoad, driveToEnd, type LanePool, type ScheduleResult } from '../scheduler.ts';
+import { beginLoad, defaultRequestTimeoutMs, driveToEnd, type LanePool, type ScheduleResult } from '../scheduler.ts';
 import { H1Pool } from './h1-pool.ts';
 import { H2Pool, httpExchange } from './h2-pool.ts';
 import { LeanH1Pool } from './lean-h1-pool.ts';
@@ -21,7 +21,7 @@ export interface HttpLoadOptions {
   arrival: Arrival;
   /** Hard bound on requests, whatever the duration. @default 10_000_000 */
   maxRequests?: number;
-  /** A request without a complete response after this long fails as a timeout. @default 10_000 */
+  /** A request without a complete response after this long fails as a timeout. @default defaultRequestTimeoutMs (10 s) */
   requestTimeoutMs?: number;
   /** @default 5_000 */
   connectTimeoutMs?: number;
@@ -89,7 +89,7 @@ export function validateHttpLoad(options: HttpLoadOptions): URL {
 export async function runHttpLoad(options: HttpLoadOptions): Promise<LoadResult> {
   const url = validateHttpLoad(options);
   const recorder = options.recorder;
-  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   const now = recorder.now;
   const path = `${url.pathname}${url.search}` || '/';
