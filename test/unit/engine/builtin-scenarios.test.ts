@@ -35,7 +35,7 @@ describe('built-in scenarios (scenarios/*.ts)', () => {
       expect(run.checks.length).toBeGreaterThan(0);
       expect(run.timeline.filter((event) => event.kind === 'load-start')).toHaveLength(run.loads.length);
     }
-  });
+  }, 30_000); // the first scenario's typecheck builds a TypeScript program from cold: seconds on a fresh clone
 
   it.each(files)('GIVEN %s THEN its header says the failure mode, the mitigation and what the checks assert', (name) => {
     const header = /^\/\*\*([\s\S]*?)\*\//.exec(readFileSync(join(dir, name), 'utf8'))?.[1] ?? '';
