@@ -20,6 +20,12 @@ export interface WindowErrors {
   byKind: Record<string, number>;
 }
 
+/** Where a sample's outcomes (first to last) lie against a window: the one edge rule every count here uses. */
+function placement(sample: { firstAt: number; lastAt: number }, { from, to }: TimeWindow): 'inside' | 'straddling' | 'outside' {
+  if (sample.lastAt < from || sample.firstAt >= to) return 'outside';
+  return sample.firstAt >= from && sample.lastAt < to ? 'inside' : 'straddling';
+}
+
 /**
  * Errors per window (during a rollout, after a kill…), from error samples. A sample covers one
  * bucket, and inside it errors are only known by their first and last time, so a sample whose span
@@ -29,12 +35,11 @@ export function errorsPerWindow(samples: Iterable<ErrorSample>, windows: readonl
   const result = windows.map((window) => ({ window, errors: 0, straddling: 0, byKind: {} as Record<string, number> }));
   for (const sample of samples) {
     for (const entry of result) {
-      const { from, to } = entry.window;
-      if (sample.lastAt < from || sample.firstAt >= to) continue;
-      if (sample.firstAt >= from && sample.lastAt < to) {
+      const where = placement(sample, entry.window);
+      if (where === 'inside') {
         entry.errors += sample.count;
         entry.byKind[sample.errorKind] = (entry.byKind[sample.errorKind] ?? 0) + sample.count;
-      } else {
+      } else if (where === 'straddling') {
         entry.straddling += sample.count;
       }
     }
@@ -76,21 +81,18 @@ export interface ServedWithin {
  */
 export function servedWithin(requests: Iterable<RequestSample>, errors: Iterable<ErrorSample>, windows: readonly TimeWindow[]): ServedWithin {
   const result: ServedWithin = { ok: 0, failed: 0, straddling: 0 };
-  const place = (firstAt: number, lastAt: number): 'inside' | 'straddling' | 'outside' => {
-    let overlaps = false;
-    for (const { from, to } of windows) {
-      if (firstAt >= from && lastAt < to) return 'inside';
-      if (lastAt >= from && firstAt < to) overlaps = true;
-    }
-    return overlaps ? 'straddling' : 'outside';
+  // Inside one window wins; else crossing any window's edge; windows may overlap (faults at once).
+  const place = (sample: { firstAt: number; lastAt: number }) => {
+    const each = windows.map((window) => placement(sample, window));
+    return each.includes('inside') ? 'inside' : each.includes('straddling') ? 'straddling' : 'outside';
   };
   for (const sample of requests) {
-    const where = place(sample.firstAt, sample.lastAt);
+    const where = place(sample);
     if (where === 'inside') result.ok += sample.requests - sample.errors;
     else if (where === 'straddling') result.straddling += sample.requests - sample.errors;
   }
   for (const sample of errors) {
-    const where = place(sample.firstAt, sample.lastAt);
+    const where = place(sample);
     if (where === 'inside') result.failed += sample.count;
     else if (where === 'straddling') result.straddling += sample.count;
   }

@@ -23,6 +23,15 @@ export interface FaultSpan {
   toEpochMs: number;
 }
 
+/** A fault in force: what it was, since when (epoch ms), how to undo it, and its pending undo. */
+interface LastingFault {
+  action: ChaosSpec['action'];
+  since: number;
+  undo: NonNullable<ChaosOutcome['undo']>;
+  timer?: NodeJS.Timeout;
+  done?: Promise<void>;
+}
+
 /**
  * Plays a run's chaos on its clock (t0 = the loads' start) and keeps its lasting faults — a paused
  * kube-proxy, a node down, a cordoned node — until their `duration` ends, a later action undoes
@@ -31,9 +40,9 @@ export interface FaultSpan {
  */
 export function scheduleChaos(chaos: readonly { spec: ChaosSpec; atMs: number }[], target: ChaosTarget, clock: { t0: number; timeline: TimelineEntry[]; signal?: AbortSignal; log: (line: string) => void }): ChaosSchedule {
   const { t0, timeline } = clock;
-  const lasting = new Map<string, { action: ChaosSpec['action']; since: number; undo: NonNullable<ChaosOutcome['undo']>; timer?: NodeJS.Timeout; done?: Promise<void> }>();
+  const lasting = new Map<string, LastingFault>();
   const spans: FaultSpan[] = [];
-  const ended = (entry: { action: ChaosSpec['action']; since: number }, at: number) => void spans.push({ action: entry.action, fromEpochMs: entry.since, toEpochMs: at });
+  const ended = (entry: LastingFault, at: number) => void spans.push({ action: entry.action, fromEpochMs: entry.since, toEpochMs: at });
   const undo = (key: string, why: string): Promise<void> => {
     const entry = lasting.get(key);
     if (!entry) return Promise.resolve();
@@ -68,7 +77,7 @@ export function scheduleChaos(chaos: readonly { spec: ChaosSpec; atMs: number }[
         const durationMs = 'duration' in spec && spec.duration !== undefined ? Number(spec.duration) : undefined;
         // Open-ended node faults are keyed by node, so the action that ends them finds them.
         const key = 'node' in spec && typeof spec.node === 'number' && durationMs === undefined ? `${spec.action}@${spec.node}` : `${spec.action}#${index}`;
-        const entry: { action: ChaosSpec['action']; since: number; undo: NonNullable<ChaosOutcome['undo']>; timer?: NodeJS.Timeout } = { action: spec.action, since: Date.now(), undo: outcome.undo };
+        const entry: LastingFault = { action: spec.action, since: Date.now(), undo: outcome.undo };
         lasting.set(key, entry);
         if (durationMs !== undefined) entry.timer = setTimeout(() => void undo(key, `after ${(durationMs / 1000).toFixed(1)} s`), Math.max(0, start + durationMs - Date.now()));
       }
