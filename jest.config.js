@@ -11,10 +11,12 @@ const common = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
 };
 export default {
+  // Files sharing a lab (a `@lab` docblock pragma) run back to back: test/support/shared-lab.ts.
+  testSequencer: '<rootDir>/test/support/lab-sequencer.mjs',
   reporters: ['default', '<rootDir>/test/support/closing-line-reporter.cjs'],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], globalTeardown: '<rootDir>/test/support/shared-lab-teardown.mjs' },
   ],
 };

@@ -1,8 +1,9 @@
+/** @lab iptables/3 */
 import { ManagedByLabel, managedByValue } from '../../../manifests/names.ts';
-import { type StartedLab, startLab } from '../../../harness/lab/lab.ts';
+import type { StartedLab } from '../../../harness/lab/lab.ts';
 import { connect } from '../../../harness/kube/cluster.ts';
 import { failures, kthRun } from '../../support/kth-run.ts';
-import { testLabName } from '../../support/residue.ts';
+import { useSharedLab } from '../../support/shared-lab.ts';
 
 /**
  * Issue 14's acceptance: every built-in scenario passes with the Go sample servers (`--runtime go`)
@@ -11,16 +12,14 @@ import { testLabName } from '../../support/residue.ts';
  * all on one 3-node lab that was up before them (`kth run --cluster`), each in namespaces of its own.
  */
 describe('built-in scenarios with the Go sample servers (--runtime go)', () => {
+  const sharedLab = useSharedLab();
   let lab: StartedLab;
-  beforeAll(async () => {
-    lab = await startLab({ name: testLabName('gobuiltin'), nodes: 3, proxyMode: 'iptables' });
-  }, 300_000);
-  afterAll(async () => {
-    await lab?.down();
-  }, 120_000);
+  beforeAll(() => {
+    lab = sharedLab();
+  });
 
   // 0.3 for the two whose chaos must play out within the run (a 3 → 6 scale-out whose connections
-  // recycle every 2 s unscaled; a rollout replacing pods one by one), as test/e2e/engine/chaos.test.ts.
+  // recycle every 2 s unscaled; a rollout replacing pods one by one), as test/e2e/engine/chaos.suite.ts.
   it.each([
     ['keepalive-imbalance', 'http', '0.2'],
     ['grpc-multiplex', 'grpc', '0.2'],

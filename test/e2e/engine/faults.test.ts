@@ -1,7 +1,8 @@
-import { type StartedLab, startLab } from '../../../harness/lab/lab.ts';
+/** @lab iptables/3 */
+import type { StartedLab } from '../../../harness/lab/lab.ts';
 import type { Report, RunReport } from '../../../harness/report/model.ts';
-import { testLabName } from '../../support/residue.ts';
 import { failures, kthRun } from '../../support/kth-run.ts';
+import { useSharedLab } from '../../support/shared-lab.ts';
 
 const entries = (run: RunReport, kind: string) => run.timeline.filter((entry) => entry.kind === kind);
 const variant = (report: Report, name: string) => report.runs.find((run) => run.variant === name)!;
@@ -13,13 +14,11 @@ const variant = (report: Report, name: string) => report.runs.find((run) => run.
 describe('node, kube-proxy and network faults on the lab', () => {
   // One lab for the three runs (--cluster): every lasting fault is undone when its run ends, so
   // each run finds the nodes as the one before found them.
+  const sharedLab = useSharedLab();
   let lab: StartedLab;
-  beforeAll(async () => {
-    lab = await startLab({ name: testLabName('faults'), nodes: 3, proxyMode: 'iptables' });
-  }, 300_000);
-  afterAll(async () => {
-    await lab?.down();
-  }, 120_000);
+  beforeAll(() => {
+    lab = sharedLab();
+  });
   const onLab = () => ['--proxy-mode', 'iptables', '--cluster', lab.spec.name];
 
   it('GIVEN one fault per variant under short-lived load THEN each lands on the timeline with its effect, and every lasting fault is undone', async () => {

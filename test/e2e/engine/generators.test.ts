@@ -1,3 +1,4 @@
+/** @lab iptables/3 */
 import { jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -6,6 +7,7 @@ import { join } from 'node:path';
 import type { LatencyHistogram, TimelineEvent } from '../../../harness/recorder/events.ts';
 import { decodeHistogram, newLatencyHistogram, percentilesMs } from '../../../harness/recorder/histogram.ts';
 import type { Report } from '../../../harness/report/model.ts';
+import { useSharedLab } from '../../support/shared-lab.ts';
 
 /**
  * Distributed load on a 3-node lab: a load with `generators: 3` runs from 3 client pods on 3
@@ -15,6 +17,7 @@ import type { Report } from '../../../harness/report/model.ts';
 jest.setTimeout(300_000);
 
 describe('a load run by 3 generators on a 3-node lab', () => {
+  const sharedLab = useSharedLab();
   let dir: string;
   let report: Report;
   let events: TimelineEvent[];
@@ -25,7 +28,7 @@ describe('a load run by 3 generators on a 3-node lab', () => {
     const out = await mkdtemp(join(tmpdir(), 'kth-e2e-generators-'));
     const stderr: string[] = [];
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, ['harness/bin/kth.mjs', 'run', 'test/e2e/engine/fixtures/generators.ts', '--time-scale', '0.5', '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, ['harness/bin/kth.mjs', 'run', 'test/e2e/engine/fixtures/generators.ts', '--time-scale', '0.5', '--proxy-mode', 'iptables', '--cluster', sharedLab().spec.name, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
       child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
       child.once('close', resolve);
     });

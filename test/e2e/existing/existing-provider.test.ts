@@ -1,3 +1,4 @@
+/** @lab iptables/2 */
 import { jest } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -6,11 +7,11 @@ import { join } from 'node:path';
 import { parseAllDocuments, parse, stringify } from 'yaml';
 import { hostLabelValue, ownerHostLabel, ownerPidLabel } from '../../../harness/engine/providers/run-namespaces.ts';
 import { apply, type Cluster, connect, ensureNamespace } from '../../../harness/kube/cluster.ts';
-import { type StartedLab, startLab } from '../../../harness/lab/lab.ts';
+import type { StartedLab } from '../../../harness/lab/lab.ts';
 import { ManagedByLabel, managedByValue } from '../../../manifests/names.ts';
 import { failures, kthRun } from '../../support/kth-run.ts';
-import { testLabName } from '../../support/residue.ts';
 import { serviceAccountKubeconfig } from '../../support/service-account-kubeconfig.ts';
+import { useSharedLab } from '../../support/shared-lab.ts';
 
 /**
  * `--provider existing` against a lab used as somebody else's cluster: reached only through a
@@ -41,6 +42,7 @@ async function gone(cluster: Cluster, name: string, timeoutMs = 60_000): Promise
 }
 
 describe('kth run --provider existing on a lab reached only through a kubeconfig', () => {
+  const sharedLab = useSharedLab();
   let lab: StartedLab;
   let cluster: Cluster;
   let dir: string;
@@ -48,7 +50,7 @@ describe('kth run --provider existing on a lab reached only through a kubeconfig
   let before: string[];
 
   beforeAll(async () => {
-    lab = await startLab({ name: testLabName('exist'), nodes: 2 });
+    lab = sharedLab();
     cluster = connect(lab.kubeconfig);
     dir = await mkdtemp(join(tmpdir(), 'kth-existing-'));
     limited = join(dir, 'limited.kubeconfig');
@@ -57,7 +59,6 @@ describe('kth run --provider existing on a lab reached only through a kubeconfig
   }, 180_000);
 
   afterAll(async () => {
-    await lab?.down();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -1,3 +1,4 @@
+/** @lab iptables/3 */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,12 +9,13 @@ import { repoRoot } from '../../../harness/core/paths.ts';
 import type { ServiceInspection } from '../../../harness/inspect/model.ts';
 import { apply, type Cluster, connect, ensureNamespace, podsOf, waitForDeployment, watchUntil } from '../../../harness/kube/cluster.ts';
 import { inCidr, labNetwork } from '../../../harness/lab/addressing.ts';
-import { type StartedLab, startLab } from '../../../harness/lab/lab.ts';
+import type { StartedLab } from '../../../harness/lab/lab.ts';
 import { labLayout } from '../../../harness/lab/layout.ts';
 import type { LoadBalancerStatus } from '../../../harness/lab/load-balancer/controller.ts';
 import { labNames } from '../../../harness/lab/names.ts';
-import { labResidue, noResidue, testLabName } from '../../support/residue.ts';
 import { eventually } from '../../support/eventually.ts';
+import { testLabName } from '../../support/residue.ts';
+import { useSharedLab } from '../../support/shared-lab.ts';
 
 const exec = promisify(execFile);
 
@@ -36,6 +38,7 @@ async function kth(args: string[]): Promise<{ code: number; stdout: string; stde
  */
 describe('kth inspect service on a 3-node lab in iptables mode', () => {
   const ns = 'insp';
+  const sharedLab = useSharedLab();
   let lab: StartedLab | undefined;
   let cluster: Cluster;
   let names: ReturnType<typeof labNames>;
@@ -54,7 +57,7 @@ describe('kth inspect service on a 3-node lab in iptables mode', () => {
 
   beforeAll(async () => {
     const started = performance.now();
-    lab = await startLab({ name: testLabName('insp'), nodes: 3, proxyMode: 'iptables' });
+    lab = sharedLab();
     names = labNames(lab.spec.name);
     cluster = connect(lab.kubeconfig);
     await ensureNamespace(cluster, ns);
@@ -80,12 +83,8 @@ describe('kth inspect service on a 3-node lab in iptables mode', () => {
       const receiving = (await lbView())?.services.find((s) => s.service === `${ns}/web`)?.nodes.filter((n) => n.receives).map((n) => n.name).sort() ?? [];
       return JSON.stringify(receiving) === JSON.stringify(endpointNodes) ? true : `LB sends to ${receiving.join(', ') || 'none'}`;
     });
-    process.stderr.write(`lab + 3 pods + LoadBalancer ready in ${((deployed - started) / 1000).toFixed(1)}s, programmed ${((performance.now() - deployed) / 1000).toFixed(1)}s later; pods on ${endpointNodes.join(', ')}\n`);
+    process.stderr.write(`3 pods + LoadBalancer ready in ${((deployed - started) / 1000).toFixed(1)}s, programmed ${((performance.now() - deployed) / 1000).toFixed(1)}s later; pods on ${endpointNodes.join(', ')}\n`);
   }, 120_000);
-
-  afterAll(async () => {
-    await lab?.down();
-  }, 60_000);
 
   it('GIVEN the programmed Service WHEN inspected with --json THEN endpoints, LB address, per-node rules and health checks are the real ones', async () => {
     const { code, stdout, stderr } = await kth(['inspect', 'service', `${ns}/web`, '--lab', lab!.spec.name, '--json']);
@@ -194,10 +193,8 @@ describe('kth inspect service on a 3-node lab in iptables mode', () => {
     }
   }, 60_000);
 
-  it('GIVEN the lab WHEN it goes down THEN nothing of it is left, and inspecting it is bad input', async () => {
-    const name = lab!.spec.name;
-    await lab!.down();
-    expect(await labResidue(name)).toEqual(noResidue);
+  it('GIVEN a lab that is not up THEN inspecting it is bad input', async () => {
+    const name = testLabName('gone');
     const { code, stderr } = await kth(['inspect', 'service', `${ns}/web`, '--lab', name]);
     expect(code).toBe(2);
     expect(stderr).toContain(`there is no lab named '${name}'`);

@@ -1,16 +1,17 @@
+/** @lab iptables/2 */
 import { jest } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { run } from '../../../harness/core/exec.ts';
 import { apply, type Cluster, connect, ensureNamespace, podsOf, waitForDeployment, watchUntil } from '../../../harness/kube/cluster.ts';
 import { inCidr } from '../../../harness/lab/addressing.ts';
-import { type StartedLab, startLab } from '../../../harness/lab/lab.ts';
+import type { StartedLab } from '../../../harness/lab/lab.ts';
 import { labLayout } from '../../../harness/lab/layout.ts';
 import { labNames } from '../../../harness/lab/names.ts';
 import { listNetns } from '../../../harness/lab/netns.ts';
 import { isAlive } from '../../../harness/lab/processes.ts';
 import { sampleServiceObjects } from '../../../manifests/sample-service.ts';
-import { testLabName } from '../../support/residue.ts';
+import { useSharedLab } from '../../support/shared-lab.ts';
 
 /**
  * The lab node agent in a real 2-node lab: real API server, scheduler, controllers and
@@ -25,18 +26,16 @@ const uid8 = (pod: V1Pod) => (pod.metadata?.uid ?? '').replaceAll('-', '').slice
 const ready = (pod: V1Pod | undefined) => pod?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
 
 describe('lab node agent in a 2-node lab', () => {
+  const sharedLab = useSharedLab();
   let lab: StartedLab;
   let cluster: Cluster;
   const names = () => labNames(lab.spec.name);
 
   beforeAll(async () => {
-    lab = await startLab({ name: testLabName('agent'), nodes: 2 });
+    lab = sharedLab();
     cluster = connect(lab.kubeconfig);
     await ensureNamespace(cluster, ns);
-  }, 180_000);
-  afterAll(async () => {
-    await lab?.down();
-  }, 60_000);
+  });
 
   const pod = async (name: string) => cluster.core.readNamespacedPod({ name, namespace: ns });
   const nodes = async () => (await cluster.core.listNode()).items;

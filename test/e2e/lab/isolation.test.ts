@@ -1,10 +1,11 @@
+/** @lab iptables/2 */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { connect, ensureNamespace } from '../../../harness/kube/cluster.ts';
-import { type StartedLab, startLab } from '../../../harness/lab/lab.ts';
+import type { StartedLab } from '../../../harness/lab/lab.ts';
 import { labNames } from '../../../harness/lab/names.ts';
 import { inNetns, podNetns, startClientPod } from '../../support/lab-workloads.ts';
-import { testLabName } from '../../support/residue.ts';
+import { useSharedLab } from '../../support/shared-lab.ts';
 
 const exec = promisify(execFile);
 
@@ -13,13 +14,11 @@ const exec = promisify(execFile);
 const OUTSIDE = '203.0.113.1';
 
 describe('lab isolation', () => {
+  const sharedLab = useSharedLab();
   let lab: StartedLab;
-  beforeAll(async () => {
-    lab = await startLab({ name: testLabName('iso'), nodes: 2 });
-  }, 180_000);
-  afterAll(async () => {
-    await lab?.down();
-  }, 60_000);
+  beforeAll(() => {
+    lab = sharedLab();
+  });
 
   it('THEN no lab namespace has a default route, and the host has no route into the lab range', async () => {
     const names = labNames(lab.spec.name);

@@ -1,18 +1,19 @@
+/** @lab iptables/2 */
 import { jest } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { ApiException, Log, type V1Pod } from '@kubernetes/client-node';
 import { apply, type Cluster, connect, ensureNamespace, waitForPodReady } from '../../../harness/kube/cluster.ts';
 import { nodeIp } from '../../../harness/lab/addressing.ts';
-import { type StartedLab, startLab } from '../../../harness/lab/lab.ts';
+import type { StartedLab } from '../../../harness/lab/lab.ts';
 import { labLayout } from '../../../harness/lab/layout.ts';
 import { labNames } from '../../../harness/lab/names.ts';
 import { inNetns } from '../../support/lab-workloads.ts';
-import { testLabName } from '../../support/residue.ts';
+import { useSharedLab } from '../../support/shared-lab.ts';
 
 /**
- * `GET pods/<name>/log` in a real 1-node lab: the real API server proxies to the node agent's
- * kubelet port (10250, TLS both ways), which serves the container's log file.
+ * `GET pods/<name>/log` in a real lab, on a pod bound to node 1: the real API server proxies to that
+ * node agent's kubelet port (10250, TLS both ways), which serves the container's log file.
  */
 jest.setTimeout(180_000);
 
@@ -64,14 +65,15 @@ async function logError(request: Promise<unknown>): Promise<{ code: number; mess
   throw new Error('the log request succeeded');
 }
 
-describe('pod logs through the Kubernetes API in a 1-node lab', () => {
+describe('pod logs through the Kubernetes API in a lab', () => {
+  const sharedLab = useSharedLab();
   let lab: StartedLab;
   let cluster: Cluster;
   const readLog = (options: { tailLines?: number; limitBytes?: number; container?: string; previous?: boolean; timestamps?: boolean } = {}) =>
     cluster.core.readNamespacedPodLog({ name, namespace: ns, container: 'printer', ...options });
 
   beforeAll(async () => {
-    lab = await startLab({ name: testLabName('logs'), nodes: 1 });
+    lab = sharedLab();
     cluster = connect(lab.kubeconfig);
     await ensureNamespace(cluster, ns);
     const pod: V1Pod = {
@@ -79,6 +81,7 @@ describe('pod logs through the Kubernetes API in a 1-node lab', () => {
       kind: 'Pod',
       metadata: { name, namespace: ns },
       spec: {
+        nodeName: labNames(lab.spec.name).nodeName(1),
         terminationGracePeriodSeconds: 1,
         containers: [
           { name: 'printer', image: 'debian:bookworm-slim', command: ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo "line $i"; sleep 0.2; done'] },
@@ -89,9 +92,6 @@ describe('pod logs through the Kubernetes API in a 1-node lab', () => {
     await apply(cluster, [pod]);
     await waitForPodReady(cluster, ns, name);
   }, 150_000);
-  afterAll(async () => {
-    await lab?.down();
-  }, 60_000);
 
   it('GIVEN the node is registered THEN it reports the kubelet port 10250', async () => {
     const node = await cluster.core.readNode({ name: labNames(lab.spec.name).nodeName(1) });

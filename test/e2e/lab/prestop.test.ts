@@ -1,24 +1,23 @@
+/** @lab iptables/2 */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { V1EndpointSlice } from '@kubernetes/client-node';
 import { sampleServiceObjects } from '../../../manifests/sample-service.ts';
 import { apply, connect, ensureNamespace, podsOf, waitForDeployment, watchUntil } from '../../../harness/kube/cluster.ts';
-import { type StartedLab, startLab } from '../../../harness/lab/lab.ts';
+import type { StartedLab } from '../../../harness/lab/lab.ts';
 import { labNames } from '../../../harness/lab/names.ts';
-import { testLabName } from '../../support/residue.ts';
+import { useSharedLab } from '../../support/shared-lab.ts';
 
 const exec = promisify(execFile);
 
 interface Attempt { t: number; ok: boolean; status?: number; error?: string; pod?: string }
 
 describe('pod deletion under a preStop sleep', () => {
+  const sharedLab = useSharedLab();
   let lab: StartedLab;
-  beforeAll(async () => {
-    lab = await startLab({ name: testLabName('prestop'), nodes: 2 });
-  }, 180_000);
-  afterAll(async () => {
-    await lab?.down();
-  }, 60_000);
+  beforeAll(() => {
+    lab = sharedLab();
+  });
 
   it('GIVEN preStop sleep 5 WHEN the pod is deleted THEN it keeps serving until the EndpointSlice no longer routes to it', async () => {
     const cluster = connect(lab.kubeconfig);

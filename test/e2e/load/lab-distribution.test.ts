@@ -1,3 +1,4 @@
+/** @lab iptables/3 */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,11 +8,11 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { chiSquareSurvival } from '../../../harness/analysis/fairness.ts';
 import type { RunSummary } from '../../../harness/analysis/run-summary.ts';
 import { apply, type Cluster, connect, ensureNamespace, podsOf, waitForDeployment, waitForReadyEndpoints } from '../../../harness/kube/cluster.ts';
-import { labDown, type StartedLab, startLab } from '../../../harness/lab/lab.ts';
+import type { StartedLab } from '../../../harness/lab/lab.ts';
 import type { ConnectionClose, ConnectionOpen, RequestSample, TimelineEvent } from '../../../harness/recorder/events.ts';
 import { sampleServiceObjects } from '../../../manifests/sample-service.ts';
 import { loadFrom, podNetns, startClientPod } from '../../support/lab-workloads.ts';
-import { testLabName } from '../../support/residue.ts';
+import { useSharedLab } from '../../support/shared-lab.ts';
 import type { K6InNetnsInput } from './support/k6-in-netns.ts';
 
 const exec = promisify(execFile);
@@ -51,7 +52,7 @@ function homogeneity(table: readonly (readonly number[])[]): { statistic: number
 // built-in driver, k6) runs inside a client pod's network namespace.
 describe('load distribution over a ClusterIP Service on a 3-node iptables lab', () => {
   const ns = 'dist';
-  const labName = testLabName('dist');
+  const sharedLab = useSharedLab();
   let lab: StartedLab | undefined;
   let cluster: Cluster;
   let work: string;
@@ -64,7 +65,7 @@ describe('load distribution over a ClusterIP Service on a 3-node iptables lab', 
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'kth-e2e-dist-'));
-    lab = await startLab({ name: labName, nodes: 3, proxyMode: 'iptables' });
+    lab = sharedLab();
     cluster = connect(lab.kubeconfig);
     await ensureNamespace(cluster, ns);
     await apply(cluster, sampleServiceObjects({ name: 'web', namespace: ns, runId: 'e2e-dist', server: 'http', replicas: 3, topologySpread: {} }));
@@ -76,16 +77,11 @@ describe('load distribution over a ClusterIP Service on a 3-node iptables lab', 
     names = servers.map((pod) => pod.metadata?.name as string).sort();
     expect(names).toHaveLength(3);
     serverMetrics = servers.map((pod) => `${pod.metadata?.name}=http://${pod.status?.podIP}:8080/metrics`).join(',');
-    netns = podNetns(labName, await startClientPod(cluster, ns, 'client'));
+    netns = podNetns(lab.spec.name, await startClientPod(cluster, ns, 'client'));
   }, 240_000);
 
   afterAll(async () => {
-    try {
-      // By name, so a lab whose start failed half-way is removed too.
-      await (lab ? lab.down() : labDown(labName));
-    } finally {
-      if (work) await rm(work, { recursive: true, force: true });
-    }
+    if (work) await rm(work, { recursive: true, force: true });
   }, 90_000);
 
   it('GIVEN 2 persistent connections WHEN they carry 60 req/s for 6 s THEN each pod served exactly the requests of the connections that landed on it (by its own counters) and a pod no connection reached served none', async () => {

@@ -1,17 +1,18 @@
+/** @lab iptables/3 */
 import type { V1Pod } from '@kubernetes/client-node';
 import { apply, type Cluster, connect, ensureNamespace, podsOf, readyEndpoints, waitForDeployment } from '../../../harness/kube/cluster.ts';
-import { labDown, type StartedLab, startLab } from '../../../harness/lab/lab.ts';
+import type { StartedLab } from '../../../harness/lab/lab.ts';
 import { sampleServiceObjects } from '../../../manifests/sample-service.ts';
 import { eventually } from '../../support/eventually.ts';
 import { loadFrom, type LoadRun, podNetns, startClientPod } from '../../support/lab-workloads.ts';
-import { testLabName } from '../../support/residue.ts';
+import { useSharedLab } from '../../support/shared-lab.ts';
 
 // Issue 14's scale acceptance on one real 3-node iptables lab: 100 replicas of the Go HTTP server
 // (the Node.js one would need ~10 GiB for as many pods) become Ready, short-lived load reaches every
 // pod, the spread passes χ² over connections, and the servers' own counters equal the client's.
 describe('100 replicas of the Go HTTP server on a 3-node lab', () => {
   const ns = 'scale';
-  const labName = testLabName('scale');
+  const sharedLab = useSharedLab();
   const replicas = 100;
   let lab: StartedLab | undefined;
   let cluster: Cluster;
@@ -19,7 +20,7 @@ describe('100 replicas of the Go HTTP server on a 3-node lab', () => {
   let readyMs: number;
 
   beforeAll(async () => {
-    lab = await startLab({ name: labName, nodes: 3, proxyMode: 'iptables' });
+    lab = sharedLab();
     cluster = connect(lab.kubeconfig);
     await ensureNamespace(cluster, ns);
     const started = performance.now();
@@ -29,10 +30,6 @@ describe('100 replicas of the Go HTTP server on a 3-node lab', () => {
     process.stderr.write(`[go-scale] ${replicas} Go replicas Ready in ${(readyMs / 1000).toFixed(1)} s (wall clock, from apply to Deployment available)\n`);
     servers = (await podsOf(cluster, ns, 'app.kubernetes.io/name=web')).filter((pod) => !pod.metadata?.deletionTimestamp);
   }, 420_000);
-
-  afterAll(async () => {
-    await (lab ? lab.down() : labDown(labName));
-  }, 120_000);
 
   it('GIVEN the Deployment WHEN Ready THEN all 100 pods run the Go image, spread over the 3 nodes, and are ready endpoints', async () => {
     expect(servers).toHaveLength(replicas);
@@ -49,7 +46,7 @@ describe('100 replicas of the Go HTTP server on a 3-node lab', () => {
   });
 
   it('GIVEN short-lived load from a client pod WHEN 3000 connections go to the ClusterIP THEN every pod is reached, χ² over connections passes, and the servers counted exactly what the client did', async () => {
-    const netns = podNetns(labName, await startClientPod(cluster, ns, 'client'));
+    const netns = podNetns(lab!.spec.name, await startClientPod(cluster, ns, 'client'));
     const service = await cluster.core.readNamespacedService({ name: 'web', namespace: ns });
     const names = servers.map((pod) => pod.metadata?.name as string).sort();
     const metrics = servers.map((pod) => `${pod.metadata?.name}=http://${pod.status?.podIP}:8080/metrics`).join(',');

@@ -1,23 +1,22 @@
+/** @lab iptables/2 */
 import type { V1Pod } from '@kubernetes/client-node';
 import { apply, connect, ensureNamespace, podsOf, waitForDeployment } from '../../../harness/kube/cluster.ts';
-import { type StartedLab, startLab } from '../../../harness/lab/lab.ts';
+import type { StartedLab } from '../../../harness/lab/lab.ts';
 import { labNames } from '../../../harness/lab/names.ts';
 import { renderSampleService, sampleServiceObjects } from '../../../manifests/sample-service.ts';
 import { inNetns } from '../../support/lab-workloads.ts';
-import { testLabName } from '../../support/residue.ts';
+import { useSharedLab } from '../../support/shared-lab.ts';
 
 // The rendered manifests against a real API server and the lab's kubelet stand-in: every Service
 // variant is accepted as rendered, probes (HTTP and native gRPC) make pods Ready, and the downward
 // API env reaches the servers, which report it back.
 describe('sample service manifests on a 2-node lab', () => {
+  const sharedLab = useSharedLab();
   let lab: StartedLab;
   const ns = 'manifests';
-  beforeAll(async () => {
-    lab = await startLab({ name: testLabName('mani'), nodes: 2 });
-  }, 180_000);
-  afterAll(async () => {
-    await lab?.down();
-  }, 60_000);
+  beforeAll(() => {
+    lab = sharedLab();
+  });
 
   /** GETs `url` from inside a node's namespace (where pod IPs are routable) and parses the JSON. */
   async function fromNode(pod: V1Pod, url: string): Promise<Record<string, unknown>> {

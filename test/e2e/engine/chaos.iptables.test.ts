@@ -1,0 +1,6 @@
+/**
+ * @lab iptables/3
+ */
+import { chaosSuite } from './chaos.suite.ts';
+
+chaosSuite();

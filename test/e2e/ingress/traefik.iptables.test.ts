@@ -1,0 +1,6 @@
+/**
+ * @lab iptables/3
+ */
+import { traefikSuite } from './traefik.suite.ts';
+
+traefikSuite();

@@ -1,0 +1,6 @@
+/**
+ * @lab nftables/3
+ */
+import { traefikSuite } from './traefik.suite.ts';
+
+traefikSuite();

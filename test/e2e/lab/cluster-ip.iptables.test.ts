@@ -1,0 +1,6 @@
+/**
+ * @lab iptables/3
+ */
+import { clusterIpSuite } from './cluster-ip.suite.ts';
+
+clusterIpSuite();

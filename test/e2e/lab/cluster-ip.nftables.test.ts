@@ -1,0 +1,6 @@
+/**
+ * @lab nftables/3
+ */
+import { clusterIpSuite } from './cluster-ip.suite.ts';
+
+clusterIpSuite();

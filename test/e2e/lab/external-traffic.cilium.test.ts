@@ -1,0 +1,6 @@
+/**
+ * @lab cilium/3
+ */
+import { externalTrafficSuite } from './external-traffic.suite.ts';
+
+externalTrafficSuite();
