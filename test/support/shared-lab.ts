@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { connect, waitForNodesFit } from '../../harness/kube/cluster.ts';
+import { type Cluster, connect, waitForNodesFit } from '../../harness/kube/cluster.ts';
 import { cleanupLabs, labDown, listLabs, type StartedLab, startLab } from '../../harness/lab/lab.ts';
 import { labLayout } from '../../harness/lab/layout.ts';
 import type { LabProxyMode } from '../../harness/lab/spec.ts';
@@ -60,28 +60,29 @@ export function declaredSharedLab(): SharedLabKey {
 /** Namespaces a lab starts with; every other one was made by a test and goes when the file ends. */
 const isLabNamespace = (name: string) => name === 'default' || name.startsWith('kube-');
 
-async function testNamespaces(lab: StartedLab): Promise<string[]> {
-  const list = await connect(lab.kubeconfig).core.listNamespace();
+async function testNamespaces(cluster: Cluster): Promise<string[]> {
+  const list = await cluster.core.listNamespace();
   return list.items.map((ns) => ns.metadata?.name ?? '').filter((name) => name && !isLabNamespace(name));
 }
 
 /** Deletes the namespaces tests made and waits until they are gone (their pods' grace periods included). */
 async function removeTestNamespaces(lab: StartedLab): Promise<void> {
   const cluster = connect(lab.kubeconfig);
-  const made = await testNamespaces(lab);
+  const made = await testNamespaces(cluster);
   await Promise.all(made.map((name) => cluster.core.deleteNamespace({ name }).catch(() => undefined)));
   await eventually(`lab ${lab.spec.name}: the tests' namespaces deleted`, 120_000, async () => {
-    const left = await testNamespaces(lab);
+    const left = await testNamespaces(cluster);
     return left.length === 0 ? true : `still there: ${left.join(', ')}`;
   });
 }
 
 /** The lab as a file finds it when it is fit for the next file: its nodes Ready and schedulable, no test namespace left. */
 async function fitForNextFile(lab: StartedLab): Promise<void> {
-  const nodes = (await connect(lab.kubeconfig).core.listNode()).items.map((node) => node.metadata?.name ?? '');
+  const cluster = connect(lab.kubeconfig);
+  const nodes = (await cluster.core.listNode()).items.map((node) => node.metadata?.name ?? '');
   if (nodes.length !== lab.spec.nodes) throw new Error(`lab ${lab.spec.name} has ${nodes.length} nodes registered, not ${lab.spec.nodes}`);
-  await waitForNodesFit(connect(lab.kubeconfig), nodes, 90_000);
-  const left = await testNamespaces(lab);
+  await waitForNodesFit(cluster, nodes, 90_000);
+  const left = await testNamespaces(cluster);
   if (left.length > 0) throw new Error(`lab ${lab.spec.name} still has test namespaces: ${left.join(', ')}`);
 }
 
@@ -93,7 +94,7 @@ async function downShared(name: string): Promise<void> {
 }
 
 /** Brings up (or reuses) the shared lab for a key, removing this process's shared labs of other keys first. */
-export async function acquireSharedLab(key: SharedLabKey, log: (line: string) => void = () => undefined): Promise<StartedLab> {
+async function acquireSharedLab(key: SharedLabKey, log: (line: string) => void = () => undefined): Promise<StartedLab> {
   const name = sharedLabName(key);
   // Labs whose owner died (a jest run killed earlier) go first: they hold memory and addresses.
   for (const removed of await cleanupLabs()) log(`orphaned lab ${removed.lab}: removed`);
