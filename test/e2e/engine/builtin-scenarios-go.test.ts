@@ -8,7 +8,8 @@ import { useSharedLab } from '../../support/shared-lab.ts';
 /**
  * Issue 14's acceptance: every built-in scenario passes with the Go sample servers (`--runtime go`)
  * on the lab, end to end. proxy-mode-matrix runs with --runtime go in its own e2e file (every data
- * plane, the guest kernel's included); the rest run here in iptables mode, shortened by --time-scale,
+ * plane, the guest kernel's included), scale-out-rebalance and rollout-prestop in chaos.iptables.test.ts
+ * (their timelines checked too); the rest run here in iptables mode, shortened by --time-scale,
  * all on one 3-node lab that was up before them (`kth run --cluster`), each in namespaces of its own.
  */
 describe('built-in scenarios with the Go sample servers (--runtime go)', () => {
@@ -18,14 +19,12 @@ describe('built-in scenarios with the Go sample servers (--runtime go)', () => {
     lab = sharedLab();
   });
 
-  // 0.3 for the two whose chaos must play out within the run (a 3 → 6 scale-out whose connections
-  // recycle every 2 s unscaled; a rollout replacing pods one by one), as test/e2e/engine/chaos.suite.ts.
+  // scale-out-rebalance and rollout-prestop run with --runtime go in chaos.iptables.test.ts, which
+  // checks their timelines besides their checks.
   it.each([
     ['keepalive-imbalance', 'http', '0.2'],
     ['grpc-multiplex', 'grpc', '0.2'],
-    ['scale-out-rebalance', 'http', '0.3'],
     ['max-connection-age-sweep', 'grpc', '0.2'],
-    ['rollout-prestop', 'http', '0.3'],
     ['pod-kill', 'http', '0.2'],
     ['external-traffic-policy', 'http', '0.2'],
   ] as const)(

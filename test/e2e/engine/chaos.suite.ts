@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StartedLab } from '../../../harness/lab/lab.ts';
 import type { Report, RunReport } from '../../../harness/report/model.ts';
+import type { ServerRuntime } from '../../../harness/workloads/runtime.ts';
 import { declaredSharedLab, useSharedLab } from '../../support/shared-lab.ts';
 
 function kth(args: string[]): Promise<{ code: number | null; stderr: string }> {
@@ -18,10 +19,10 @@ function kth(args: string[]): Promise<{ code: number | null; stderr: string }> {
 const kinds = (run: RunReport, kind: string) => run.timeline.filter((entry) => entry.kind === kind);
 
 /** Runs a built-in scenario (it must pass: exit 0) on a lab that is up, into a temporary directory; returns its report and removes the directory. */
-async function passingRun(scenario: string, timeScale: string, lab: StartedLab): Promise<Report> {
+async function passingRun(scenario: string, timeScale: string, lab: StartedLab, runtime: ServerRuntime | undefined): Promise<Report> {
   const out = await mkdtemp(join(tmpdir(), 'kth-e2e-chaos-'));
   try {
-    const result = await kth(['run', scenario, '--time-scale', timeScale, '--proxy-mode', lab.spec.proxyMode, '--cluster', lab.spec.name, '--out', out]);
+    const result = await kth(['run', scenario, '--time-scale', timeScale, '--proxy-mode', lab.spec.proxyMode, '--cluster', lab.spec.name, ...(runtime ? ['--runtime', runtime] : []), '--out', out]);
     if (result.code !== 0) throw new Error(`kth run exited ${result.code}:\n${result.stderr}`);
     const [dir] = await readdir(out);
     return JSON.parse(await readFile(join(out, dir!, 'report.json'), 'utf8')) as Report;
@@ -33,11 +34,13 @@ async function passingRun(scenario: string, timeScale: string, lab: StartedLab):
 /**
  * The same failure modes whichever data plane carries the traffic: kube-proxy's iptables rules or
  * Cilium's BPF maps. Both scenarios run on the mode's shared lab (--cluster: each run in its own
- * namespace); one file per mode (chaos.<mode>.test.ts).
+ * namespace); one file per mode (chaos.<mode>.test.ts), each with a sample server runtime of its
+ * own (`runtime`: the scenario's Node.js servers unless given), so both runtimes go through both.
  */
-export function chaosSuite(): void {
+export function chaosSuite(options: { runtime?: ServerRuntime } = {}): void {
   const mode = declaredSharedLab().proxyMode;
-  describe(`chaos on the embedded lab in ${mode} mode`, () => {
+  const { runtime } = options;
+  describe(`chaos on the embedded lab in ${mode} mode${runtime ? ` (--runtime ${runtime})` : ''}`, () => {
     const sharedLab = useSharedLab();
     let lab: StartedLab;
     beforeAll(() => {
@@ -49,7 +52,7 @@ export function chaosSuite(): void {
       beforeAll(async () => {
         // 0.3: a rollout replaces 3 pods one by one, and each new pod takes seconds to start whatever the
         // scale (a Cilium endpoint's BPF programs are loaded at pod start): the run must outlast the rollout.
-        report = await passingRun('scenarios/rollout-prestop.ts', '0.3', lab);
+        report = await passingRun('scenarios/rollout-prestop.ts', '0.3', lab, runtime);
       }, 300_000);
 
       it('GIVEN a rollout restart under load THEN each run\'s timeline shows the restart and every pod swap as the EndpointSlices saw it', () => {
@@ -92,6 +95,7 @@ export function chaosSuite(): void {
 
       it('GIVEN pods replaced under load THEN the servers\' own counts still cross-check the clients, old pods included (their final counters read from the termination messages)', () => {
         for (const run of report.runs) {
+          expect(run.server?.runtime).toBe(runtime ?? 'node');
           const check = run.crossCheck!;
           expect(check.missing).toBeUndefined();
           // 3 old pods (gone by the end) and 3 new ones, every one with its own count.
@@ -110,7 +114,7 @@ export function chaosSuite(): void {
       let report: Report;
       beforeAll(async () => {
         // New pods take ~3 s to start whatever the time scale: 0.4 leaves them time to be reached.
-        report = await passingRun('scenarios/scale-out-rebalance.ts', '0.4', lab);
+        report = await passingRun('scenarios/scale-out-rebalance.ts', '0.4', lab, runtime);
       }, 300_000);
 
       it('GIVEN 3 → 6 replicas under 30 held connections THEN the 3 new pods get nothing: the report counts them with 0 and never sees a rebalance', () => {
@@ -137,6 +141,7 @@ export function chaosSuite(): void {
 
       it('GIVEN a scale-out under load THEN every run cross-checks exactly against the servers\' own counts, the new pods included', () => {
         for (const run of report.runs) {
+          expect(run.server?.runtime).toBe(runtime ?? 'node');
           expect(run.crossCheck).toMatchObject({ agree: true });
           expect(run.crossCheck!.rows).toHaveLength(6);
           expect(run.totals!.serverCounted).toBe(run.totals!.attributed);
