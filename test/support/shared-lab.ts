@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { type Cluster, connect, waitForNodesFit } from '../../harness/kube/cluster.ts';
 import { cleanupLabs, labDown, listLabs, type StartedLab, startLab } from '../../harness/lab/lab.ts';
 import { labLayout } from '../../harness/lab/layout.ts';
-import type { LabProxyMode } from '../../harness/lab/spec.ts';
+import { type LabProxyMode, proxyModes } from '../../harness/lab/spec.ts';
 import { eventually } from './eventually.ts';
 import { labOf } from './lab-sequencer.mjs';
 import { labResidue, noResidue } from './residue.ts';
@@ -26,7 +26,7 @@ export interface SharedLabKey {
   nodes: number;
 }
 
-const pragmaPattern = /^(iptables|nftables|ipvs|cilium)\/([1-9]\d?)$/;
+const pragmaPattern = /^([a-z]+)\/([1-9]\d?)$/;
 const NAME_PREFIX = 's-';
 
 /** The `@lab mode/nodes` pragma of a test file's leading docblock, or undefined without one. */
@@ -34,7 +34,7 @@ export function sharedLabPragma(source: string, file = 'the test file'): SharedL
   const text = labOf(source);
   if (text === undefined) return undefined;
   const match = pragmaPattern.exec(text.trim());
-  if (!match) throw new Error(`${file}: @lab '${text}' is not <mode>/<nodes> (e.g. @lab iptables/3)`);
+  if (!match || !proxyModes.includes(match[1] as LabProxyMode)) throw new Error(`${file}: @lab '${text}' is not <mode>/<nodes> (e.g. @lab iptables/3; modes: ${proxyModes.join(', ')})`);
   return { proxyMode: match[1] as LabProxyMode, nodes: Number(match[2]) };
 }
 

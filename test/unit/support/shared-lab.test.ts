@@ -14,7 +14,7 @@ describe('the shared-lab pragma', () => {
   });
 
   it('GIVEN a pragma that is not mode/nodes THEN the error names the file, the value and the form', () => {
-    expect(() => sharedLabPragma(file('iptables'), 'a.test.ts')).toThrow("a.test.ts: @lab 'iptables' is not <mode>/<nodes> (e.g. @lab iptables/3)");
+    expect(() => sharedLabPragma(file('iptables'), 'a.test.ts')).toThrow("a.test.ts: @lab 'iptables' is not <mode>/<nodes> (e.g. @lab iptables/3; modes: iptables, nftables, ipvs, cilium)");
     expect(() => sharedLabPragma(file('kindnet/3'), 'a.test.ts')).toThrow(/@lab 'kindnet\/3' is not/);
   });
 
