@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { type Cluster, connect, waitForNodesFit } from '../../harness/kube/cluster.ts';
-import { cleanupLabs, labDown, listLabs, type StartedLab, startLab } from '../../harness/lab/lab.ts';
+import { cleanupLabs, labDown, type LabInfo, labUp, listLabs } from '../../harness/lab/lab.ts';
 import { labLayout } from '../../harness/lab/layout.ts';
 import { type LabProxyMode, proxyModes } from '../../harness/lab/spec.ts';
 import { eventually } from './eventually.ts';
@@ -66,7 +66,7 @@ async function testNamespaces(cluster: Cluster): Promise<string[]> {
 }
 
 /** Deletes the namespaces tests made and waits until they are gone (their pods' grace periods included). */
-async function removeTestNamespaces(lab: StartedLab): Promise<void> {
+async function removeTestNamespaces(lab: LabInfo): Promise<void> {
   const cluster = connect(lab.kubeconfig);
   const made = await testNamespaces(cluster);
   await Promise.all(made.map((name) => cluster.core.deleteNamespace({ name }).catch(() => undefined)));
@@ -77,7 +77,7 @@ async function removeTestNamespaces(lab: StartedLab): Promise<void> {
 }
 
 /** The lab as a file finds it when it is fit for the next file: its nodes Ready and schedulable, no test namespace left. */
-async function fitForNextFile(lab: StartedLab): Promise<void> {
+async function fitForNextFile(lab: LabInfo): Promise<void> {
   const cluster = connect(lab.kubeconfig);
   const nodes = (await cluster.core.listNode()).items.map((node) => node.metadata?.name ?? '');
   if (nodes.length !== lab.spec.nodes) throw new Error(`lab ${lab.spec.name} has ${nodes.length} nodes registered, not ${lab.spec.nodes}`);
@@ -94,11 +94,11 @@ async function downShared(name: string): Promise<void> {
 }
 
 /** Brings up (or reuses) the shared lab for a key, removing this process's shared labs of other keys first. */
-async function acquireSharedLab(key: SharedLabKey, log: (line: string) => void = () => undefined): Promise<StartedLab> {
+async function acquireSharedLab(key: SharedLabKey, log: (line: string) => void = () => undefined): Promise<LabInfo> {
   const name = sharedLabName(key);
   // Labs whose owner died (a jest run killed earlier) go first: they hold memory and addresses.
   for (const removed of await cleanupLabs()) log(`orphaned lab ${removed.lab}: removed`);
-  let reusable: StartedLab | undefined;
+  let reusable: LabInfo | undefined;
   for (const lab of await listLabs()) {
     if (!isOwnSharedLab(lab.name)) continue;
     if (lab.name !== name || lab.state !== 'ready' || !lab.spec) {
@@ -107,11 +107,7 @@ async function acquireSharedLab(key: SharedLabKey, log: (line: string) => void =
       continue;
     }
     const layout = labLayout(lab.name);
-    const down = () => labDown(lab.name);
-    reusable = {
-      spec: lab.spec, status: lab.status, kubeconfig: layout.kubeconfig, internalKubeconfig: layout.internalKubeconfig, stateDir: layout.dir,
-      down, [Symbol.asyncDispose]: async () => void (await down()),
-    };
+    reusable = { spec: lab.spec, status: lab.status, kubeconfig: layout.kubeconfig, internalKubeconfig: layout.internalKubeconfig, stateDir: layout.dir };
   }
   if (reusable) {
     try {
@@ -124,7 +120,8 @@ async function acquireSharedLab(key: SharedLabKey, log: (line: string) => void =
     }
   }
   const started = performance.now();
-  const lab = await startLab({ name, nodes: key.nodes, proxyMode: key.proxyMode });
+  // Owned by this process (not startLab's self-removing handle): files share it, none takes it down.
+  const lab = await labUp({ name, nodes: key.nodes, proxyMode: key.proxyMode, ownerPid: process.pid });
   log(`shared lab ${name}: up in ${((performance.now() - started) / 1000).toFixed(1)} s (wall clock)`);
   return lab;
 }
@@ -133,9 +130,9 @@ async function acquireSharedLab(key: SharedLabKey, log: (line: string) => void =
  * The lab this file declares (`@lab mode/nodes`), for the file's tests: up before its first test,
  * reset after its last. Call at the top of the file or of its outer describe; read the lab in tests.
  */
-export function useSharedLab(): () => StartedLab {
+export function useSharedLab(): () => LabInfo {
   const key = declaredSharedLab();
-  let lab: StartedLab | undefined;
+  let lab: LabInfo | undefined;
   const log = (line: string) => process.stderr.write(`[shared-lab] ${line}\n`);
   beforeAll(async () => {
     lab = await acquireSharedLab(key, log);

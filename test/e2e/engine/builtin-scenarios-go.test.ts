@@ -1,6 +1,6 @@
 /** @lab iptables/3 */
 import { ManagedByLabel, managedByValue } from '../../../manifests/names.ts';
-import type { StartedLab } from '../../../harness/lab/lab.ts';
+import type { LabInfo } from '../../../harness/lab/lab.ts';
 import { connect } from '../../../harness/kube/cluster.ts';
 import { failures, kthRun } from '../../support/kth-run.ts';
 import { useSharedLab } from '../../support/shared-lab.ts';
@@ -14,7 +14,7 @@ import { useSharedLab } from '../../support/shared-lab.ts';
  */
 describe('built-in scenarios with the Go sample servers (--runtime go)', () => {
   const sharedLab = useSharedLab();
-  let lab: StartedLab;
+  let lab: LabInfo;
   beforeAll(() => {
     lab = sharedLab();
   });

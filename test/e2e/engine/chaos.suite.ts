@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StartedLab } from '../../../harness/lab/lab.ts';
+import type { LabInfo } from '../../../harness/lab/lab.ts';
 import type { Report, RunReport } from '../../../harness/report/model.ts';
 import type { ServerRuntime } from '../../../harness/workloads/runtime.ts';
 import { declaredSharedLab, useSharedLab } from '../../support/shared-lab.ts';
@@ -19,7 +19,7 @@ function kth(args: string[]): Promise<{ code: number | null; stderr: string }> {
 const kinds = (run: RunReport, kind: string) => run.timeline.filter((entry) => entry.kind === kind);
 
 /** Runs a built-in scenario (it must pass: exit 0) on a lab that is up, into a temporary directory; returns its report and removes the directory. */
-async function passingRun(scenario: string, timeScale: string, lab: StartedLab, runtime: ServerRuntime | undefined): Promise<Report> {
+async function passingRun(scenario: string, timeScale: string, lab: LabInfo, runtime: ServerRuntime | undefined): Promise<Report> {
   const out = await mkdtemp(join(tmpdir(), 'kth-e2e-chaos-'));
   try {
     const result = await kth(['run', scenario, '--time-scale', timeScale, '--proxy-mode', lab.spec.proxyMode, '--cluster', lab.spec.name, ...(runtime ? ['--runtime', runtime] : []), '--out', out]);
@@ -42,7 +42,7 @@ export function chaosSuite(options: { runtime?: ServerRuntime } = {}): void {
   const { runtime } = options;
   describe(`chaos on the embedded lab in ${mode} mode${runtime ? ` (--runtime ${runtime})` : ''}`, () => {
     const sharedLab = useSharedLab();
-    let lab: StartedLab;
+    let lab: LabInfo;
     beforeAll(() => {
       lab = sharedLab();
     });

@@ -1,5 +1,5 @@
 /** @lab iptables/3 */
-import type { StartedLab } from '../../../harness/lab/lab.ts';
+import type { LabInfo } from '../../../harness/lab/lab.ts';
 import type { Report, RunReport } from '../../../harness/report/model.ts';
 import { failures, kthRun } from '../../support/kth-run.ts';
 import { useSharedLab } from '../../support/shared-lab.ts';
@@ -15,7 +15,7 @@ describe('node, kube-proxy and network faults on the lab', () => {
   // One lab for the three runs (--cluster): every lasting fault is undone when its run ends, so
   // each run finds the nodes as the one before found them.
   const sharedLab = useSharedLab();
-  let lab: StartedLab;
+  let lab: LabInfo;
   beforeAll(() => {
     lab = sharedLab();
   });

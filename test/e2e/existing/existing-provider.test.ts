@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, parse, stringify } from 'yaml';
 import { hostLabelValue, ownerHostLabel, ownerPidLabel } from '../../../harness/engine/providers/run-namespaces.ts';
 import { apply, type Cluster, connect, ensureNamespace } from '../../../harness/kube/cluster.ts';
-import type { StartedLab } from '../../../harness/lab/lab.ts';
+import type { LabInfo } from '../../../harness/lab/lab.ts';
 import { ManagedByLabel, managedByValue } from '../../../manifests/names.ts';
 import { failures, kthRun } from '../../support/kth-run.ts';
 import { serviceAccountKubeconfig } from '../../support/service-account-kubeconfig.ts';
@@ -43,7 +43,7 @@ async function gone(cluster: Cluster, name: string, timeoutMs = 60_000): Promise
 
 describe('kth run --provider existing on a lab reached only through a kubeconfig', () => {
   const sharedLab = useSharedLab();
-  let lab: StartedLab;
+  let lab: LabInfo;
   let cluster: Cluster;
   let dir: string;
   let limited: string;

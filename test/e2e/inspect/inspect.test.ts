@@ -9,7 +9,7 @@ import { repoRoot } from '../../../harness/core/paths.ts';
 import type { ServiceInspection } from '../../../harness/inspect/model.ts';
 import { apply, type Cluster, connect, ensureNamespace, podsOf, waitForDeployment, watchUntil } from '../../../harness/kube/cluster.ts';
 import { inCidr, labNetwork } from '../../../harness/lab/addressing.ts';
-import type { StartedLab } from '../../../harness/lab/lab.ts';
+import type { LabInfo } from '../../../harness/lab/lab.ts';
 import { labLayout } from '../../../harness/lab/layout.ts';
 import type { LoadBalancerStatus } from '../../../harness/lab/load-balancer/controller.ts';
 import { labNames } from '../../../harness/lab/names.ts';
@@ -39,7 +39,7 @@ async function kth(args: string[]): Promise<{ code: number; stdout: string; stde
 describe('kth inspect service on a 3-node lab in iptables mode', () => {
   const ns = 'insp';
   const sharedLab = useSharedLab();
-  let lab: StartedLab | undefined;
+  let lab: LabInfo | undefined;
   let cluster: Cluster;
   let names: ReturnType<typeof labNames>;
   let service: V1Service;

@@ -5,7 +5,7 @@ import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { run } from '../../../harness/core/exec.ts';
 import { apply, type Cluster, connect, ensureNamespace, podsOf, waitForDeployment, watchUntil } from '../../../harness/kube/cluster.ts';
 import { inCidr } from '../../../harness/lab/addressing.ts';
-import type { StartedLab } from '../../../harness/lab/lab.ts';
+import type { LabInfo } from '../../../harness/lab/lab.ts';
 import { labLayout } from '../../../harness/lab/layout.ts';
 import { labNames } from '../../../harness/lab/names.ts';
 import { listNetns } from '../../../harness/lab/netns.ts';
@@ -27,7 +27,7 @@ const ready = (pod: V1Pod | undefined) => pod?.status?.conditions?.find((c) => c
 
 describe('lab node agent in a 2-node lab', () => {
   const sharedLab = useSharedLab();
-  let lab: StartedLab;
+  let lab: LabInfo;
   let cluster: Cluster;
   const names = () => labNames(lab.spec.name);
 

@@ -1,6 +1,6 @@
 import { sampleServiceObjects, serverMetricsUrl } from '../../../manifests/sample-service.ts';
 import { apply, connect, ensureNamespace, podsOf, waitForDeployment, waitForReadyEndpoints } from '../../../harness/kube/cluster.ts';
-import type { StartedLab } from '../../../harness/lab/lab.ts';
+import type { LabInfo } from '../../../harness/lab/lab.ts';
 import { labNames } from '../../../harness/lab/names.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -21,7 +21,7 @@ export function clusterIpSuite(): void {
   const mode = declaredSharedLab().proxyMode;
   describe(`ClusterIP Service on a 3-node lab in ${mode} mode`, () => {
     const sharedLab = useSharedLab();
-    let lab: StartedLab;
+    let lab: LabInfo;
     const ns = 'traffic';
     beforeAll(() => {
       lab = sharedLab();

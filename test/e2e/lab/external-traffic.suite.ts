@@ -5,7 +5,7 @@ import { PatchStrategy, setHeaderOptions, type V1Deployment, type V1Service } fr
 import { sampleServiceObjects } from '../../../manifests/sample-service.ts';
 import { apply, type Cluster, connect, ensureNamespace, podsOf, waitForDeployment, watchUntil } from '../../../harness/kube/cluster.ts';
 import { inCidr, labNetwork, nodeIp } from '../../../harness/lab/addressing.ts';
-import type { StartedLab } from '../../../harness/lab/lab.ts';
+import type { LabInfo } from '../../../harness/lab/lab.ts';
 import { labLayout } from '../../../harness/lab/layout.ts';
 import type { LoadBalancerStatus } from '../../../harness/lab/load-balancer/controller.ts';
 import { labNames } from '../../../harness/lab/names.ts';
@@ -57,7 +57,7 @@ export function externalTrafficSuite(): void {
     const sharedLab = useSharedLab();
     const ns = 'ext';
     const clientIp = labNetwork.clientIp;
-    let lab: StartedLab | undefined;
+    let lab: LabInfo | undefined;
     let cluster: Cluster;
     let names: ReturnType<typeof labNames>;
     /** Every node: name, bridge address, and every IPv4 address of its namespace (pod gateways too). */

@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { connect, ensureNamespace } from '../../../harness/kube/cluster.ts';
-import type { StartedLab } from '../../../harness/lab/lab.ts';
+import type { LabInfo } from '../../../harness/lab/lab.ts';
 import { labNames } from '../../../harness/lab/names.ts';
 import { inNetns, podNetns, startClientPod } from '../../support/lab-workloads.ts';
 import { useSharedLab } from '../../support/shared-lab.ts';
@@ -15,7 +15,7 @@ const OUTSIDE = '203.0.113.1';
 
 describe('lab isolation', () => {
   const sharedLab = useSharedLab();
-  let lab: StartedLab;
+  let lab: LabInfo;
   beforeAll(() => {
     lab = sharedLab();
   });

@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { ApiException, Log, type V1Pod } from '@kubernetes/client-node';
 import { apply, type Cluster, connect, ensureNamespace, waitForPodReady } from '../../../harness/kube/cluster.ts';
 import { nodeIp } from '../../../harness/lab/addressing.ts';
-import type { StartedLab } from '../../../harness/lab/lab.ts';
+import type { LabInfo } from '../../../harness/lab/lab.ts';
 import { labLayout } from '../../../harness/lab/layout.ts';
 import { labNames } from '../../../harness/lab/names.ts';
 import { inNetns } from '../../support/lab-workloads.ts';
@@ -67,7 +67,7 @@ async function logError(request: Promise<unknown>): Promise<{ code: number; mess
 
 describe('pod logs through the Kubernetes API in a lab', () => {
   const sharedLab = useSharedLab();
-  let lab: StartedLab;
+  let lab: LabInfo;
   let cluster: Cluster;
   const readLog = (options: { tailLines?: number; limitBytes?: number; container?: string; previous?: boolean; timestamps?: boolean } = {}) =>
     cluster.core.readNamespacedPodLog({ name, namespace: ns, container: 'printer', ...options });

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import type { V1EndpointSlice } from '@kubernetes/client-node';
 import { sampleServiceObjects } from '../../../manifests/sample-service.ts';
 import { apply, connect, ensureNamespace, podsOf, waitForDeployment, watchUntil } from '../../../harness/kube/cluster.ts';
-import type { StartedLab } from '../../../harness/lab/lab.ts';
+import type { LabInfo } from '../../../harness/lab/lab.ts';
 import { labNames } from '../../../harness/lab/names.ts';
 import { useSharedLab } from '../../support/shared-lab.ts';
 
@@ -14,7 +14,7 @@ interface Attempt { t: number; ok: boolean; status?: number; error?: string; pod
 
 describe('pod deletion under a preStop sleep', () => {
   const sharedLab = useSharedLab();
-  let lab: StartedLab;
+  let lab: LabInfo;
   beforeAll(() => {
     lab = sharedLab();
   });

@@ -8,7 +8,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { chiSquareSurvival } from '../../../harness/analysis/fairness.ts';
 import type { RunSummary } from '../../../harness/analysis/run-summary.ts';
 import { apply, type Cluster, connect, ensureNamespace, podsOf, waitForDeployment, waitForReadyEndpoints } from '../../../harness/kube/cluster.ts';
-import type { StartedLab } from '../../../harness/lab/lab.ts';
+import type { LabInfo } from '../../../harness/lab/lab.ts';
 import type { ConnectionClose, ConnectionOpen, RequestSample, TimelineEvent } from '../../../harness/recorder/events.ts';
 import { sampleServiceObjects } from '../../../manifests/sample-service.ts';
 import { loadFrom, podNetns, startClientPod } from '../../support/lab-workloads.ts';
@@ -53,7 +53,7 @@ function homogeneity(table: readonly (readonly number[])[]): { statistic: number
 describe('load distribution over a ClusterIP Service on a 3-node iptables lab', () => {
   const ns = 'dist';
   const sharedLab = useSharedLab();
-  let lab: StartedLab | undefined;
+  let lab: LabInfo | undefined;
   let cluster: Cluster;
   let work: string;
   let netns: string;

@@ -1,7 +1,7 @@
 /** @lab iptables/3 */
 import type { V1Pod } from '@kubernetes/client-node';
 import { apply, type Cluster, connect, ensureNamespace, podsOf, readyEndpoints, waitForDeployment } from '../../../harness/kube/cluster.ts';
-import type { StartedLab } from '../../../harness/lab/lab.ts';
+import type { LabInfo } from '../../../harness/lab/lab.ts';
 import { sampleServiceObjects } from '../../../manifests/sample-service.ts';
 import { eventually } from '../../support/eventually.ts';
 import { loadFrom, type LoadRun, podNetns, startClientPod } from '../../support/lab-workloads.ts';
@@ -14,7 +14,7 @@ describe('100 replicas of the Go HTTP server on a 3-node lab', () => {
   const ns = 'scale';
   const sharedLab = useSharedLab();
   const replicas = 100;
-  let lab: StartedLab | undefined;
+  let lab: LabInfo | undefined;
   let cluster: Cluster;
   let servers: V1Pod[];
   let readyMs: number;

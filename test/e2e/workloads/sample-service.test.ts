@@ -1,7 +1,7 @@
 /** @lab iptables/2 */
 import type { V1Pod } from '@kubernetes/client-node';
 import { apply, connect, ensureNamespace, podsOf, waitForDeployment } from '../../../harness/kube/cluster.ts';
-import type { StartedLab } from '../../../harness/lab/lab.ts';
+import type { LabInfo } from '../../../harness/lab/lab.ts';
 import { labNames } from '../../../harness/lab/names.ts';
 import { renderSampleService, sampleServiceObjects } from '../../../manifests/sample-service.ts';
 import { inNetns } from '../../support/lab-workloads.ts';
@@ -12,7 +12,7 @@ import { useSharedLab } from '../../support/shared-lab.ts';
 // API env reaches the servers, which report it back.
 describe('sample service manifests on a 2-node lab', () => {
   const sharedLab = useSharedLab();
-  let lab: StartedLab;
+  let lab: LabInfo;
   const ns = 'manifests';
   beforeAll(() => {
     lab = sharedLab();
